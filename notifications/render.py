@@ -1,0 +1,169 @@
+"""Render notices: one Jinja2 template per notice, data in, text out (no I/O beyond reading
+the template files, no clock).
+
+Each template ``templates/<name>.txt.j2`` defines two blocks, ``subject`` and ``body``. The
+environment is sandboxed and strict: a variable the template needs but the context lacks is
+an error (``TemplateRenderError``), so the transition that wanted the notice rolls back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import jinja2
+from jinja2 import FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+TEMPLATES = Path(__file__).parent / "templates"
+LONDON = ZoneInfo("Europe/London")
+
+NOTICE_NAMES = (
+    "application_received",
+    "headteacher_rejection",
+    "headteacher_feedback",
+    "application_forwarded",
+    "not_shortlisted",
+    "application_with_agency",
+    "assessment_arranged",
+    "decision_letter",
+    "written_feedback",
+    "withdrawal_confirmed",
+    "deadline_missed",
+    "review_acknowledged",
+    "review_refused",
+    "assessor_comment_invited",
+    "review_assigned",
+    "review_decision",
+    "appointment_confirmed",
+    "ast2_form",
+)
+
+# English names, independent of the process locale.
+_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
+           "September", "October", "November", "December")
+
+
+@dataclass(frozen=True)
+class RenderedNotice:
+    template: str
+    subject: str
+    body: str
+
+
+class TemplateRenderError(Exception):
+    """A notice template could not be loaded or rendered; the message names the template."""
+
+    def __init__(self, template: str, cause: BaseException) -> None:
+        super().__init__(f"notice template {template!r}: {type(cause).__name__}: {cause}")
+        self.template = template
+        self.cause = cause
+
+
+# --- filters ---------------------------------------------------------------------------
+
+def longdate(value: date | datetime | str) -> str:
+    """A date as a letter writes it: 'Wednesday 20 January 2027'.
+
+    Accepts a date, an aware datetime (its Europe/London date is used) or an ISO string
+    (case data stores dates as 'YYYY-MM-DD')."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value)
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError(f"longdate needs an aware datetime, got naive {value.isoformat()}")
+        value = value.astimezone(LONDON).date()
+    if not isinstance(value, date):
+        raise TypeError(f"longdate needs a date, got {type(value).__name__}")
+    return f"{_DAYS[value.weekday()]} {value.day} {_MONTHS[value.month - 1]} {value.year}"
+
+
+def codes(value: Iterable[str] | str) -> str:
+    """Standard codes as a list: ['E3', 'E7', 'A1'] -> 'E3, E7, A1'."""
+    if isinstance(value, str):
+        return value
+    return ", ".join(str(code) for code in value)
+
+
+def names(value: Iterable[Mapping | str] | Mapping | str) -> str:
+    """People as prose: [{'name': 'A'}, 'B', 'C'] -> 'A, B and C'."""
+    if isinstance(value, (str, Mapping)):
+        value = [value]
+    items = [item["name"] if isinstance(item, Mapping) else str(item) for item in value]
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+GROUNDS = {  # Annex D paragraph 1: the only grounds on which a review may be asked for
+    "relevant_evidence_ignored":
+        "the original assessor did not take proper account of relevant evidence",
+    "irrelevant_or_inaccurate_evidence":
+        "the original assessor took account of irrelevant or inaccurate evidence",
+    "bias_or_discrimination":
+        "the original assessor was biased, or unlawfully discriminated against the candidate",
+}
+
+
+def ground(value: str) -> str:
+    """A review ground's code as the sentence of Annex D it stands for."""
+    return GROUNDS.get(value, value)
+
+
+# --- environment -----------------------------------------------------------------------
+
+_env: ImmutableSandboxedEnvironment | None = None
+
+
+def _environment() -> ImmutableSandboxedEnvironment:
+    global _env
+    if _env is None:
+        env = ImmutableSandboxedEnvironment(
+            loader=FileSystemLoader(TEMPLATES),
+            undefined=StrictUndefined,
+            autoescape=select_autoescape(["html"]),
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=True,
+        )
+        env.filters.update(longdate=longdate, codes=codes, names=names, ground=ground)
+        _env = env
+    return _env
+
+
+def _load(name: str) -> jinja2.Template:
+    try:
+        return _environment().get_template(f"{name}.txt.j2")
+    except jinja2.TemplateError as exc:
+        raise TemplateRenderError(name, exc) from exc
+
+
+def render(name: str, context: Mapping) -> RenderedNotice:
+    """Render notice ``name`` with ``context``; any failure is a ``TemplateRenderError``."""
+    tmpl = _load(name)
+    try:
+        parts = {}
+        for block in ("subject", "body"):
+            if block not in tmpl.blocks:
+                raise jinja2.TemplateError(f"the template has no {{% block {block} %}}")
+            parts[block] = "".join(tmpl.blocks[block](tmpl.new_context(dict(context))))
+    except (jinja2.TemplateError, TypeError, ValueError, KeyError) as exc:
+        # TypeError/ValueError/KeyError come from the filters given bad data.
+        raise TemplateRenderError(name, exc) from exc
+    subject = " ".join(parts["subject"].split())
+    body = parts["body"].strip("\n") + "\n"
+    return RenderedNotice(template=name, subject=subject, body=body)
+
+
+def check_all() -> None:
+    """Parse every notice template (fail fast at start-up on a missing file or bad syntax)."""
+    for name in NOTICE_NAMES:
+        tmpl = _load(name)
+        missing = {"subject", "body"} - set(tmpl.blocks)
+        if missing:
+            raise TemplateRenderError(
+                name, jinja2.TemplateError(f"missing block(s): {', '.join(sorted(missing))}"))

@@ -1,0 +1,381 @@
+"""An application to be assessed as an Advanced Skills Teacher (guidance section 3, "Applications"
+and "Assessment"): from the AST1 form reaching the headteacher to certification or a final
+not-met judgement."""
+from __future__ import annotations
+
+from datetime import date, timedelta
+from enum import Enum
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from states import standards
+from states.common import (Data, NoData, Official, Person, School, Text, agency, as_date,
+                           candidate, effective_date, headteacher, la_coordinator, post_school)
+from states.spec import (CalendarDays, CancelTimers, Facts, MoveLinked, Notify, OpenLinked,
+                         Process, StartTimer, Timer, TimerFired, Transition, WorkingDays,
+                         every_state_but)
+
+
+class ApplicationState(Enum):
+    received = "received"                          # the AST1 form is with the candidate's headteacher
+    rejected = "rejected"                          # the head found the application invalid and said why
+    not_supported = "not_supported"                # the head declined to support it, with feedback
+    supported = "supported"                        # the head supports it; the form has not left the school yet
+    awaiting_shortlist = "awaiting_shortlist"      # sent to the school advertising an external post
+    shortlisted = "shortlisted"                    # the post school will put it forward
+    not_shortlisted = "not_shortlisted"            # the post school will not
+    submitted = "submitted"                        # sent to the assessment agency with the funding declaration
+    with_agency = "with_agency"                    # the agency has it; six weeks to assess
+    assessment_scheduled = "assessment_scheduled"  # an assessor and a day are arranged
+    certified = "certified"                        # the standards are met: an AST (letters may still be owed)
+    not_met = "not_met"                            # not met; 40 working days from the letter to ask for a review
+    under_review = "under_review"                  # a review case is deciding
+    closed_not_met = "closed_not_met"              # the not-met judgement is final
+    withdrawn = "withdrawn"                        # the candidate withdrew
+
+
+S = ApplicationState
+FINAL = frozenset({S.rejected, S.not_supported, S.not_shortlisted, S.certified,
+                   S.closed_not_met, S.withdrawn})
+
+# Local policy (DOMAIN.md): feedback to a certified candidate is at most one side of A4,
+# which we take as about 500 words.
+ONE_SIDE_OF_A4_WORDS = 500
+
+
+# -- the data each trigger needs ------------------------------------------------------------------
+
+class Post(Data):
+    school: Text
+    email: str | None = None
+    advertisement: Literal["internal", "external"]
+    appointment: str | None = None
+
+
+class Opening(Data):
+    candidate: Person
+    career_stage: Literal["main_scale", "post_threshold", "excellent_teacher"]
+    school: School
+    headteacher: Person
+    post: Post
+    previous_application: str | None = None
+    supporting_evidence: str | None = None
+
+    @model_validator(mode="after")
+    def reapplication_needs_evidence(self):
+        if self.previous_application and not (self.supporting_evidence or "").strip():
+            raise ValueError("supporting_evidence: a re-application needs the headteacher's "
+                             "supporting evidence")
+        return self
+
+
+class Reasons(Data):
+    reasons: Text
+
+
+class Feedback(Data):
+    feedback: Text
+
+
+class Evaluation(Data):
+    evaluation: Text | dict[str, Text]
+
+
+class FundingDeclaration(Data):
+    declared_by: Text
+    source: Text
+
+
+class SubmitToAgency(Data):
+    funding_declaration: FundingDeclaration
+
+
+class ScheduleAssessment(Data):
+    assessment_date: date
+    assessor: Official
+    delay_reason: Text | None = None
+
+
+class UnmetStandards(Data):
+    unmet_standards: list[str] = Field(min_length=1)
+
+    @field_validator("unmet_standards")
+    @classmethod
+    def annex_a_codes(cls, codes):
+        unknown = [c for c in codes if c not in standards.ALL_CODES]
+        if unknown:
+            raise ValueError(f"not standard codes of Annex A: {', '.join(unknown)}")
+        return list(dict.fromkeys(codes))
+
+
+class WrittenFeedback(Data):
+    feedback: Text | dict[str, Text]
+
+
+Ground = Literal["relevant_evidence_ignored", "irrelevant_or_inaccurate_evidence",
+                 "bias_or_discrimination"]
+
+
+class RequestReview(Data):
+    grounds: list[Ground] = Field(min_length=1)
+    explanation: Text
+    evidence: list[str] = []
+
+
+class ReviewOutcome(Data):
+    review: Text
+
+
+
+# -- facts the rules read -------------------------------------------------------------------------
+
+def assessment_day(f: Facts) -> date:
+    """The assessment day fixed by `schedule_assessment` (the decision letter and feedback count
+    from it, not from the day the judgement was keyed in)."""
+    return as_date(f.case["schedule_assessment"]["assessment_date"])
+
+
+def review_opening(f: Facts) -> dict:
+    scheduled = f.case["schedule_assessment"]
+    return {
+        "application": f.case_id,
+        "candidate": f.case["candidate"],
+        "headteacher": f.case["headteacher"],
+        "post": f.case["post"],
+        "career_stage": f.case["career_stage"],
+        "assessor": scheduled["assessor"],
+        "assessment_date": scheduled["assessment_date"],
+        "unmet_standards": f.case["judge_not_met"]["unmet_standards"],
+        "grounds": list(f.event["grounds"]),
+        "explanation": f.event["explanation"],
+        "evidence": list(f.event.get("evidence") or []),
+    }
+
+
+def assessor_of(f: Facts) -> str | None:
+    return f.case["schedule_assessment"]["assessor"]["email"]
+
+
+# -- guards: None when the rule holds, else the reason a person reads -----------------------------
+
+def external_post(f: Facts) -> str | None:
+    if f.case["post"]["advertisement"] != "external":
+        return "the post is advertised internally: submit the application to the agency instead"
+    return None
+
+
+def internal_post(f: Facts) -> str | None:
+    if f.case["post"]["advertisement"] != "internal":
+        return ("the post is advertised externally: forward the application to the post school "
+                "(forward_to_post_school), which shortlists and submits it")
+    return None
+
+
+def la_completes_declaration_for_la_funded_posts(f: Facts) -> str | None:
+    appointment = f.case["post"].get("appointment")
+    post = f.lookup(appointment) if appointment else None
+    if post is not None and post.data.get("funding_source") in LA_FUNDED and f.role != "la_coordinator":
+        return ("the post is LA-funded: the LA co-ordinator completes the funding declaration "
+                "(the form goes to the agency via the LA)")
+    return None
+
+
+def late_assessment_needs_reason(f: Facts) -> str | None:
+    due = f.pending_timers.get("assessment_window")
+    if due and f.event["assessment_date"] > due and not f.event.get("delay_reason"):
+        return (f"delay_reason: the assessment date {f.event['assessment_date']} is after the "
+                f"six-week window ends on {due}; give a delay_reason")
+    return None
+
+
+def unmet_standards_are_assessed_at_this_stage(f: Facts) -> str | None:
+    stage = f.case["career_stage"]
+    allowed = set(standards.externally_assessed(stage))
+    outside = [c for c in f.event["unmet_standards"] if c not in allowed]
+    if outside:
+        return (f"unmet_standards: {', '.join(outside)} are not assessed externally for a "
+                f"{stage} candidate")
+    return None
+
+
+def once(trigger: str, what: str):
+    def not_yet_done(f: Facts) -> str | None:
+        if trigger in f.case:
+            return f"the {what} was already sent on {f.case[trigger]['effective_date']}"
+        return None
+    not_yet_done.__name__ = f"{trigger}_once"
+    return not_yet_done
+
+
+def feedback_fits_the_judgement(f: Facts) -> str | None:
+    feedback = f.event["feedback"]
+    if f.state == S.not_met.value:
+        unmet = f.case["judge_not_met"]["unmet_standards"]
+        missing = [c for c in unmet if not isinstance(feedback, dict) or c not in feedback]
+        if missing:
+            return (f"feedback: a not-met candidate gets feedback per unmet standard; "
+                    f"missing {', '.join(missing)}")
+        return None
+    text = feedback if isinstance(feedback, str) else " ".join(feedback.values())
+    words = len(text.split())
+    if words > ONE_SIDE_OF_A4_WORDS:
+        return (f"feedback: {words} words; feedback to a certified candidate is at most one side "
+                f"of A4 (about {ONE_SIDE_OF_A4_WORDS} words)")
+    return None
+
+
+def within_review_window(f: Facts) -> str | None:
+    due = f.pending_timers.get("review_window")
+    if due and f.effective_date > due:
+        return (f"the review request was received on {f.effective_date}, after the 40 working "
+                f"days that ended on {due}")
+    return None
+
+
+def not_while_under_review(f: Facts) -> str | None:
+    if f.state == S.under_review.value:
+        return ("the application is under review: withdraw the review case instead, "
+                "which closes the application")
+    return None
+
+
+def previous_application_exists(f: Facts) -> str | None:
+    previous = f.event.get("previous_application")
+    if previous:
+        found = f.lookup(previous)
+        if found is None or found.kind != "application":
+            return f"previous_application: no application case {previous!r}"
+    return None
+
+
+def post_appointment_exists(f: Facts) -> str | None:
+    appointment = f.event["post"].get("appointment")
+    if appointment:
+        found = f.lookup(appointment)
+        if found is None or found.kind != "appointment":
+            return f"post.appointment: no appointment case {appointment!r}"
+    return None
+
+
+# -- warnings: reported, recorded, never a refusal ------------------------------------------------
+
+def early_reapplication(f: Facts) -> str | None:
+    previous = f.event.get("previous_application")
+    found = f.lookup(previous) if previous else None
+    if found is None or "schedule_assessment" not in found.data:
+        return None
+    assessed = as_date(found.data["schedule_assessment"]["assessment_date"])
+    weeks = int(f.policy["reapplication_weeks"])
+    if f.effective_date < assessed + timedelta(weeks=weeks):
+        return (f"early_reapplication: the previous assessment day was {assessed}, less than "
+                f"{weeks} weeks (two terms) before {f.effective_date}")
+    return None
+
+
+# Funding sources that the LA holds and pays (the others are the school's or group's own budget).
+LA_FUNDED = frozenset({"school_development_grant"})
+
+# -- the process ----------------------------------------------------------------------------------
+
+DUTY_MISSED_TO = (la_coordinator,)
+AGENCY_DUTY_MISSED_TO = (la_coordinator, agency)
+LETTERS = (S.certified, S.not_met)
+
+PROCESS = Process(
+    kind="application",
+    case_prefix="app",
+    states=ApplicationState,
+    final=FINAL,
+    timers=(
+        Timer("headteacher_deadline", WorkingDays(20), effective_date,
+              "the date the headteacher received the AST1 form",
+              duty="the headteacher's decision on the application", whose="headteacher",
+              missed_to=DUTY_MISSED_TO),
+        Timer("assessment_window", CalendarDays(42), effective_date,
+              "the date the agency received the application",
+              duty="the assessment, within six weeks of the agency receiving the application",
+              whose="agency", missed_to=AGENCY_DUTY_MISSED_TO),
+        Timer("decision_letter", WorkingDays(3), assessment_day, "the assessment day",
+              duty="the decision letter to the candidate", whose="agency",
+              missed_to=AGENCY_DUTY_MISSED_TO),
+        Timer("written_feedback", WorkingDays(15), assessment_day, "the assessment day",
+              duty="the written feedback to the candidate", whose="agency",
+              missed_to=AGENCY_DUTY_MISSED_TO),
+        Timer("review_window", WorkingDays(40), effective_date, "the date of the decision letter"),
+    ),
+    opening=Transition(
+        "open", (), S.received, ("headteacher",), Opening,
+        guards=(previous_application_exists, post_appointment_exists),
+        warnings=(early_reapplication,),
+        effects=(StartTimer("headteacher_deadline"),
+                 Notify("application_received", (candidate,)))),
+    transitions=(
+        Transition("reject", (S.received,), S.rejected, ("headteacher",), Reasons,
+                   effects=(CancelTimers(("headteacher_deadline",)),
+                            Notify("headteacher_rejection", (candidate,)))),
+        Transition("decline_support", (S.received,), S.not_supported, ("headteacher",), Feedback,
+                   effects=(CancelTimers(("headteacher_deadline",)),
+                            Notify("headteacher_feedback", (candidate,)))),
+        # The deadline runs on after support: it guards the form leaving the school.
+        Transition("support", (S.received,), S.supported, ("headteacher",), Evaluation),
+        Transition("forward_to_post_school", (S.supported,), S.awaiting_shortlist,
+                   ("headteacher",), NoData, guards=(external_post,),
+                   effects=(CancelTimers(("headteacher_deadline",)),
+                            Notify("application_forwarded", (post_school,)))),
+        Transition("shortlist", (S.awaiting_shortlist,), S.shortlisted,
+                   ("post_school", "la_coordinator"), NoData),
+        Transition("decline_shortlist", (S.awaiting_shortlist,), S.not_shortlisted,
+                   ("post_school", "la_coordinator"), NoData,
+                   effects=(Notify("not_shortlisted", (candidate,)),)),
+        Transition("submit_to_agency", (S.supported,), S.submitted, ("headteacher", "la_coordinator"),
+                   SubmitToAgency,
+                   guards=(internal_post, la_completes_declaration_for_la_funded_posts),
+                   effects=(CancelTimers(("headteacher_deadline",)),)),
+        Transition("submit_to_agency", (S.shortlisted,), S.submitted,
+                   ("post_school", "la_coordinator"), SubmitToAgency,
+                   guards=(la_completes_declaration_for_la_funded_posts,),
+                   effects=(CancelTimers(("headteacher_deadline",)),)),
+        Transition("agency_receive", (S.submitted,), S.with_agency, ("agency",), NoData,
+                   effects=(StartTimer("assessment_window"),
+                            Notify("application_with_agency", (candidate, headteacher)))),
+        Transition("schedule_assessment", (S.with_agency, S.assessment_scheduled),
+                   S.assessment_scheduled, ("agency",), ScheduleAssessment,
+                   guards=(late_assessment_needs_reason,),
+                   effects=(Notify("assessment_arranged", (candidate, headteacher)),)),
+        Transition("judge_met", (S.assessment_scheduled,), S.certified, ("assessor", "agency"),
+                   NoData,
+                   effects=(CancelTimers(("assessment_window",)), StartTimer("decision_letter"),
+                            StartTimer("written_feedback"))),
+        Transition("judge_not_met", (S.assessment_scheduled,), S.not_met, ("assessor", "agency"),
+                   UnmetStandards, guards=(unmet_standards_are_assessed_at_this_stage,),
+                   effects=(CancelTimers(("assessment_window",)), StartTimer("decision_letter"),
+                            StartTimer("written_feedback"))),
+        Transition("send_decision_letter", (S.certified,), None, ("agency",), NoData,
+                   guards=(once("send_decision_letter", "decision letter"),),
+                   effects=(CancelTimers(("decision_letter",)),
+                            Notify("decision_letter", (candidate,)))),
+        Transition("send_decision_letter", (S.not_met,), None, ("agency",), NoData,
+                   guards=(once("send_decision_letter", "decision letter"),),
+                   effects=(CancelTimers(("decision_letter",)),
+                            StartTimer("review_window"),
+                            Notify("decision_letter", (candidate,)))),
+        Transition("send_written_feedback", LETTERS, None, ("agency",), WrittenFeedback,
+                   guards=(once("send_written_feedback", "written feedback"),
+                           feedback_fits_the_judgement),
+                   effects=(CancelTimers(("written_feedback",)),
+                            Notify("written_feedback", (candidate, headteacher, post_school)))),
+        Transition("request_review", (S.not_met,), S.under_review, ("candidate",), RequestReview,
+                   guards=(within_review_window,),
+                   effects=(CancelTimers(("review_window",)),
+                            OpenLinked("review", review_opening))),
+        Transition("review_certified", (S.under_review,), S.certified, ("system",), ReviewOutcome),
+        Transition("review_upheld", (S.under_review,), S.closed_not_met, ("system",),
+                   ReviewOutcome),
+        # The candidate let the 40 working days pass: the judgement is final.
+        Transition("timer:review_window", (S.not_met,), S.closed_not_met, ("system",), TimerFired),
+        Transition("withdraw", every_state_but(ApplicationState, *FINAL), S.withdrawn,
+                   ("candidate",), NoData, guards=(not_while_under_review,),
+                   effects=(CancelTimers(), Notify("withdrawal_confirmed", (candidate,)))),
+    ),
+)

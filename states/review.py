@@ -1,0 +1,124 @@
+"""A review of an assessment (Annex D of the 2009 guidance): a candidate judged not to meet the
+standards asks for the judgement to be reviewed; an independent review officer certifies them or
+lets the original judgement stand. Opened only by the application's `request_review`."""
+from __future__ import annotations
+
+from enum import Enum
+
+from pydantic import Field, model_validator
+
+from states.application import Ground, Post
+from states.common import (Data, NoData, Official, Person, Text, candidate, effective_date,
+                           headteacher, la_coordinator, post_school, review_coordinator)
+from states.spec import (CancelTimers, Facts, MoveLinked, Notify, Process, StartTimer, Timer,
+                         Transition, WorkingDays)
+
+
+class ReviewState(Enum):
+    requested = "requested"                      # the Review Co-ordinator has the request
+    refused = "refused"                          # refused (no valid ground); the judgement is final
+    assessor_commenting = "assessor_commenting"  # the original assessor is asked to comment
+    with_review_officer = "with_review_officer"  # an independent review officer is deciding
+    certified = "certified"                      # the review officer certifies the candidate
+    original_stands = "original_stands"          # the review officer upholds the original judgement
+    withdrawn = "withdrawn"                      # the candidate withdrew the request
+
+
+S = ReviewState
+FINAL = frozenset({S.refused, S.certified, S.original_stands, S.withdrawn})
+
+
+class Opening(Data):
+    application: Text
+    candidate: Person
+    headteacher: Person
+    post: Post
+    assessor: Official
+    grounds: list[Ground] = Field(min_length=1)
+    explanation: Text
+    evidence: list[str] = []
+
+
+class Reasons(Data):
+    reasons: Text
+
+
+class Comment(Data):
+    comment: Text
+
+
+class AssignReviewOfficer(Data):
+    review_officer: Official
+
+
+
+def the_application(f: Facts) -> str:
+    return f.case["application"]
+
+
+def assessor(f: Facts) -> str | None:
+    return f.case["assessor"]["email"]
+
+
+def review_officer(f: Facts) -> str | None:
+    return f.event["review_officer"]["email"]
+
+
+def not_the_original_assessor(f: Facts) -> str | None:
+    if f.event["review_officer"]["id"] == f.case["assessor"]["id"]:
+        return ("review_officer: the review officer must not be the original assessor "
+                f"({f.case['assessor']['name']}, id {f.case['assessor']['id']})")
+    return None
+
+
+def comment_once(f: Facts) -> str | None:
+    if "record_assessor_comment" in f.case:
+        return ("the assessor's comment was already recorded on "
+                f"{f.case['record_assessor_comment']['effective_date']}")
+    return None
+
+
+DECISION_TO = (candidate, assessor, headteacher, post_school)
+OPEN = (S.requested, S.assessor_commenting, S.with_review_officer)
+
+PROCESS = Process(
+    kind="review",
+    case_prefix="rev",
+    openable=False,
+    states=ReviewState,
+    final=FINAL,
+    timers=(
+        Timer("review_decision", WorkingDays(40), effective_date,
+              "the date the Review Co-ordinator received the request",
+              duty="the review's decision (Annex D)", whose="review_coordinator",
+              missed_to=(review_coordinator, la_coordinator)),
+    ),
+    opening=Transition(
+        "open", (), S.requested, ("candidate",), Opening,
+        effects=(StartTimer("review_decision"),
+                 Notify("review_acknowledged", (candidate,)))),
+    transitions=(
+        Transition("refuse", (S.requested,), S.refused, ("review_coordinator",), Reasons,
+                   effects=(CancelTimers(), MoveLinked("review_upheld", the_application),
+                            Notify("review_refused", (candidate,)))),
+        Transition("invite_assessor_comment", (S.requested,), S.assessor_commenting,
+                   ("review_coordinator",), NoData,
+                   effects=(Notify("assessor_comment_invited", (assessor,)),)),
+        Transition("record_assessor_comment", (S.assessor_commenting,), None, ("assessor",),
+                   Comment, guards=(comment_once,)),
+        Transition("assign_review_officer", (S.assessor_commenting,), S.with_review_officer,
+                   ("review_coordinator",), AssignReviewOfficer,
+                   guards=(not_the_original_assessor,),
+                   effects=(Notify("review_assigned", (review_officer,)),)),
+        Transition("certify", (S.with_review_officer,), S.certified, ("review_officer",), Reasons,
+                   effects=(CancelTimers(), MoveLinked("review_certified", the_application),
+                            Notify("review_decision", DECISION_TO))),
+        Transition("uphold", (S.with_review_officer,), S.original_stands, ("review_officer",),
+                   Reasons,
+                   effects=(CancelTimers(), MoveLinked("review_upheld", the_application),
+                            Notify("review_decision", DECISION_TO))),
+        Transition("withdraw", OPEN, S.withdrawn, ("candidate",), NoData,
+                   effects=(CancelTimers(), MoveLinked("review_upheld", the_application),
+                            Notify("withdrawal_confirmed", (candidate,)))),
+    ),
+)

@@ -1,0 +1,68 @@
+"""The statements of the engine's write path, sent through the transaction's connection as plain
+SQL with `:name` parameters (shared/DESIGN.md "Performance": an ORM session per transition costs
+a quarter of the raw rate, a few driver-level statements about half). The SQLModel tables in
+storage/tables.py remain the schema these statements write."""
+from __future__ import annotations
+
+from typing import Any, Iterable, Mapping
+
+from sqlalchemy.engine import Connection
+
+from storage.db import Database
+
+CASE = ("SELECT id, kind, state, version, data, last_effective_at, last_hash "
+        "FROM cases WHERE id = :id")
+CASE_FOR_UPDATE = CASE + " FOR UPDATE"
+PENDING_TIMERS = ("SELECT id, name, due FROM timers WHERE case_id = :case_id "
+                  "AND status = 'pending'")
+CHAIN_HEAD = "SELECT global_seq, hash FROM chain_head WHERE id = 1"
+SET_CHAIN_HEAD = "UPDATE chain_head SET global_seq = :global_seq, hash = :hash WHERE id = 1"
+INSERT_CASE = (
+    "INSERT INTO cases (id, kind, state, version, data, opened_at, last_effective_at, last_hash,"
+    " updated_at) VALUES (:id, :kind, :state, :version, :data, :opened_at, :last_effective_at,"
+    " :last_hash, :updated_at)")
+UPDATE_CASE = (
+    "UPDATE cases SET state = :state, version = :version, data = :data, "
+    "last_effective_at = :last_effective_at, last_hash = :last_hash, updated_at = :updated_at "
+    "WHERE id = :id AND version = :expected_version")
+INSERT_LOG = (
+    "INSERT INTO transition_log (global_seq, case_id, seq, trigger, source, dest, actor,"
+    " on_behalf_of, effective_at, recorded_at, data, prev_hash, global_prev_hash, hash)"
+    " VALUES (:global_seq, :case_id, :seq, :trigger, :source, :dest, :actor, :on_behalf_of,"
+    " :effective_at, :recorded_at, :data, :prev_hash, :global_prev_hash, :hash)")
+INSERT_TIMER = (
+    "INSERT INTO timers (case_id, name, due, fires_at, status, rule, counted_from, nation,"
+    " closures, started_seq) VALUES (:case_id, :name, :due, :fires_at, 'pending', :rule,"
+    " :counted_from, :nation, :closures, :started_seq)")
+END_TIMER = ("UPDATE timers SET status = :status, ended_seq = :ended_seq "
+             "WHERE id = :id AND status = 'pending'")
+INSERT_NOTICE = (
+    "INSERT INTO notices (id, case_id, log_seq, template, recipients, subject, body, body_sha256,"
+    " status, attempts, created_at) VALUES (:id, :case_id, :log_seq, :template, :recipients,"
+    " :subject, :body, :body_sha256, 'pending', 0, :created_at)")
+DUE_TIMERS = ("SELECT id, case_id, name, due, fires_at FROM timers WHERE status = 'pending' "
+              "AND fires_at <= :now ORDER BY fires_at, id")
+PENDING_TIMER = ("SELECT id, case_id, name, due, fires_at FROM timers "
+                 "WHERE id = :id AND status = 'pending'")
+CASES_OF_KIND_IN = "SELECT id, kind, state, data FROM cases WHERE kind = :kind"
+
+
+class Statements:
+    """Runs the statements above on one connection, in the database's parameter style."""
+
+    def __init__(self, db: Database, conn: Connection):
+        self.db, self.conn = db, conn
+
+    def one(self, sql: str, params: Mapping[str, Any]) -> Any:
+        return self.conn.exec_driver_sql(self.db.sql(sql), dict(params)).first()
+
+    def all(self, sql: str, params: Mapping[str, Any]) -> list:
+        return self.conn.exec_driver_sql(self.db.sql(sql), dict(params)).all()
+
+    def run(self, sql: str, params: Mapping[str, Any]) -> int:
+        return self.conn.exec_driver_sql(self.db.sql(sql), dict(params)).rowcount
+
+    def many(self, sql: str, rows: Iterable[Mapping[str, Any]]) -> None:
+        rows = [dict(r) for r in rows]
+        if rows:
+            self.conn.exec_driver_sql(self.db.sql(sql), rows)

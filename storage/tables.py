@@ -1,0 +1,93 @@
+"""The schema, as SQLModel tables. Instants are stored as UTC ISO 8601 text ending `+00:00` and
+dates as `YYYY-MM-DD`: both sort correctly as text, read the same on SQLite and PostgreSQL, and
+hash the same on both. JSON is stored as text for the same reason."""
+from __future__ import annotations
+
+from typing import Optional
+
+from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+class Case(SQLModel, table=True):
+    __tablename__ = "cases"
+    id: str = Field(primary_key=True)
+    kind: str = Field(index=True)
+    state: str = Field(index=True)
+    version: int                        # = the seq of its latest log entry; guards concurrent fires
+    data: str = Field(sa_column=Column(Text, nullable=False))
+    opened_at: str                      # effective time of the opening
+    last_effective_at: str              # no later event may take effect before this
+    last_hash: str                      # head of the case's own hash chain
+    updated_at: str                     # recorded time of the latest change
+
+
+class TransitionLog(SQLModel, table=True):
+    """Append-only: one row per transition, chained per case (prev_hash) and across all cases
+    (global_prev_hash); `hash` covers the content and both links."""
+    __tablename__ = "transition_log"
+    __table_args__ = (UniqueConstraint("case_id", "seq", name="uq_transition_log_case_seq"),)
+    global_seq: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    case_id: str = Field(foreign_key="cases.id", index=True)
+    seq: int
+    trigger: str
+    source: Optional[str] = None
+    dest: str
+    actor: str
+    on_behalf_of: Optional[str] = None
+    effective_at: str
+    recorded_at: str
+    data: str = Field(sa_column=Column(Text, nullable=False))
+    prev_hash: str
+    global_prev_hash: str
+    hash: str
+
+
+class ChainHead(SQLModel, table=True):
+    """The head of the global chain: one row, locked by each transaction that appends."""
+    __tablename__ = "chain_head"
+    id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    global_seq: int
+    hash: str
+
+
+class Timer(SQLModel, table=True):
+    __tablename__ = "timers"
+    __table_args__ = (Index("ix_timers_due_work", "status", "fires_at"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    case_id: str = Field(foreign_key="cases.id", index=True)
+    name: str
+    due: str                            # the last day on which the duty is in time (local date)
+    fires_at: str                       # 00:00 Europe/London the day after `due`, in UTC
+    status: str                         # pending, fired, cancelled
+    rule: str                           # the arithmetic in words, for auditors
+    counted_from: str                   # the date the rule counts from
+    nation: str
+    closures: str                       # JSON list of the LA closure days it was computed with
+    started_seq: int                    # the case log entry that started it
+    ended_seq: Optional[int] = None     # the case log entry that fired or cancelled it
+
+
+class Notice(SQLModel, table=True):
+    __tablename__ = "notices"
+    __table_args__ = (Index("ix_notices_status", "status"),)
+    id: str = Field(primary_key=True)   # CASE.SEQ.N: stable, so a resend is recognisable
+    case_id: str = Field(foreign_key="cases.id", index=True)
+    log_seq: int
+    template: str
+    recipients: str                     # JSON list of addresses
+    subject: str
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    body_sha256: str
+    status: str                         # pending, sent, failed
+    attempts: int = 0
+    last_error: Optional[str] = None
+    created_at: str
+    sent_at: Optional[str] = None
+
+
+class SchemaMigration(SQLModel, table=True):
+    __tablename__ = "schema_migrations"
+    version: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    description: str
+    applied_at: str

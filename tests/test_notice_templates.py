@@ -1,0 +1,428 @@
+"""The notice templates read like the letters they stand for, and fail loudly when data is missing."""
+
+from __future__ import annotations
+
+import copy
+from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from notifications import render as render_module
+from notifications.render import (
+    NOTICE_NAMES,
+    RenderedNotice,
+    TemplateRenderError,
+    check_all,
+    codes,
+    longdate,
+    names,
+    render,
+)
+
+LONDON = ZoneInfo("Europe/London")
+CONTACTS = {
+    "la_coordinator": "ast.coordinator@northshire.gov.uk",
+    "agency": "ast.assessment@agency.example.org",
+    "review_coordinator": "review.coordinator@agency.example.org",
+}
+ASSESSOR = {"id": "as-104", "name": "Helen Okafor", "email": "h.okafor@assessors.example.org"}
+REVIEW_OFFICER = {"id": "as-221", "name": "David Lloyd", "email": "d.lloyd@assessors.example.org"}
+
+
+def timer(due: date) -> dict:
+    """A pending timer as the engine passes it: due date, firing at the next local midnight."""
+    return {"due": due, "fires_at": datetime.combine(due + timedelta(days=1), datetime.min.time(), LONDON)}
+
+
+def application(**later) -> dict:
+    data = {
+        "candidate": {"name": "Priya Shah", "email": "p.shah@riverside.sch.uk"},
+        "career_stage": "post_threshold",
+        "school": {"name": "Riverside Primary School"},
+        "headteacher": {"name": "Tom Evans", "email": "head@riverside.sch.uk"},
+        "post": {"school": "Hillcrest Primary School", "email": "head@hillcrest.sch.uk",
+                 "advertisement": "external", "appointment": "apt-2m8c4kqz"},
+    }
+    data.update(later)
+    return data
+
+
+SCHEDULED = {"assessment_date": "2027-03-10", "assessor": ASSESSOR}
+
+
+def review_case(**later) -> dict:
+    data = {
+        "application": "app-7f3k9qxw",
+        "candidate": {"name": "Priya Shah", "email": "p.shah@riverside.sch.uk"},
+        "headteacher": {"name": "Tom Evans", "email": "head@riverside.sch.uk"},
+        "post": {"school": "Hillcrest Primary School", "email": "head@hillcrest.sch.uk",
+                 "advertisement": "external", "appointment": "apt-2m8c4kqz"},
+        "assessor": ASSESSOR,
+        "grounds": ["relevant_evidence_ignored", "bias_or_discrimination"],
+        "explanation": "The assessor did not look at my outreach portfolio.",
+        "evidence": ["outreach portfolio 2026", "letter from partner school"],
+    }
+    data.update(later)
+    return data
+
+
+def appointment_case(**later) -> dict:
+    data = {
+        "school": {"name": "Hillcrest Primary School", "phase": "primary", "email": "head@hillcrest.sch.uk"},
+        "la": "Northshire",
+        "focus": "mathematics",
+        "advertisement": "external",
+        "funding_source": "school_development_grant",
+        "pay_range": {"first_point": 3, "last_point": 7},
+        "headteacher": {"name": "Grace Patel", "email": "head@hillcrest.sch.uk"},
+    }
+    data.update(later)
+    return data
+
+
+APPOINTED = {"candidate": "Priya Shah", "certified_application": "app-7f3k9qxw",
+             "start_date": "2027-09-01", "spine_point": 4}
+
+
+def context(kind="application", state="received", case=None, event=None, effective=date(2026, 12, 18),
+            timers=None, case_id=None, **extra) -> dict:
+    case_id = case_id or {"application": "app-7f3k9qxw", "review": "rev-4p2d8hna",
+                          "appointment": "apt-2m8c4kqz"}[kind]
+    return {"case_id": case_id, "kind": kind, "state": state, "case": case or application(),
+            "event": event or {}, "effective_date": effective, "timers": timers or {},
+            "contacts": CONTACTS, **extra}
+
+
+# One realistic context per notice, as the transition that sends it would build it.
+SAMPLES = {
+    "application_received": context(timers={"headteacher_deadline": timer(date(2027, 1, 20))}),
+    "headteacher_rejection": context(
+        state="rejected", effective=date(2027, 1, 12),
+        event={"reasons": "Your evidence against core standard C10 (assessment) is not yet consistent."}),
+    "headteacher_feedback": context(
+        state="not_supported", effective=date(2027, 1, 12),
+        event={"feedback": "Build a year of outreach work with partner schools before applying."}),
+    "application_forwarded": context(state="awaiting_shortlist", effective=date(2027, 1, 15)),
+    "not_shortlisted": context(state="not_shortlisted", effective=date(2027, 1, 29)),
+    "application_with_agency": context(
+        state="with_agency", effective=date(2027, 2, 10),
+        timers={"assessment_window": timer(date(2027, 3, 24))}),
+    "assessment_arranged": context(
+        state="assessment_scheduled", effective=date(2027, 2, 15),
+        event={"assessment_date": date(2027, 3, 10), "assessor": ASSESSOR, "delay_reason": None},
+        timers={"assessment_window": timer(date(2027, 3, 24))}),
+    "decision_letter": context(
+        state="not_met", effective=date(2027, 3, 12),
+        case=application(schedule_assessment=SCHEDULED, judge_not_met={"unmet_standards": ["E3", "E7", "A1"]}),
+        timers={"written_feedback": timer(date(2027, 4, 2)), "review_window": timer(date(2027, 5, 12))},
+        outcome="not_met"),
+    "written_feedback": context(
+        state="not_met", effective=date(2027, 3, 30),
+        case=application(schedule_assessment=SCHEDULED, judge_not_met={"unmet_standards": ["E3", "A1"]}),
+        event={"feedback": {"E3": "Too little evidence of coaching colleagues.",
+                            "A1": "Outreach work is planned but not yet under way."}},
+        timers={"review_window": timer(date(2027, 5, 12))}),
+    "withdrawal_confirmed": context(state="withdrawn", effective=date(2027, 2, 1)),
+    "deadline_missed": context(
+        effective=date(2027, 1, 21),
+        missed={"timer": "headteacher_deadline", "due": date(2027, 1, 20),
+                "duty": "the headteacher's check of the application", "whose": "headteacher"}),
+    "review_acknowledged": context(
+        kind="review", state="requested", case=review_case(), effective=date(2027, 4, 20),
+        event={"grounds": ["relevant_evidence_ignored", "bias_or_discrimination"],
+               "explanation": "The assessor did not look at my outreach portfolio.",
+               "evidence": ["outreach portfolio 2026", "letter from partner school"]},
+        timers={"review_decision": timer(date(2027, 6, 17))}),
+    "review_refused": context(
+        kind="review", state="refused", case=review_case(), effective=date(2027, 4, 27),
+        event={"reasons": "The request gives no evidence for any of the three grounds for review."}),
+    "assessor_comment_invited": context(
+        kind="review", state="assessor_commenting", case=review_case(), effective=date(2027, 4, 22),
+        timers={"review_decision": timer(date(2027, 6, 17))}),
+    "review_assigned": context(
+        kind="review", state="with_review_officer", effective=date(2027, 5, 6),
+        case=review_case(record_assessor_comment={"comment": "The portfolio was seen."},
+                         assign_review_officer={"review_officer": REVIEW_OFFICER}),
+        event={"review_officer": REVIEW_OFFICER},
+        timers={"review_decision": timer(date(2027, 6, 17))}),
+    "review_decision": context(
+        kind="review", state="original_stands", effective=date(2027, 6, 10),
+        case=review_case(assign_review_officer={"review_officer": REVIEW_OFFICER}),
+        event={"reasons": "The outreach portfolio was considered on the day; the judgement was sound."}),
+    "appointment_confirmed": context(
+        kind="appointment", state="appointed", case=appointment_case(appoint=APPOINTED),
+        effective=date(2027, 6, 14),
+        event={"candidate": "Priya Shah", "start_date": date(2027, 9, 1), "spine_point": 4,
+               "certified_application": "app-7f3k9qxw"},
+        timers={"ast2_notification": timer(date(2027, 6, 28))}),
+    "ast2_form": context(
+        kind="appointment", state="ast2_submitted", case=appointment_case(appoint=APPOINTED),
+        effective=date(2027, 6, 21)),
+}
+
+
+def rendered(name: str, **changes) -> RenderedNotice:
+    ctx = copy.deepcopy(SAMPLES[name])
+    ctx.update(changes)
+    return render(name, ctx)
+
+
+def test_every_notice_name_has_a_sample():
+    assert set(SAMPLES) == set(NOTICE_NAMES) and len(NOTICE_NAMES) == 18
+
+
+def test_check_all_loads_every_template():
+    check_all()
+
+
+@pytest.mark.parametrize("name", NOTICE_NAMES)
+def test_each_notice_is_a_short_letter_naming_its_case(name):
+    notice = rendered(name)
+    assert notice.template == name
+    assert SAMPLES[name]["case_id"] in notice.subject
+    assert "\n" not in notice.subject and "  " not in notice.subject
+    assert notice.body.endswith("\n") and not notice.body.startswith("\n")
+    assert "None" not in notice.body and "{" not in notice.body and "\n\n\n" not in notice.body
+    assert 5 <= len(notice.body.splitlines()) <= 35
+
+
+def test_application_received_gives_the_headteacher_deadline():
+    notice = rendered("application_received")
+    assert "Dear Priya Shah," in notice.body
+    assert "Friday 18 December 2026" in notice.body
+    assert "Wednesday 20 January 2027" in notice.body
+    assert "core and post-threshold standards" in notice.body
+
+
+def test_headteacher_rejection_gives_the_written_reasons():
+    notice = rendered("headteacher_rejection")
+    assert "Dear Priya Shah," in notice.body
+    assert "core standard C10" in notice.body
+    assert "No external\nassessment" in notice.body or "No external assessment" in notice.body
+    assert "Tom Evans" in notice.body
+
+
+def test_headteacher_feedback_gives_the_feedback():
+    notice = rendered("headteacher_feedback")
+    assert "outreach work with partner schools" in notice.body
+    assert "Tuesday 12 January 2027" in notice.body
+
+
+def test_application_forwarded_goes_to_the_post_school_about_the_candidate():
+    notice = rendered("application_forwarded")
+    assert "Hillcrest Primary School" in notice.body
+    assert "Priya Shah" in notice.subject and "funding declaration" in notice.body
+
+
+def test_not_shortlisted_tells_the_candidate():
+    notice = rendered("not_shortlisted")
+    assert "Dear Priya Shah," in notice.body and "Friday 29 January 2027" in notice.body
+
+
+def test_application_with_agency_greets_candidate_and_headteacher_with_the_six_week_date():
+    notice = rendered("application_with_agency")
+    assert "Dear Priya Shah and Tom Evans," in notice.body
+    assert "Wednesday 10 February 2027" in notice.body
+    assert "Wednesday 24 March 2027" in notice.body
+
+
+def test_assessment_arranged_gives_the_day_and_the_assessor():
+    notice = rendered("assessment_arranged")
+    assert "Wednesday 10 March 2027" in notice.subject
+    assert "Wednesday 10 March 2027" in notice.body and "Helen Okafor" in notice.body
+    assert "later than the usual" not in notice.body
+
+
+def test_assessment_arranged_explains_a_delay_beyond_six_weeks():
+    ctx = copy.deepcopy(SAMPLES["assessment_arranged"])
+    ctx["event"].update(assessment_date=date(2027, 4, 14), delay_reason="The candidate is on a school trip.")
+    notice = render("assessment_arranged", ctx)
+    assert "Wednesday 14 April 2027" in notice.body
+    assert "later than the usual six weeks" in notice.body and "school trip" in notice.body
+
+
+def test_decision_letter_not_met_lists_unmet_standards_and_the_review_deadline():
+    notice = rendered("decision_letter")
+    assert "not met" in notice.subject
+    assert "E3, E7, A1" in notice.body
+    assert "40 working days" in notice.body
+    assert "Wednesday 12 May 2027" in notice.body
+    assert "Wednesday 10 March 2027" in notice.body and "Friday 2 April 2027" in notice.body
+    assert CONTACTS["review_coordinator"] in notice.body
+
+
+def test_decision_letter_not_met_without_review_timer_still_names_the_40_days():
+    notice = rendered("decision_letter", timers={})
+    assert "within 40 working days of this letter." in notice.body
+
+
+def test_decision_letter_certified_congratulates_and_offers_no_review():
+    ctx = copy.deepcopy(SAMPLES["decision_letter"])
+    ctx.update(state="certified", outcome="certified", timers={"written_feedback": timer(date(2027, 4, 2))})
+    del ctx["case"]["judge_not_met"]
+    notice = render("decision_letter", ctx)
+    assert "standards met" in notice.subject and "not met" not in notice.subject
+    assert "certified as\nan Advanced Skills Teacher" in notice.body
+    assert "review" not in notice.body.lower()
+
+
+def test_written_feedback_gives_feedback_per_standard_to_candidate_headteacher_and_post_school():
+    notice = rendered("written_feedback")
+    assert "Dear Priya Shah and Tom Evans," in notice.body
+    assert "Copy: Hillcrest Primary School" in notice.body
+    assert "E3: Too little evidence" in notice.body and "A1: Outreach work" in notice.body
+    assert "re-application" in notice.body
+
+
+def test_written_feedback_as_text_when_met():
+    notice = rendered("written_feedback", state="certified",
+                      event={"feedback": "A confident, well-evidenced assessment."})
+    assert "A confident, well-evidenced assessment." in notice.body
+    assert "all applicable standards met" in notice.body and "re-application" not in notice.body
+
+
+def test_withdrawal_confirmed_for_an_application_and_for_a_review():
+    notice = rendered("withdrawal_confirmed")
+    assert "Dear Priya Shah," in notice.body and "Monday 1 February 2027" in notice.body
+    review = render("withdrawal_confirmed", context(kind="review", state="withdrawn", case=review_case(),
+                                                     effective=date(2027, 5, 3)))
+    assert "rev-4p2d8hna" in review.subject and "app-7f3k9qxw" in review.body
+    assert "original assessment stands" in review.body and "Monday 3 May 2027" in review.body
+
+
+def test_deadline_missed_names_case_duty_and_due_date():
+    notice = rendered("deadline_missed")
+    assert "deadline missed" in notice.subject
+    assert "the headteacher's check of the application" in notice.body
+    assert "Wednesday 20 January 2027" in notice.body and "Priya Shah" in notice.body
+    assert "Duty of:     the headteacher" in notice.body
+
+
+def test_deadline_missed_for_an_appointment_names_the_post():
+    notice = render("deadline_missed", context(
+        kind="appointment", state="appointed", case=appointment_case(appoint=APPOINTED),
+        effective=date(2027, 6, 29),
+        missed={"timer": "ast2_notification", "due": date(2027, 6, 28),
+                "duty": "the AST 2 notification of the appointment", "whose": "post school"}))
+    assert "apt-2m8c4kqz" in notice.subject and "Monday 28 June 2027" in notice.body
+    assert "mathematics at Hillcrest Primary School" in notice.body
+
+
+def test_review_acknowledged_lists_grounds_and_the_decision_date():
+    notice = rendered("review_acknowledged")
+    assert "did not take proper account of relevant evidence" in notice.body
+    assert "biased, or unlawfully discriminated" in notice.body
+    assert "Tuesday 20 April 2027" in notice.body and "Thursday 17 June 2027" in notice.body
+    assert "outreach portfolio 2026" in notice.body
+
+
+def test_review_refused_gives_reasons_and_says_the_judgement_stands():
+    notice = rendered("review_refused")
+    assert "no evidence for any of the three grounds" in notice.body
+    assert "original judgement" in notice.body and "stands" in notice.body
+
+
+def test_assessor_comment_invited_goes_to_the_original_assessor():
+    notice = rendered("assessor_comment_invited")
+    assert "Dear Helen Okafor," in notice.body and "Priya Shah" in notice.body
+    assert "Thursday 17 June 2027" in notice.body
+
+
+def test_review_assigned_goes_to_the_review_officer_with_the_due_date():
+    notice = rendered("review_assigned")
+    assert "Dear David Lloyd," in notice.body and "Thursday 17 June 2027" in notice.body
+    assert "Helen Okafor" in notice.body
+
+
+def test_review_decision_gives_outcome_and_reasons_to_candidate_and_assessor():
+    notice = rendered("review_decision")
+    assert "original assessment stands" in notice.subject
+    assert "Dear Priya Shah and Helen Okafor," in notice.body
+    assert "Tom Evans" in notice.body and "Hillcrest Primary School" in notice.body
+    assert "the judgement was sound" in notice.body
+    certified = rendered("review_decision", state="certified")
+    assert "candidate certified" in certified.subject and "I therefore certify" in certified.body
+
+
+def test_appointment_confirmed_gives_school_start_date_spine_point_and_ast2_date():
+    notice = rendered("appointment_confirmed")
+    assert "Dear Priya Shah," in notice.body and "Hillcrest Primary School" in notice.subject
+    assert "Wednesday 1 September 2027" in notice.body
+    assert "point 4 of the AST pay spine" in notice.body
+    assert "Monday 28 June 2027" in notice.body
+
+
+def test_ast2_form_carries_name_school_start_date_and_spine_point():
+    notice = rendered("ast2_form")
+    assert "Priya Shah" in notice.subject
+    for text in ("Priya Shah", "Hillcrest Primary School", "Wednesday 1 September 2027",
+                 "Spine point:", " 4 (range 3-7)", "School Development Grant", CONTACTS["la_coordinator"]):
+        assert text in notice.body
+
+
+# --- failures ---------------------------------------------------------------------------
+
+def test_a_missing_context_key_raises_an_error_naming_the_template():
+    ctx = copy.deepcopy(SAMPLES["application_received"])
+    del ctx["timers"]["headteacher_deadline"]
+    with pytest.raises(TemplateRenderError, match="application_received.*headteacher_deadline"):
+        render("application_received", ctx)
+
+
+def test_a_missing_top_level_key_raises_an_error_naming_the_template():
+    ctx = copy.deepcopy(SAMPLES["review_decision"])
+    del ctx["event"]
+    with pytest.raises(TemplateRenderError, match="review_decision.*event"):
+        render("review_decision", ctx)
+
+
+def test_an_unknown_notice_raises_an_error_naming_it():
+    with pytest.raises(TemplateRenderError, match="no_such_notice"):
+        render("no_such_notice", SAMPLES["application_received"])
+
+
+@pytest.fixture
+def scratch_templates(tmp_path, monkeypatch):
+    """Point the renderer at a scratch template folder (and rebuild its environment)."""
+    monkeypatch.setattr(render_module, "TEMPLATES", tmp_path)
+    monkeypatch.setattr(render_module, "_env", None)
+    yield tmp_path
+    render_module._env = None
+
+
+def test_a_syntax_error_is_reported_by_check_all(scratch_templates):
+    for name in NOTICE_NAMES:
+        (scratch_templates / f"{name}.txt.j2").write_text(
+            "{% block subject %}x{% endblock %}{% block body %}y{% endblock %}")
+    (scratch_templates / "ast2_form.txt.j2").write_text("{% block subject %}{% if %}{% endblock %}")
+    with pytest.raises(TemplateRenderError, match="ast2_form.*TemplateSyntaxError"):
+        check_all()
+
+
+def test_the_sandbox_refuses_to_mutate_the_context(scratch_templates):
+    (scratch_templates / "evil.txt.j2").write_text(
+        "{% block subject %}{{ case.clear() }}{% endblock %}{% block body %}{% endblock %}")
+    with pytest.raises(TemplateRenderError, match="evil.*SecurityError"):
+        render("evil", SAMPLES["application_received"])
+
+
+# --- filters ----------------------------------------------------------------------------
+
+def test_longdate_writes_dates_as_a_letter_does():
+    assert longdate(date(2027, 1, 20)) == "Wednesday 20 January 2027"
+    assert longdate("2027-03-10") == "Wednesday 10 March 2027"
+
+
+def test_longdate_uses_the_london_date_of_an_aware_datetime():
+    # 23:30 UTC on 30 June is 00:30 on 1 July in London (BST).
+    assert longdate(datetime(2027, 6, 30, 23, 30, tzinfo=timezone.utc)) == "Thursday 1 July 2027"
+    with pytest.raises(ValueError, match="naive"):
+        longdate(datetime(2027, 6, 30, 23, 30))
+
+
+def test_codes_and_names_read_as_prose():
+    assert codes(["E3", "E7", "A1"]) == "E3, E7, A1"
+    assert names([{"name": "A"}, "B", {"name": "C"}]) == "A, B and C"
+    assert names(["A", "B"]) == "A and B"
+    assert names("A") == "A"

@@ -1,0 +1,114 @@
+"""Working-day calendar for statutory deadlines (DOMAIN.md, "Calendar rules").
+
+Deadlines are local calendar dates in Europe/London; only the moment a timer
+fires is an instant, and instants are always handed out in UTC.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+import holidays
+
+LONDON = ZoneInfo("Europe/London")
+
+# Our nation names -> the `holidays` package's GB subdivision codes.
+NATIONS = {"england": "ENG", "wales": "WLS"}
+
+_WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+@lru_cache(maxsize=None)
+def _bank_holidays(nation: str) -> holidays.HolidayBase:
+    # One object per nation, shared by every calendar: building it is the
+    # expensive part, and it fills in further years by itself the first time a
+    # date in that year is looked up, so no year range needs choosing here.
+    return holidays.country_holidays("GB", subdiv=NATIONS[nation])
+
+
+@dataclass(frozen=True)
+class WorkingCalendar:
+    nation: str = "england"
+    closures: frozenset[date] = frozenset()
+
+    def __post_init__(self) -> None:
+        if self.nation not in NATIONS:
+            raise ValueError(
+                f"unknown nation {self.nation!r}; expected one of {', '.join(sorted(NATIONS))}"
+            )
+        # Configuration hands us lists; a frozenset keeps the calendar hashable
+        # and comparable, so it can be recorded alongside each computed deadline.
+        object.__setattr__(self, "closures", frozenset(self.closures))
+
+    def bank_holiday(self, d: date) -> str | None:
+        # Weekend holidays are reported too (e.g. "Boxing Day" on a Saturday);
+        # the substitute weekday carries its own "(observed)" entry.
+        return _bank_holidays(self.nation).get(d)
+
+    def why_not_working(self, d: date) -> str | None:
+        # Weekend first: a bank holiday falling on a Saturday is moved to a
+        # weekday by its "(observed)" substitute, so the Saturday itself is
+        # simply a Saturday. A closure on a bank holiday is still a bank holiday.
+        if d.weekday() >= 5:
+            return _WEEKDAY_NAMES[d.weekday()]
+        name = self.bank_holiday(d)
+        if name is not None:
+            return f"bank holiday: {name}"
+        if d in self.closures:
+            return "LA closure day"
+        return None
+
+    def is_working_day(self, d: date) -> bool:
+        return self.why_not_working(d) is None
+
+    def add_working_days(self, start: date, n: int) -> date:
+        # "N working days after D" counts from the day after D, whatever D is.
+        if n < 1:
+            raise ValueError(f"n must be at least 1, got {n}")
+        d = start
+        while n:
+            d += timedelta(days=1)
+            if self.is_working_day(d):
+                n -= 1
+        return d
+
+    def skipped_between(self, start: date, end: date) -> list[tuple[date, str]]:
+        # Same half-open interval as add_working_days, so explaining a deadline
+        # with skipped_between(start, add_working_days(start, n)) lines up.
+        skipped = []
+        d = start + timedelta(days=1)
+        while d <= end:
+            reason = self.why_not_working(d)
+            if reason is not None:
+                skipped.append((d, reason))
+            d += timedelta(days=1)
+        return skipped
+
+    def describe(self) -> str:
+        if not self.closures:
+            return f"{self.nation.capitalize()}, no LA closure days"
+        days = ", ".join(d.isoformat() for d in sorted(self.closures))
+        return f"{self.nation.capitalize()}, LA closure days {days}"
+
+
+def six_weeks_after(d: date) -> date:
+    return d + timedelta(days=42)
+
+
+def fires_at(due: date) -> datetime:
+    # Build the local midnight first and convert afterwards: a fixed UTC offset
+    # would be an hour out for half the year. UK clocks change at 01:00 UTC,
+    # never at local midnight, so this wall-clock time always exists once.
+    midnight = datetime.combine(due + timedelta(days=1), time(0), tzinfo=LONDON)
+    return midnight.astimezone(timezone.utc)
+
+
+def local_date(instant: datetime) -> date:
+    # A naive value could be UTC or London; guessing would shift dates by a day
+    # around midnight for half the year, so refuse it.
+    if instant.tzinfo is None or instant.utcoffset() is None:
+        raise ValueError(f"local_date needs an aware datetime, got naive {instant.isoformat()}")
+    return instant.astimezone(LONDON).date()

@@ -1,0 +1,507 @@
+"""The unit of work: one trigger applied to one case as one database transaction.
+
+`fire` loads the case, checks the role, the data, the effective time and the guards, then in the
+same transaction updates the case (optimistic concurrency on `version`), appends the hash-chained
+log entry, starts and cancels timers, renders and stores the notices and applies the effects on
+linked cases. Any failure, a template error included, rolls all of it back. Delivery of the
+stored notices happens later, from the notices table (a transactional outbox).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import Enum
+from typing import Any, Callable, Mapping
+
+from pydantic import BaseModel, ValidationError
+
+from notifications.render import TemplateRenderError, render
+from states import PROCESSES
+from states.spec import (CancelTimers, MoveLinked, Notify, OpenLinked, Process, StartTimer,
+                         Transition, first_failure)
+from storage import hashchain, statements as sql
+from storage.db import Database
+from storage.statements import Statements
+from workflows import machines
+from workflows.calendar import fires_at, local_date
+from workflows.clock import Clock, SystemClock
+from workflows.config import Config
+from workflows.deadlines import Deadline, compute
+from workflows.errors import (ConcurrentChangeError, EffectiveTimeError, EngineError,
+                              GuardFailedError, InvalidDataError, NotAllowedInStateError,
+                              RefusedError, RoleNotAllowedError, UnknownCaseError,
+                              UnknownTriggerError)
+from workflows.times import utc_iso
+
+ROLES = ("candidate", "headteacher", "post_school", "la_coordinator", "agency", "assessor",
+         "review_coordinator", "review_officer", "operator", "system", "auditor")
+ACTS_FOR_NOBODY = ("system", "auditor")
+
+
+@dataclass(frozen=True)
+class Actor:
+    role: str
+    id: str
+
+    @classmethod
+    def parse(cls, text: str) -> "Actor":
+        role, sep, ident = (text or "").partition(":")
+        if not sep or not role or not ident:
+            raise RefusedError(f"actor {text!r}: write ROLE:ID, e.g. headteacher:h.smith")
+        if role not in ROLES:
+            raise RefusedError(f"actor {text!r}: unknown role {role!r}; roles: {', '.join(ROLES)}")
+        return cls(role, ident)
+
+    def __str__(self) -> str:
+        return f"{self.role}:{self.id}"
+
+
+SYSTEM = Actor("system", "engine")
+
+
+@dataclass
+class Outcome:
+    case: str
+    kind: str
+    state: str
+    version: int
+    trigger: str
+    effective_at: datetime
+    warnings: list[str] = field(default_factory=list)
+    linked: list["Outcome"] = field(default_factory=list)
+
+    def as_json(self) -> dict:
+        return {"case": self.case, "kind": self.kind, "state": self.state,
+                "version": self.version, "warnings": self.warnings}
+
+
+@dataclass(frozen=True)
+class CaseView:
+    id: str
+    kind: str
+    state: str
+    data: Mapping[str, Any]
+
+
+@dataclass
+class _Facts:
+    """The engine's side of states.spec.Facts."""
+    case_id: str
+    kind: str
+    role: str
+    state: str
+    case: Mapping[str, Any]
+    event: Mapping[str, Any]
+    effective_date: date
+    pending_timers: Mapping[str, date]
+    contacts: Mapping[str, str]
+    policy: Mapping[str, Any]
+    _work: "_UnitOfWork"
+
+    def lookup(self, case_id: str) -> CaseView | None:
+        return self._work.lookup(case_id)
+
+    def funded_posts_at(self, school: str) -> int:
+        return self._work.funded_posts_at(school, exclude=self.case_id)
+
+
+def new_case_id(prefix: str) -> str:
+    # 50 random bits in base 32: short enough to key in from a paper form, and a collision
+    # stays unlikely at a national scale of cases.
+    alphabet = "0123456789abcdefghjkmnpqrstvwxyz"
+    return f"{prefix}-" + "".join(secrets.choice(alphabet) for _ in range(10))
+
+
+class Engine:
+    def __init__(self, db: Database, config: Config | None = None, *,
+                 clock: Clock | None = None, recorder: Clock | None = None,
+                 new_id: Callable[[str], str] = new_case_id):
+        self.db = db
+        self.config = config or Config()
+        self.clock = clock or SystemClock()          # the business clock (`--now`)
+        self.recorder = recorder or SystemClock()    # the real clock for recorded_at
+        self.new_id = new_id
+        self.calendar = self.config.working_calendar()
+        self.contacts = self.config.contacts.model_dump()
+        self.policy = self.config.policy.model_dump()
+
+    # -- the public operations, each one transaction ---------------------------------------------
+
+    def open(self, kind: str, actor: Actor, data: Mapping | None,
+             effective_at: datetime | None = None, on_behalf_of: Actor | None = None) -> Outcome:
+        process = PROCESSES.get(kind)
+        if process is None:
+            raise UnknownTriggerError(
+                f"unknown kind of case {kind!r}; open one of: "
+                f"{', '.join(k for k, p in PROCESSES.items() if p.openable)}")
+        if not process.openable:
+            raise RefusedError(f"a {kind} case is opened only by its application's "
+                               "request_review, not directly", trigger="open")
+        with self.db.write() as conn:
+            work = _UnitOfWork(self, conn)
+            outcome = work.open(process, self.new_id(process.case_prefix), actor, on_behalf_of,
+                                data or {}, effective_at)
+            work.finish()
+        return outcome
+
+    def fire(self, case_id: str, trigger: str, actor: Actor, data: Mapping | None = None,
+             effective_at: datetime | None = None, on_behalf_of: Actor | None = None,
+             expected_version: int | None = None) -> Outcome:
+        with self.db.write() as conn:
+            work = _UnitOfWork(self, conn)
+            outcome = work.fire(case_id, trigger, actor, on_behalf_of, data or {}, effective_at,
+                                expected_version=expected_version)
+            work.finish()
+        return outcome
+
+    def due_timers(self, now: datetime | None = None) -> list:
+        with self.db.read() as conn:
+            return Statements(self.db, conn).all(sql.DUE_TIMERS,
+                                                 {"now": utc_iso(now or self.clock.now())})
+
+    def fire_timer(self, timer_id: int) -> Outcome | None:
+        """Fire one pending timer as its own transaction; None if it is no longer pending
+        (cancelled meanwhile, or fired by someone else)."""
+        with self.db.write() as conn:
+            work = _UnitOfWork(self, conn)
+            timer = work.q.one(sql.PENDING_TIMER + ("" if self.db.is_sqlite else " FOR UPDATE"),
+                               {"id": timer_id})
+            if timer is None:
+                return None
+            outcome = work.fire_timer(timer)
+            work.finish()
+        return outcome
+
+    def tick(self, on_progress: Callable[[int, int, Outcome | None], None] | None = None
+             ) -> list[Outcome]:
+        """Fire every timer due by the business clock, in `fires_at` order, each once."""
+        due = self.due_timers()
+        fired = []
+        for done, timer in enumerate(due, start=1):
+            outcome = self.fire_timer(timer.id)
+            if outcome is not None:
+                fired.append(outcome)
+            if on_progress:
+                on_progress(done, len(due), outcome)
+        return fired
+
+
+class _UnitOfWork:
+    """The state of one transaction: its connection, the global chain head it holds, and the
+    recorded time every row it writes shares."""
+
+    def __init__(self, engine: Engine, conn):
+        self.engine, self.db = engine, engine.db
+        self.q = Statements(engine.db, conn)
+        self.recorded_at = utc_iso(engine.recorder.now())
+        self.now = engine.clock.now()
+        self.head: tuple[int, str] | None = None
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def lookup(self, case_id: str) -> CaseView | None:
+        row = self.q.one(sql.CASE, {"id": case_id})
+        return CaseView(row.id, row.kind, row.state, json.loads(row.data)) if row else None
+
+    def funded_posts_at(self, school: str, exclude: str) -> int:
+        counted = {"funding_secured", "advertised", "shortlisting", "appointed",
+                   "ast2_submitted", "filled"}
+        rows = self.q.all(sql.CASES_OF_KIND_IN, {"kind": "appointment"})
+        return sum(1 for r in rows if r.id != exclude and r.state in counted
+                   and json.loads(r.data)["school"]["name"] == school)
+
+    def chain_head(self) -> tuple[int, str]:
+        if self.head is None:
+            # On PostgreSQL the row lock orders every append; SQLite's BEGIN IMMEDIATE already has.
+            row = self.q.one(sql.CHAIN_HEAD + ("" if self.db.is_sqlite else " FOR UPDATE"), {})
+            self.head = (row.global_seq, row.hash)
+        return self.head
+
+    def finish(self) -> None:
+        if self.head is not None:
+            self.q.run(sql.SET_CHAIN_HEAD, {"global_seq": self.head[0], "hash": self.head[1]})
+
+    # -- checks shared by open and fire -----------------------------------------------------------
+
+    def role_of(self, actor: Actor, on_behalf_of: Actor | None, trigger: str) -> str:
+        if actor.role == "operator":
+            if on_behalf_of is None:
+                raise RoleNotAllowedError(
+                    "an operator keys in a form for someone: name them with --for ROLE:ID",
+                    trigger=trigger)
+            if on_behalf_of.role in ACTS_FOR_NOBODY or on_behalf_of.role == "operator":
+                raise RoleNotAllowedError(
+                    f"an operator may not act for {on_behalf_of.role}", trigger=trigger)
+            return on_behalf_of.role
+        if on_behalf_of is not None:
+            raise RoleNotAllowedError("only an operator acts for someone else (--for)",
+                                      trigger=trigger)
+        return actor.role
+
+    def effective(self, at: datetime | None, last: str | None, case_id: str | None,
+                  trigger: str, by_a_person: bool = True) -> datetime:
+        at = at or self.now
+        if at.tzinfo is None:
+            raise EffectiveTimeError("effective time without a time zone", trigger=trigger)
+        if by_a_person and at > self.now:
+            raise EffectiveTimeError(
+                f"effective time {utc_iso(at)} is in the future of the engine's clock "
+                f"({utc_iso(self.now)}): a form can only be keyed in after it arrived",
+                case=case_id, trigger=trigger)
+        if last and at < datetime.fromisoformat(last):
+            raise EffectiveTimeError(
+                f"effective time {utc_iso(at)} is earlier than the case's latest event "
+                f"({last}): events are keyed in the order they happened",
+                case=case_id, trigger=trigger)
+        return at
+
+    @staticmethod
+    def validate(row: Transition, data: Mapping, case_id: str | None, state: str | None
+                 ) -> BaseModel | None:
+        if row.data is None:
+            return None
+        try:
+            return row.data.model_validate(dict(data))
+        except ValidationError as err:
+            first = err.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            message = first["msg"].removeprefix("Value error, ")
+            text = f"{where}: {message}" if where else message
+            raise InvalidDataError(f"{row.trigger}: invalid data: {text}", case=case_id,
+                                   trigger=row.trigger, state=state,
+                                   field=where or message.split(":")[0]) from None
+
+    def facts(self, process: Process, case_id: str, role: str, state: str, case: Mapping,
+              event: Mapping, effective_at: datetime, pending: Mapping[str, date]) -> _Facts:
+        return _Facts(case_id, process.kind, role, state, case, event, local_date(effective_at),
+                      pending, self.engine.contacts, self.engine.policy, self)
+
+    # -- opening a case ----------------------------------------------------------------------------
+
+    def open(self, process: Process, case_id: str, actor: Actor, on_behalf_of: Actor | None,
+             data: Mapping, effective_at: datetime | None) -> Outcome:
+        row = process.opening
+        role = self.role_of(actor, on_behalf_of, "open")
+        allowed = row.roles_for(None)
+        if role not in allowed:
+            raise RoleNotAllowedError(
+                f"role {role} may not open a {process.kind} case; allowed: {', '.join(allowed)}"
+                f" (or an operator acting for one of them)", trigger="open")
+        model = self.validate(row, data, None, None)
+        at = self.effective(effective_at, None, None, "open")
+        case = model.model_dump(mode="json")
+        facts = self.facts(process, case_id, role, "", case, model.model_dump(), at, {})
+        reason = first_failure(row.guards, facts)
+        if reason:
+            raise GuardFailedError(f"open: refused: {reason}", trigger="open")
+        warnings = [w for w in (check(facts) for check in row.warnings) if w]
+
+        self.q.run(sql.INSERT_CASE, {
+            "id": case_id, "kind": process.kind, "state": row.dest.value, "version": 0,
+            "data": _json(case), "opened_at": utc_iso(at), "last_effective_at": utc_iso(at),
+            "last_hash": hashchain.GENESIS, "updated_at": self.recorded_at})
+        return self.apply(process, row, case_id, version=0, state=None, dest=row.dest,
+                          case=case, record=None, actor=actor, on_behalf_of=on_behalf_of,
+                          at=at, facts=facts, pending={}, warnings=warnings,
+                          last_hash=hashchain.GENESIS, log_data=dict(case))
+
+    # -- firing a trigger --------------------------------------------------------------------------
+
+    def load(self, case_id: str):
+        row = self.q.one(sql.CASE, {"id": case_id})
+        if row is None:
+            raise UnknownCaseError(f"no case {case_id!r}", case=case_id)
+        return row
+
+    def fire(self, case_id: str, trigger: str, actor: Actor, on_behalf_of: Actor | None,
+             data: Mapping, effective_at: datetime | None, *, expected_version: int | None = None,
+             by_a_person: bool = True, timer_row=None) -> Outcome:
+        stored = self.load(case_id)
+        process = PROCESSES[stored.kind]
+        state = process.states(stored.state)
+        if expected_version is not None and stored.version != expected_version:
+            raise ConcurrentChangeError(
+                f"case {case_id} is at version {stored.version}, not {expected_version}: it "
+                "changed meanwhile; look at it again (show) before firing", case=case_id,
+                trigger=trigger, state=stored.state)
+        if trigger == "open":
+            raise UnknownTriggerError(f"case {case_id} is already open", case=case_id)
+        if not process.rows(trigger):
+            raise UnknownTriggerError(
+                f"unknown trigger {trigger!r} for a {process.kind} case; triggers: "
+                f"{', '.join(t for t in process.triggers() if not t.startswith('timer:'))}",
+                case=case_id, trigger=trigger, state=stored.state)
+        row = process.row_from(trigger, state)
+        if row is None:
+            sources = sorted({s.value for r in process.rows(trigger) for s in r.sources})
+            raise NotAllowedInStateError(
+                f"{trigger} is not allowed in state {stored.state} of case {case_id} "
+                f"(only from {', '.join(sources)})", case=case_id, trigger=trigger,
+                state=stored.state)
+
+        case = json.loads(stored.data)
+        pending_rows = self.q.all(sql.PENDING_TIMERS, {"case_id": case_id})
+        pending = {t.name: date.fromisoformat(t.due) for t in pending_rows}
+        role = SYSTEM.role if actor == SYSTEM else self.role_of(actor, on_behalf_of, trigger)
+        probe = self.facts(process, case_id, role, stored.state, case, {}, self.now, pending)
+        allowed = row.roles_for(probe)
+        if role not in allowed or (role == "system") != (actor == SYSTEM):
+            who = ", ".join(allowed)
+            raise RoleNotAllowedError(
+                f"role {role} may not fire {trigger} on case {case_id} in state {stored.state}; "
+                f"allowed: {who}", case=case_id, trigger=trigger, state=stored.state)
+        model = self.validate(row, data, case_id, stored.state)
+        at = self.effective(effective_at, stored.last_effective_at, case_id, trigger,
+                            by_a_person=by_a_person)
+        event = model.model_dump() if model else {}
+        facts = self.facts(process, case_id, role, stored.state, case, event, at, pending)
+        warnings = [w for w in (check(facts) for check in row.warnings) if w]
+
+        dest, refusal = machines.run(process.kind, state, row, facts)
+        if refusal:
+            raise GuardFailedError(f"{trigger} refused on case {case_id}: {refusal}",
+                                   case=case_id, trigger=trigger, state=stored.state)
+
+        record = model.model_dump(mode="json") if model else {}
+        if row.derive:
+            record.update(row.derive(facts))
+        for effect in row.effects:
+            if isinstance(effect, OpenLinked):
+                record[effect.kind] = self.engine.new_id(PROCESSES[effect.kind].case_prefix)
+        if timer_row is not None:
+            self.q.run(sql.END_TIMER, {"status": "fired", "ended_seq": stored.version + 1,
+                                       "id": timer_row.id})
+            pending = {k: v for k, v in pending.items() if k != timer_row.name}
+        else:
+            case = {**case, trigger: {**record, "effective_date": local_date(at).isoformat()}}
+        return self.apply(process, row, case_id, version=stored.version, state=stored.state,
+                          dest=dest, case=case, record=record, actor=actor,
+                          on_behalf_of=on_behalf_of, at=at, facts=facts, pending=pending,
+                          warnings=warnings, last_hash=stored.last_hash,
+                          log_data={**record, **({"warnings": warnings} if warnings else {})},
+                          pending_rows=pending_rows, timer_row=timer_row)
+
+    def fire_timer(self, timer) -> Outcome:
+        stored = self.load(timer.case_id)
+        fires = datetime.fromisoformat(timer.fires_at)
+        last = datetime.fromisoformat(stored.last_effective_at)
+        # A timer noticed after a later event was keyed keeps the log's order.
+        at = max(fires, last)
+        return self.fire(timer.case_id, f"timer:{timer.name}", SYSTEM, None, {"due": timer.due},
+                         at, by_a_person=False, timer_row=timer)
+
+    # -- applying a transition -------------------------------------------------------------------
+
+    def apply(self, process: Process, row: Transition, case_id: str, *, version: int,
+              state: str | None, dest: Enum, case: dict, record: dict | None, actor: Actor,
+              on_behalf_of: Actor | None, at: datetime, facts: _Facts,
+              pending: Mapping[str, date], warnings: list[str], last_hash: str,
+              log_data: dict, pending_rows=(), timer_row=None) -> Outcome:
+        seq = version + 1
+        # The case's data as its effects see it: with this trigger's record.
+        facts.case = case
+        pending = dict(pending)
+        deadlines: dict[str, Deadline] = {}
+        for effect in row.effects:
+            if isinstance(effect, CancelTimers):
+                for t in pending_rows:
+                    if t.name in pending and (not effect.names or t.name in effect.names):
+                        self.q.run(sql.END_TIMER, {"status": "cancelled", "ended_seq": seq,
+                                                   "id": t.id})
+                        del pending[t.name]
+            elif isinstance(effect, StartTimer):
+                deadline = compute(process.timer(effect.name), facts, self.engine.calendar,
+                                   self.engine.policy)
+                deadlines[effect.name] = deadline
+                pending[effect.name] = deadline.due
+
+        global_seq, global_prev = self.chain_head()
+        global_seq += 1
+        entry = {
+            "global_seq": global_seq, "case_id": case_id, "seq": seq, "trigger": row.trigger,
+            "source": state, "dest": dest.value, "actor": str(actor),
+            "on_behalf_of": str(on_behalf_of) if on_behalf_of else None,
+            "effective_at": utc_iso(at), "recorded_at": self.recorded_at,
+            "data": _json(log_data), "prev_hash": last_hash, "global_prev_hash": global_prev}
+        entry["hash"] = hashchain.entry_hash(entry)
+        self.head = (global_seq, entry["hash"])
+
+        changed = self.q.run(sql.UPDATE_CASE, {
+            "id": case_id, "state": dest.value, "version": seq, "data": _json(case),
+            "last_effective_at": utc_iso(at), "last_hash": entry["hash"],
+            "updated_at": self.recorded_at, "expected_version": version})
+        if changed != 1:
+            raise ConcurrentChangeError(
+                f"case {case_id} changed while {row.trigger} was being applied; nothing was "
+                "written: look at it again and retry", case=case_id, trigger=row.trigger,
+                state=state)
+        self.q.run(sql.INSERT_LOG, entry)
+        self.q.many(sql.INSERT_TIMER, ({
+            "case_id": case_id, "name": d.name, "due": d.due.isoformat(),
+            "fires_at": utc_iso(d.fires_at), "rule": d.rule,
+            "counted_from": d.counted_from.isoformat(),
+            "nation": self.engine.calendar.nation,
+            "closures": json.dumps(sorted(c.isoformat() for c in self.engine.calendar.closures)),
+            "started_seq": seq} for d in deadlines.values()))
+
+        notices = [n for n in row.effects if isinstance(n, Notify)]
+        if notices:
+            timers_now = {name: {"due": due, "fires_at": _fires(deadlines, name, due)}
+                          for name, due in pending.items()}
+            context = {"case_id": case_id, "kind": process.kind, "state": dest.value,
+                       "case": case, "event": facts.event, "effective_date": facts.effective_date,
+                       "timers": timers_now, "contacts": self.engine.contacts}
+            if timer_row is not None:
+                timer = process.timer(timer_row.name)
+                context["missed"] = {"timer": timer.name, "due": date.fromisoformat(timer_row.due),
+                                     "duty": timer.duty, "whose": timer.whose}
+            self.q.many(sql.INSERT_NOTICE, (
+                self.notice(case_id, seq, n, effect, context, facts)
+                for n, effect in enumerate(notices, start=1)))
+
+        outcome = Outcome(case_id, process.kind, dest.value, seq, row.trigger, at, warnings)
+        for effect in row.effects:
+            if isinstance(effect, OpenLinked):
+                linked = PROCESSES[effect.kind]
+                outcome.linked.append(self.open(linked, record[effect.kind], actor, on_behalf_of,
+                                                effect.data(facts), at))
+            elif isinstance(effect, MoveLinked):
+                outcome.linked.append(self.fire(effect.case_id(facts), effect.trigger, SYSTEM,
+                                                None, {"review": case_id}, at, by_a_person=False))
+        return outcome
+
+    def notice(self, case_id: str, seq: int, n: int, effect: Notify, context: dict,
+               facts: _Facts) -> dict:
+        to = list(dict.fromkeys(a for a in (r(facts) for r in effect.to) if a))
+        if not to:
+            raise InvalidDataError(f"notice {effect.template} has no recipient: the case names "
+                                   "no address for it", case=case_id, trigger=facts.kind)
+        try:
+            rendered = render(effect.template, context)
+        except TemplateRenderError as err:
+            raise EngineError(f"case {case_id}: {err}; nothing was written") from err
+        return {"id": f"{case_id}.{seq}.{n}", "case_id": case_id, "log_seq": seq,
+                "template": effect.template, "recipients": json.dumps(to),
+                "subject": rendered.subject, "body": rendered.body,
+                "body_sha256": hashlib.sha256(rendered.body.encode()).hexdigest(),
+                "created_at": self.recorded_at}
+
+
+def _fires(deadlines: Mapping[str, Deadline], name: str, due: date) -> datetime:
+    return deadlines[name].fires_at if name in deadlines else fires_at(due)
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                      default=_jsonable)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return utc_iso(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    raise TypeError(f"not JSON: {value!r}")

@@ -1,0 +1,80 @@
+"""Reading and writing times as the CLI does (CLI.md, "Times").
+
+In: a bare date is 09:00 London that day, a date-time without an offset is
+London wall-clock time, one with an offset (or Z) is that instant.
+Out: instants are always UTC ISO 8601 ending "+00:00".
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time, timezone
+
+from .calendar import LONDON
+
+# Checked before datetime.fromisoformat, which in 3.11 also takes week dates,
+# ordinal dates, "20270120" and the like; accepting those on a command line
+# would only make typos parse as surprising dates.
+_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+_INSTANT_RE = re.compile(
+    r"\d{4}-\d{2}-\d{2}"
+    r"(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:Z|[+-]\d{2}:\d{2})?)?",
+    re.ASCII,
+)
+
+_INSTANT_FORMS = (
+    "2027-01-20 (09:00 Europe/London that day), "
+    "2027-01-20T14:30 or 2027-01-20T14:30:00 (Europe/London wall-clock), "
+    "2027-01-20T14:30:00+01:00 or 2027-01-20T14:30:00Z (that instant)"
+)
+
+_BARE_DATE_TIME = time(9, 0)
+
+
+class TimeFormatError(ValueError):
+    pass
+
+
+def parse_date(text: str) -> date:
+    if not isinstance(text, str) or not _DATE_RE.fullmatch(text):
+        raise TimeFormatError(f"not a date: {text!r}; expected YYYY-MM-DD, e.g. 2027-01-20")
+    try:
+        return date.fromisoformat(text)
+    except ValueError:  # well-formed but impossible, e.g. 2027-02-30
+        raise TimeFormatError(
+            f"not a date: {text!r}; expected YYYY-MM-DD, e.g. 2027-01-20"
+        ) from None
+
+
+def parse_instant(text: str) -> datetime:
+    if not isinstance(text, str) or not _INSTANT_RE.fullmatch(text):
+        raise TimeFormatError(f"not a time: {text!r}; accepted forms: {_INSTANT_FORMS}")
+    try:
+        if _DATE_RE.fullmatch(text):
+            value = datetime.combine(date.fromisoformat(text), _BARE_DATE_TIME)
+        else:
+            value = datetime.fromisoformat(text)
+    except ValueError:  # well-formed but impossible, e.g. 2027-02-30 or 25:00
+        raise TimeFormatError(
+            f"not a time: {text!r}; accepted forms: {_INSTANT_FORMS}"
+        ) from None
+    if value.tzinfo is None:
+        # Wall-clock times keep fold=0, zoneinfo's default (PEP 495):
+        # - in the autumn fold (e.g. 2027-10-31T01:30 happens twice) that is
+        #   the first occurrence, still in BST (00:30Z);
+        # - in the spring gap (e.g. 2027-03-28T01:30 never happens) the offset
+        #   from before the change is used, GMT, giving 01:30Z (= 02:30 BST).
+        # Neither is an error: a person keying in a paper form's time cannot
+        # be expected to know, and the result is within an hour either way.
+        value = value.replace(tzinfo=LONDON)
+    return value.astimezone(timezone.utc)
+
+
+def to_utc(instant: datetime) -> datetime:
+    if instant.tzinfo is None or instant.utcoffset() is None:
+        raise ValueError(f"need an aware datetime, got naive {instant.isoformat()}")
+    return instant.astimezone(timezone.utc)
+
+
+def utc_iso(instant: datetime) -> str:
+    return to_utc(instant).isoformat()
