@@ -43,9 +43,11 @@ class Verdict:
         return self.first_break is None
 
 
-def verify(entries: Iterable[Mapping], stored_head: tuple[int, str] | None = None) -> Verdict:
+def verify(entries: Iterable[Mapping], stored_head: tuple[int, str] | None = None,
+           stored_cases: Mapping[str, tuple[int, str]] | None = None) -> Verdict:
     """Walk the log in global order and recompute every hash and both links; report the first
-    entry where anything disagrees."""
+    entry where anything disagrees. The stored heads (the chain_head row, each case's version
+    and last hash) catch entries cut off the end of a chain."""
     case_heads: dict[str, tuple[int, str]] = {}
     global_head, expected_seq, count = GENESIS, 1, 0
 
@@ -71,4 +73,10 @@ def verify(entries: Iterable[Mapping], stored_head: tuple[int, str] | None = Non
     if stored_head is not None and stored_head != (count, global_head):
         return verdict(Break(count, "-", 0, f"the chain head records entry {stored_head[0]} but "
                                             f"the log ends at entry {count}: entries were removed"))
+    for case_id, (version, last_hash) in sorted((stored_cases or {}).items()):
+        if case_heads.get(case_id, (0, GENESIS)) != (version, last_hash):
+            logged = case_heads.get(case_id, (0, GENESIS))[0]
+            return verdict(Break(count, case_id, logged,
+                                 f"the case is at version {version} but its log ends at seq "
+                                 f"{logged} with another hash: entries were removed"))
     return verdict(None)

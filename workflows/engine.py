@@ -56,10 +56,10 @@ class Actor:
         return cls(role, ident)
 
     def __str__(self) -> str:
-        return f"{self.role}:{self.id}"
+        return self.role if self.role == "system" else f"{self.role}:{self.id}"
 
 
-SYSTEM = Actor("system", "engine")
+SYSTEM = Actor("system", "")   # timers and linked cases; written as plain `system` in the log
 
 
 @dataclass

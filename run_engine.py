@@ -1,0 +1,140 @@
+#!/usr/bin/env python3
+"""The AST case engine's command line (shared/CLI.md is its contract).
+
+Thin on purpose: it parses arguments, builds the engine and prints what the engine returns.
+Heavy imports (SQLAlchemy, the processes) wait until a command needs them, so `--help` is quick.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+EXIT_OK, EXIT_FAILED, EXIT_REFUSED, EXIT_CHECK = 0, 1, 2, 3
+
+EPILOG = """\
+times: a bare date means 09:00 Europe/London that day; a date-time without an offset is London
+wall-clock time; one with an offset is that instant. Output instants are UTC (+00:00).
+exit codes: 0 done, 1 unexpected failure (nothing half-written), 2 refused (one `error:` line
+on stderr, nothing written), 3 a check found a problem.
+examples:
+  run_engine.py init
+  run_engine.py open application --actor headteacher:h.smith --data @ast1.json
+  run_engine.py fire app-7f3k9qxw2m support --actor headteacher:h.smith --data '{"evaluation": "..."}'
+  run_engine.py fire app-7f3k9qxw2m agency_receive --actor operator:it.jones --for agency:naa --at 2027-01-08
+  run_engine.py --now 2027-02-01 tick
+"""
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message):
+        print(f"error: {message} (see --help)", file=sys.stderr)
+        raise SystemExit(EXIT_REFUSED)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = Parser(prog="run_engine.py", description="Advanced Skills Teacher cases as persisted, "
+               "auditable state machines: applications, reviews and appointments.",
+               epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--db", default=os.environ.get("AST_ENGINE_DB"),
+                   help="SQLAlchemy URL, e.g. sqlite:///cases.db or "
+                        "postgresql+psycopg://user@host/db (env AST_ENGINE_DB; default: "
+                        "ast_engine.db in the current folder)")
+    p.add_argument("--config", default=os.environ.get("AST_ENGINE_CONFIG"),
+                   help="TOML configuration file (env AST_ENGINE_CONFIG; default: built-in)")
+    p.add_argument("--now", help="the business clock for this command (simulation, what-if); "
+                                 "never changes the recorded time in the log")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=Parser)
+
+    sub.add_parser("init", help="create or migrate the schema (safe to run again)")
+
+    def acting(cmd):
+        cmd.add_argument("--actor", required=True, metavar="ROLE:ID",
+                         help="who acts, e.g. headteacher:h.smith")
+        cmd.add_argument("--for", dest="for_", metavar="ROLE:ID",
+                         help="with --actor operator:ID: whom the operator keys the form in for")
+        cmd.add_argument("--at", metavar="ISO", help="effective time (default: the business clock)")
+        cmd.add_argument("--json", action="store_true", help="print JSON for scripts")
+
+    o = sub.add_parser("open", help="open an application or appointment case",
+                       description="Open a case. A review is opened by the application's "
+                                   "request_review trigger, not here.")
+    o.add_argument("kind", metavar="KIND", help="application or appointment")
+    acting(o)
+    o.add_argument("--data", required=True, metavar="JSON|@FILE",
+                   help="the opening data as JSON, or @file.json")
+
+    f = sub.add_parser("fire", help="apply one trigger to a case")
+    f.add_argument("case", metavar="CASE")
+    f.add_argument("trigger", metavar="TRIGGER")
+    acting(f)
+    f.add_argument("--data", metavar="JSON|@FILE", help="the trigger's data as JSON, or @file.json")
+    f.add_argument("--if-version", type=int, metavar="N",
+                   help="refuse unless the case is still at version N (as last shown)")
+
+    s = sub.add_parser("show", help="one case: state, data, timers, log, notices")
+    s.add_argument("case", metavar="CASE")
+    s.add_argument("--json", action="store_true")
+
+    ls = sub.add_parser("list", help="cases, one a line")
+    ls.add_argument("--kind", choices=("application", "review", "appointment"))
+    ls.add_argument("--state")
+    ls.add_argument("--overdue", action="store_true",
+                    help="only cases with a timer due to fire by the business clock")
+    ls.add_argument("--json", action="store_true")
+
+    t = sub.add_parser("tick", help="fire every timer due by the business clock, then stop")
+    t.add_argument("--json", action="store_true")
+
+    a = sub.add_parser("audit", help="check the transition log")
+    asub = a.add_subparsers(dest="audit_command", required=True, metavar="AUDIT_COMMAND",
+                            parser_class=Parser)
+    v = asub.add_parser("verify", help="recompute both hash chains; name the first bad entry")
+    v.add_argument("--json", action="store_true")
+
+    d = sub.add_parser("demo", help="walk realistic cases through their deadlines on a fresh "
+                                    "database of its own")
+    d.add_argument("--keep", metavar="FOLDER",
+                   help="write the demo database here instead of a temporary folder")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return dispatch(args)
+    except Exception as err:   # sorted into refusals and failures below
+        return report(err)
+
+
+def report(err: Exception) -> int:
+    from workflows.errors import RefusedError
+    from workflows.config import ConfigError
+    from workflows.times import TimeFormatError
+    from storage.migrations import SchemaError
+    if isinstance(err, (RefusedError, ConfigError, TimeFormatError, SchemaError)):
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_REFUSED
+    print(f"error: {type(err).__name__}: {err}", file=sys.stderr)
+    if os.environ.get("AST_ENGINE_DEBUG"):
+        raise err
+    return EXIT_FAILED
+
+
+def dispatch(args) -> int:
+    if args.command == "demo":
+        from workflows.demo import run_demo
+        return run_demo(keep=args.keep)
+
+    from workflows import commands
+    from workflows.config import load
+    config = load(args.config)
+    ctx = commands.Context.build(args.db, config, args.now)
+    handler = {"init": commands.init, "open": commands.open_case, "fire": commands.fire,
+               "show": commands.show, "list": commands.list_cases, "tick": commands.tick,
+               "audit": commands.audit}[args.command]
+    return handler(ctx, args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,93 @@
+"""Read-only queries behind `show`, `list` and `audit verify`, returning the JSON shapes of
+shared/CLI.md. They read through the same connection layer as the write path."""
+from __future__ import annotations
+
+import json
+from typing import Iterator
+
+from storage.db import Database
+from storage.statements import Statements
+
+LOG_COLUMNS = ("global_seq, case_id, seq, trigger, source, dest, actor, on_behalf_of, "
+               "effective_at, recorded_at, data, prev_hash, global_prev_hash, hash")
+
+
+def _log_entry(row) -> dict:
+    return {"seq": row.seq, "trigger": row.trigger, "source": row.source, "dest": row.dest,
+            "actor": row.actor, "for": row.on_behalf_of, "effective_at": row.effective_at,
+            "recorded_at": row.recorded_at, "data": json.loads(row.data), "hash": row.hash}
+
+
+def case_detail(db: Database, case_id: str) -> dict | None:
+    with db.read() as conn:
+        q = Statements(db, conn)
+        case = q.one("SELECT id, kind, state, version, data FROM cases WHERE id = :id",
+                     {"id": case_id})
+        if case is None:
+            return None
+        timers = q.all("SELECT name, due, fires_at, status, rule FROM timers "
+                       "WHERE case_id = :id ORDER BY id", {"id": case_id})
+        log = q.all(f"SELECT {LOG_COLUMNS} FROM transition_log WHERE case_id = :id ORDER BY seq",
+                    {"id": case_id})
+        notices = q.all("SELECT id, template, recipients, subject, status, log_seq FROM notices "
+                        "WHERE case_id = :id ORDER BY log_seq, id", {"id": case_id})
+    return {
+        "case": case.id, "kind": case.kind, "state": case.state, "version": case.version,
+        "data": json.loads(case.data),
+        "timers": [{"name": t.name, "due": t.due, "fires_at": t.fires_at, "status": t.status,
+                    "rule": t.rule} for t in timers],
+        "log": [_log_entry(e) for e in log],
+        "notices": [{"id": n.id, "template": n.template, "to": json.loads(n.recipients),
+                     "subject": n.subject, "status": n.status, "seq": n.log_seq}
+                    for n in notices],
+    }
+
+
+def list_cases(db: Database, kind: str | None = None, state: str | None = None,
+               overdue_at: str | None = None) -> list[dict]:
+    where, params = [], {}
+    if kind:
+        where.append("c.kind = :kind")
+        params["kind"] = kind
+    if state:
+        where.append("c.state = :state")
+        params["state"] = state
+    if overdue_at:
+        where.append("EXISTS (SELECT 1 FROM timers o WHERE o.case_id = c.id AND "
+                     "o.status = 'pending' AND o.fires_at <= :now)")
+        params["now"] = overdue_at
+    sql = ("SELECT c.id, c.kind, c.state, c.version, c.opened_at, "
+           "(SELECT MIN(t.due) FROM timers t WHERE t.case_id = c.id AND t.status = 'pending') "
+           "AS next_due FROM cases c"
+           + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY c.opened_at, c.id")
+    with db.read() as conn:
+        rows = Statements(db, conn).all(sql, params)
+    return [{"case": r.id, "kind": r.kind, "state": r.state, "version": r.version,
+             "opened_at": r.opened_at, "next_due": r.next_due} for r in rows]
+
+
+def log_in_order(db: Database, batch: int = 5000) -> Iterator[dict]:
+    """Every log entry in global order, fetched in batches so memory stays flat."""
+    after = 0
+    while True:
+        with db.read() as conn:
+            rows = Statements(db, conn).all(
+                f"SELECT {LOG_COLUMNS} FROM transition_log WHERE global_seq > :after "
+                f"ORDER BY global_seq LIMIT {int(batch)}", {"after": after})
+        if not rows:
+            return
+        for r in rows:
+            yield dict(r._mapping)
+        after = rows[-1].global_seq
+
+
+def chain_head(db: Database) -> tuple[int, str]:
+    with db.read() as conn:
+        row = Statements(db, conn).one("SELECT global_seq, hash FROM chain_head WHERE id = 1", {})
+    return (row.global_seq, row.hash)
+
+
+def case_heads(db: Database) -> dict[str, tuple[int, str]]:
+    with db.read() as conn:
+        rows = Statements(db, conn).all("SELECT id, version, last_hash FROM cases", {})
+    return {r.id: (r.version, r.last_hash) for r in rows}

@@ -1,0 +1,65 @@
+"""Fixtures: every engine test runs on SQLite and on PostgreSQL (one fresh schema per test on
+the local server; `.ci/run` makes sure it is up). Time is a FixedClock the test moves."""
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from storage.db import Database
+from storage.migrations import migrate
+from tests.builders import Driver
+from workflows.clock import FixedClock
+from workflows.config import Config
+from workflows.engine import Engine
+from workflows.times import parse_instant
+
+PG_URL = os.environ.get("AST_ENGINE_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+BACKENDS = ["sqlite", "postgresql"]
+
+
+@pytest.fixture(params=BACKENDS)
+def db_url(request, tmp_path):
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'cases.db'}"
+        return
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    try:
+        yield f"{PG_URL}?options=-csearch_path%3D{schema}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+
+
+@pytest.fixture
+def db(db_url):
+    database = Database(db_url)
+    migrate(database, "2026-11-01T00:00:00+00:00")
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def clock():
+    return FixedClock(parse_instant("2026-12-18"))
+
+
+@pytest.fixture
+def config():
+    return Config()
+
+
+@pytest.fixture
+def engine(db, clock, config):
+    return Engine(db, config, clock=clock)
+
+
+@pytest.fixture
+def driver(engine, clock):
+    return Driver(engine, clock)

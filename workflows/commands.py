@@ -1,0 +1,163 @@
+"""The commands of run_engine.py: each takes the parsed arguments, calls the engine or a query,
+and prints for a person or, with --json, for a script (shared/CLI.md)."""
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from storage import hashchain, queries
+from storage.db import Database, default_url
+from storage.migrations import LATEST, migrate, require_current
+from workflows import present
+from workflows.clock import Clock, FixedClock, SystemClock
+from workflows.config import Config
+from workflows.engine import Actor, Engine
+from workflows.errors import RefusedError, UnknownCaseError
+from workflows.times import parse_instant, utc_iso
+
+
+@dataclass
+class Context:
+    db: Database
+    config: Config
+    clock: Clock
+
+    @classmethod
+    def build(cls, url: str | None, config: Config, now: str | None) -> "Context":
+        clock = FixedClock(parse_instant(now)) if now else SystemClock()
+        return cls(Database(url or default_url()), config, clock)
+
+    def engine(self) -> Engine:
+        require_current(self.db)
+        return Engine(self.db, self.config, clock=self.clock)
+
+
+def emit(value) -> None:
+    print(json.dumps(value, indent=2, ensure_ascii=False))
+
+
+def read_data(text: str | None) -> dict:
+    if text is None:
+        return {}
+    if text.startswith("@"):
+        try:
+            text = Path(text[1:]).read_text(encoding="utf-8")
+        except OSError as err:
+            raise RefusedError(f"--data: cannot read {text[1:]}: {err.strerror}") from None
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise RefusedError(f"--data: not JSON ({err.msg} at line {err.lineno} column "
+                           f"{err.colno})") from None
+    if not isinstance(value, dict):
+        raise RefusedError("--data: give a JSON object, e.g. '{\"reasons\": \"...\"}'")
+    return value
+
+
+def acting(args) -> tuple[Actor, Actor | None, datetime | None]:
+    actor = Actor.parse(args.actor)
+    for_ = Actor.parse(args.for_) if args.for_ else None
+    if actor.role in ("system", "auditor"):
+        raise RefusedError(f"--actor {args.actor}: the {actor.role} role cannot fire triggers "
+                           "from the command line")
+    at = parse_instant(args.at) if args.at else None
+    return actor, for_, at
+
+
+def init(ctx: Context, args) -> int:
+    applied = migrate(ctx.db, utc_iso(SystemClock().now()))
+    if applied:
+        for version, description in applied:
+            print(f"applied migration {version}: {description}")
+        print(f"schema of {ctx.db.url} is at version {LATEST}")
+    else:
+        print(f"schema of {ctx.db.url} is already at version {LATEST}; nothing to do")
+    return 0
+
+
+def open_case(ctx: Context, args) -> int:
+    actor, for_, at = acting(args)
+    outcome = ctx.engine().open(args.kind, actor, read_data(args.data), at, for_)
+    if args.json:
+        emit(outcome.as_json())
+    else:
+        print(outcome.case)
+        print(f"opened {outcome.kind} {outcome.case}: {outcome.state}", file=sys.stderr)
+        present.warnings(outcome.warnings)
+    return 0
+
+
+def fire(ctx: Context, args) -> int:
+    actor, for_, at = acting(args)
+    outcome = ctx.engine().fire(args.case, args.trigger, actor, read_data(args.data), at, for_,
+                                expected_version=args.if_version)
+    if args.json:
+        emit(outcome.as_json())
+    else:
+        print(present.outcome_line(outcome))
+        for linked in outcome.linked:
+            print("  and " + present.outcome_line(linked))
+        present.warnings(outcome.warnings)
+    return 0
+
+
+def show(ctx: Context, args) -> int:
+    require_current(ctx.db)
+    detail = queries.case_detail(ctx.db, args.case)
+    if detail is None:
+        raise UnknownCaseError(f"no case {args.case!r}", case=args.case)
+    if args.json:
+        emit(detail)
+    else:
+        print(present.case(detail))
+    return 0
+
+
+def list_cases(ctx: Context, args) -> int:
+    require_current(ctx.db)
+    overdue = utc_iso(ctx.clock.now()) if args.overdue else None
+    rows = queries.list_cases(ctx.db, args.kind, args.state, overdue)
+    if args.json:
+        emit(rows)
+    else:
+        print(present.case_table(rows))
+    return 0
+
+
+def tick(ctx: Context, args) -> int:
+    engine = ctx.engine()
+
+    def progress(done, total, outcome):
+        if not args.json and outcome is not None:
+            print(f"[{done}/{total}] {present.outcome_line(outcome)}")
+
+    fired = engine.tick(progress)
+    if args.json:
+        emit([o.as_json() | {"trigger": o.trigger, "effective_at": utc_iso(o.effective_at)}
+              for o in fired])
+    else:
+        print(f"{len(fired)} timer(s) fired up to {utc_iso(ctx.clock.now())}")
+    return 0
+
+
+def audit(ctx: Context, args) -> int:
+    require_current(ctx.db)
+    verdict = hashchain.verify(queries.log_in_order(ctx.db), queries.chain_head(ctx.db),
+                               queries.case_heads(ctx.db))
+    if args.json:
+        emit({"ok": verdict.ok, "entries": verdict.entries, "cases": verdict.cases,
+              "head": verdict.head,
+              "first_bad": None if verdict.ok else {
+                  "global_seq": verdict.first_break.global_seq,
+                  "case": verdict.first_break.case_id, "seq": verdict.first_break.seq,
+                  "problem": verdict.first_break.problem}})
+    elif verdict.ok:
+        print(f"transition log verified: {verdict.entries} entries in {verdict.cases} cases, "
+              f"both hash chains intact; head {verdict.head}")
+    else:
+        print(f"transition log BROKEN at {verdict.first_break}; {verdict.entries} entries "
+              "before it verified")
+    return 0 if verdict.ok else 3

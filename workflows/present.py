@@ -1,0 +1,75 @@
+"""How cases read to a person at a terminal. Dates and times are shown in London time, which is
+what the people in the process live by; --json keeps UTC for scripts."""
+from __future__ import annotations
+
+import sys
+from datetime import date, datetime
+
+from workflows.calendar import LONDON
+
+
+def london(instant: str) -> str:
+    return datetime.fromisoformat(instant).astimezone(LONDON).strftime("%a %Y-%m-%d %H:%M")
+
+
+def day(iso_date: str | None) -> str:
+    return date.fromisoformat(iso_date).strftime("%a %Y-%m-%d") if iso_date else "-"
+
+
+def outcome_line(outcome) -> str:
+    return f"{outcome.case}: {outcome.trigger} -> {outcome.state} (version {outcome.version})"
+
+
+def warnings(items) -> None:
+    for w in items:
+        print(f"warning: {w}", file=sys.stderr)
+
+
+def _data_lines(value, indent: int = 2) -> list[str]:
+    pad = " " * indent
+    lines = []
+    for key, v in value.items():
+        if isinstance(v, dict):
+            lines.append(f"{pad}{key}:")
+            lines.extend(_data_lines(v, indent + 2))
+        elif isinstance(v, list):
+            lines.append(f"{pad}{key}: " + ", ".join(str(x) for x in v))
+        elif v is not None:
+            text = str(v)
+            lines.append(f"{pad}{key}: {text if len(text) < 90 else text[:87] + '...'}")
+    return lines
+
+
+def case(detail: dict) -> str:
+    out = [f"{detail['case']}  {detail['kind']}  state: {detail['state']}  "
+           f"version: {detail['version']}", "", "Data:"]
+    out += _data_lines(detail["data"])
+    out += ["", "Timers:"]
+    for t in detail["timers"] or []:
+        out.append(f"  {t['name']:<22} due {day(t['due'])}  fires {london(t['fires_at'])} London"
+                   f"  {t['status']}")
+        out.append(f"  {'':<22} {t['rule']}")
+    if not detail["timers"]:
+        out.append("  (none)")
+    out += ["", "Log (effective time, London):"]
+    for e in detail["log"]:
+        who = e["actor"] + (f" for {e['for']}" if e["for"] else "")
+        move = f"{e['source'] or '-'} -> {e['dest']}"
+        out.append(f"  {e['seq']:>3}  {london(e['effective_at'])}  {e['trigger']:<24} {move:<40}"
+                   f" {who}")
+    out += ["", "Notices:"]
+    for n in detail["notices"]:
+        out.append(f"  {n['id']:<22} {n['template']:<24} {n['status']:<8} to {', '.join(n['to'])}")
+        out.append(f"  {'':<22} {n['subject']}")
+    if not detail["notices"]:
+        out.append("  (none)")
+    return "\n".join(out)
+
+
+def case_table(rows: list[dict]) -> str:
+    if not rows:
+        return "no cases"
+    head = f"{'case':<16} {'kind':<12} {'state':<22} {'version':>7}  next deadline"
+    lines = [head] + [f"{r['case']:<16} {r['kind']:<12} {r['state']:<22} {r['version']:>7}  "
+                      f"{day(r['next_due'])}" for r in rows]
+    return "\n".join(lines + [f"{len(rows)} case(s)"])
