@@ -118,12 +118,14 @@ def new_case_id(prefix: str) -> str:
 class Engine:
     def __init__(self, db: Database, config: Config | None = None, *,
                  clock: Clock | None = None, recorder: Clock | None = None,
-                 new_id: Callable[[str], str] = new_case_id):
+                 new_id: Callable[[str], str] = new_case_id,
+                 renderer: Callable[[str, Mapping], Any] = render):
         self.db = db
         self.config = config or Config()
         self.clock = clock or SystemClock()          # the business clock (`--now`)
         self.recorder = recorder or SystemClock()    # the real clock for recorded_at
         self.new_id = new_id
+        self.render = renderer
         self.calendar = self.config.working_calendar()
         self.contacts = self.config.contacts.model_dump()
         self.policy = self.config.policy.model_dump()
@@ -480,7 +482,7 @@ class _UnitOfWork:
             raise InvalidDataError(f"notice {effect.template} has no recipient: the case names "
                                    "no address for it", case=case_id, trigger=facts.kind)
         try:
-            rendered = render(effect.template, context)
+            rendered = self.engine.render(effect.template, context)
         except TemplateRenderError as err:
             raise EngineError(f"case {case_id}: {err}; nothing was written") from err
         return {"id": f"{case_id}.{seq}.{n}", "case_id": case_id, "log_seq": seq,
