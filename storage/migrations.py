@@ -7,10 +7,12 @@ from typing import Callable
 
 from sqlalchemy import inspect
 from sqlalchemy.engine import Connection
-from sqlmodel import SQLModel
 
-from storage import hashchain, tables
+from storage import hashchain
 from storage.db import Database
+
+# sqlmodel and the table classes are imported only where tables are created: importing them
+# costs about half a second, which every other command would pay for nothing.
 
 
 class SchemaError(Exception):
@@ -18,6 +20,8 @@ class SchemaError(Exception):
 
 
 def _create_tables(db: Database, conn: Connection) -> None:
+    from sqlmodel import SQLModel
+    from storage import tables
     SQLModel.metadata.create_all(conn, tables=[
         tables.Case.__table__, tables.TransitionLog.__table__, tables.ChainHead.__table__,
         tables.Timer.__table__, tables.Notice.__table__])
@@ -58,6 +62,8 @@ def applied_versions(conn: Connection) -> set[int]:
 def migrate(db: Database, now_text: str) -> list[tuple[int, str]]:
     """Apply every pending migration, each in the one transaction with its record. Returns what
     was applied (empty when the schema was already current)."""
+    from sqlmodel import SQLModel
+    from storage import tables
     with db.write() as conn:
         SQLModel.metadata.create_all(conn, tables=[tables.SchemaMigration.__table__])
     applied = []

@@ -1,0 +1,246 @@
+"""The command line as scripts and operators use it (shared/CLI.md is the contract): run as a
+real process, on a real database file, with the business clock set by --now."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from tests.builders import ASSESSOR, FUNDING, application_data
+from tests.conftest import PG_URL
+
+ENGINE = Path(__file__).resolve().parent.parent / "run_engine.py"
+
+
+class Cli:
+    def __init__(self, folder: Path, db: str | None = None):
+        self.folder, self.db = folder, db
+
+    def __call__(self, *args: str, now: str | None = None, env: dict | None = None):
+        command = [sys.executable, str(ENGINE)]
+        if self.db:
+            command += ["--db", self.db]
+        if now:
+            command += ["--now", now]
+        environment = {k: v for k, v in os.environ.items() if not k.startswith("AST_ENGINE_")}
+        environment.update(env or {})
+        return subprocess.run(command + list(args), cwd=self.folder, capture_output=True,
+                              text=True, env=environment, timeout=120)
+
+    def ok(self, *args, **kw):
+        result = self(*args, **kw)
+        assert result.returncode == 0, result.stderr
+        return result
+
+    def json(self, *args, **kw):
+        return json.loads(self.ok(*args, "--json", **kw).stdout)
+
+
+@pytest.fixture
+def cli(tmp_path):
+    run = Cli(tmp_path)
+    run.ok("init")
+    return run
+
+
+def open_application(cli, now="2026-12-18", **changes):
+    return cli.ok("open", "application", "--actor", "headteacher:h.brown", "--data",
+                  json.dumps(application_data(**changes)), now=now).stdout.strip()
+
+
+def test_init_creates_the_default_database_file_here_and_is_safe_to_repeat(tmp_path):
+    cli = Cli(tmp_path)
+    assert "applied migration 1" in cli.ok("init").stdout
+    assert (tmp_path / "ast_engine.db").exists()
+    assert "nothing to do" in cli.ok("init").stdout
+
+
+def test_open_prints_the_new_case_id_alone_for_scripts(cli):
+    case = open_application(cli)
+    assert case.startswith("app-") and len(case.split()) == 1
+
+
+def test_open_and_fire_print_the_json_shape_of_the_contract(cli):
+    opened = cli.json("open", "application", "--actor", "headteacher:h.brown", "--data",
+                      json.dumps(application_data()), now="2026-12-18")
+    assert set(opened) == {"case", "kind", "state", "version", "warnings"}
+    assert (opened["kind"], opened["state"], opened["version"]) == ("application", "received", 1)
+    fired = cli.json("fire", opened["case"], "support", "--actor", "headteacher:h.brown",
+                     "--data", '{"evaluation": "Ready."}', now="2027-01-05")
+    assert fired == {"case": opened["case"], "kind": "application", "state": "supported",
+                     "version": 2, "warnings": []}
+
+
+def test_show_json_has_timers_log_and_pending_notices_in_utc(cli):
+    case = open_application(cli)
+    shown = cli.json("show", case)
+    assert shown["timers"] == [{"name": "headteacher_deadline", "due": "2027-01-20",
+                                "fires_at": "2027-01-21T00:00:00+00:00", "status": "pending",
+                                "rule": shown["timers"][0]["rule"]}]
+    entry = shown["log"][0]
+    assert (entry["seq"], entry["trigger"], entry["source"], entry["dest"]) == \
+        (1, "open", None, "received")
+    assert (entry["actor"], entry["for"]) == ("headteacher:h.brown", None)
+    assert entry["effective_at"] == "2026-12-18T09:00:00+00:00"
+    assert entry["recorded_at"].endswith("+00:00") and len(entry["hash"]) == 64
+    assert [(n["template"], n["to"], n["status"]) for n in shown["notices"]] == [
+        ("application_received", ["ann.lee@hill.example.org"], "pending")]
+
+
+def test_an_operator_keys_in_a_paper_form_for_someone_with_an_earlier_effective_time(cli):
+    case = open_application(cli)
+    cli.ok("fire", case, "support", "--actor", "operator:it.jones", "--for",
+           "headteacher:h.brown", "--at", "2027-01-05", "--data", '{"evaluation": "Ready."}',
+           now="2027-01-12")
+    entry = cli.json("show", case)["log"][-1]
+    assert (entry["actor"], entry["for"]) == ("operator:it.jones", "headteacher:h.brown")
+    assert entry["effective_at"] == "2027-01-05T09:00:00+00:00"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--actor", "operator:it.jones"], "--for ROLE:ID"),
+    (["--actor", "candidate:ann"], "role candidate may not fire support"),
+    (["--actor", "headteacher:h.brown"], "evaluation"),
+    (["--actor", "headteacher:h.brown", "--data", "{not json"], "not JSON"),
+    (["--actor", "headteacher:h.brown", "--data", '{"evaluation": "x"}', "--at", "2027-02-30"],
+     "2027-02-30"),
+    (["--actor", "headteacher:h.brown", "--data", '{"evaluation": "x"}', "--at", "2027-06-01"],
+     "in the future"),
+    (["--actor", "system:x", "--data", '{"evaluation": "x"}'], "system role"),
+    (["--actor", "nobody", "--data", '{"evaluation": "x"}'], "ROLE:ID"),
+])
+def test_refusals_exit_2_with_one_error_line_and_write_nothing(cli, args, message):
+    case = open_application(cli)
+    before = cli.json("show", case)
+    result = cli("fire", case, "support", *args, now="2027-01-05")
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0]
+    assert cli.json("show", case) == before
+
+
+def test_unknown_case_and_trigger_and_state_are_refused_with_exit_2(cli):
+    case = open_application(cli)
+    assert "no case 'app-nope'" in cli("fire", "app-nope", "support", "--actor", "headteacher:h").stderr
+    unknown = cli("fire", case, "promote", "--actor", "headteacher:h.brown")
+    assert unknown.returncode == 2 and "unknown trigger 'promote'" in unknown.stderr
+    wrong_state = cli("fire", case, "agency_receive", "--actor", "agency:naa", now="2027-01-05")
+    assert wrong_state.returncode == 2 and "not allowed in state received" in wrong_state.stderr
+    assert cli("show", "app-nope").returncode == 2
+
+
+def test_opening_a_review_directly_is_refused_saying_how_reviews_open(cli):
+    result = cli("open", "review", "--actor", "candidate:ann", "--data", "{}")
+    assert result.returncode == 2
+    assert "request_review" in result.stderr
+
+
+def test_if_version_refuses_a_fire_on_a_case_that_changed_meanwhile(cli):
+    case = open_application(cli)
+    cli.ok("fire", case, "support", "--actor", "headteacher:h.brown", "--data",
+           '{"evaluation": "Ready."}', now="2027-01-05")
+    result = cli("fire", case, "submit_to_agency", "--actor", "headteacher:h.brown", "--data",
+                 json.dumps(FUNDING), "--if-version", "1", now="2027-01-06")
+    assert result.returncode == 2 and "version 2, not 1" in result.stderr
+
+
+def test_list_filters_by_kind_state_and_overdue(cli):
+    late = open_application(cli, now="2026-12-18")
+    on_time = open_application(cli, now="2027-01-04")
+    rows = cli.json("list", now="2027-01-22")
+    assert {r["case"] for r in rows} == {late, on_time}
+    assert all({"case", "kind", "state", "version"} <= set(r) for r in rows)
+    assert [r["case"] for r in cli.json("list", "--overdue", now="2027-01-22")] == [late]
+    assert cli.json("list", "--state", "supported") == []
+    assert "2 case(s)" in cli.ok("list", "--kind", "application").stdout
+
+
+def test_tick_fires_each_due_timer_once_and_a_second_tick_fires_nothing(cli):
+    case = open_application(cli)
+    fired = cli.json("tick", now="2027-01-21T08:00")
+    assert [(f["case"], f["trigger"]) for f in fired] == [(case, "timer:headteacher_deadline")]
+    assert cli.json("tick", now="2027-01-22") == []
+    shown = cli.json("show", case)
+    assert shown["log"][-1]["actor"] == "system"
+    assert shown["notices"][-1]["template"] == "deadline_missed"
+
+
+def test_audit_verify_exits_3_naming_the_entry_after_tampering(cli, tmp_path):
+    case = open_application(cli)
+    assert "intact" in cli.ok("audit", "verify").stdout
+    engine = create_engine(f"sqlite:///{tmp_path / 'ast_engine.db'}")
+    with engine.begin() as conn:
+        conn.execute(text("DROP TRIGGER transition_log_no_update"))
+        conn.execute(text("UPDATE transition_log SET actor = 'headteacher:forger'"))
+    engine.dispose()
+    result = cli("audit", "verify")
+    assert result.returncode == 3
+    assert f"case {case}, seq 1" in result.stdout
+    assert cli("audit", "verify", "--json").returncode == 3
+
+
+def test_a_configuration_with_an_unknown_key_is_refused_at_start_up(cli, tmp_path):
+    (tmp_path / "la.toml").write_text("[policy]\nla_limit = 'refuse'\n")
+    result = cli("--config", "la.toml", "list")
+    assert result.returncode == 2 and "policy.la_limit" in result.stderr
+
+
+def test_la_closure_days_from_the_environment_move_deadlines(cli):
+    data = json.dumps(application_data())
+    case = cli.ok("open", "application", "--actor", "headteacher:h.brown", "--data", data,
+                  now="2026-12-18",
+                  env={"AST_ENGINE_CALENDAR_CLOSURES": "2027-01-11"}).stdout.strip()
+    assert cli.json("show", case)["timers"][0]["due"] == "2027-01-21"
+
+
+def test_an_unreachable_database_is_an_unexpected_failure_with_exit_1(tmp_path):
+    cli = Cli(tmp_path, db="postgresql+psycopg://nobody@127.0.0.1:1/none")
+    result = cli("list")
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: ")
+
+
+def test_a_command_before_init_is_refused_with_a_hint(tmp_path):
+    result = Cli(tmp_path)("list")
+    assert result.returncode == 2 and "run `init` first" in result.stderr
+
+
+def test_the_same_commands_run_on_postgresql(tmp_path):
+    import uuid
+    schema = f"cli_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    try:
+        cli = Cli(tmp_path, db=f"{PG_URL}?options=-csearch_path%3D{schema}")
+        cli.ok("init")
+        case = open_application(cli)
+        cli.ok("fire", case, "support", "--actor", "headteacher:h.brown", "--data",
+               '{"evaluation": "Ready."}', now="2027-01-05")
+        assert cli.json("show", case)["state"] == "supported"
+        assert "intact" in cli.ok("audit", "verify").stdout
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+
+
+def test_help_teaches_the_commands_and_the_time_rules(tmp_path):
+    out = Cli(tmp_path).ok("--help").stdout
+    for word in ("init", "open", "fire", "show", "list", "tick", "audit", "demo",
+                 "09:00 Europe/London", "exit codes", "AST_ENGINE_DB"):
+        assert word in out
+
+
+def test_the_demo_walks_its_cases_and_its_audit_passes(tmp_path):
+    result = Cli(tmp_path).ok("demo", "--keep", str(tmp_path / "demo"))
+    assert "timer:headteacher_deadline" in result.stdout
+    assert "timer:review_window -> closed_not_met" in result.stdout
+    assert "review_certified -> certified" in result.stdout
+    assert "both hash chains intact" in result.stdout
+    assert (tmp_path / "demo" / "demo.db").exists()

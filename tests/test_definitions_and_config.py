@@ -1,0 +1,103 @@
+"""A process definition is checked when it loads, and so is the configuration."""
+from __future__ import annotations
+
+from enum import Enum
+
+import pytest
+
+from states import PROCESSES
+from states.spec import InvalidDefinition, Process, StartTimer, Transition
+from workflows.config import ConfigError, load
+
+
+class Door(Enum):
+    shut = "shut"        # closed
+    open_ = "open"       # open
+    locked = "locked"    # locked
+    gone = "gone"        # removed
+
+
+def door(transitions, final=frozenset({Door.gone}), timers=()):
+    return Process(kind="door", states=Door, final=final, timers=timers,
+                   opening=Transition("open", (), Door.shut, ("operator",)),
+                   transitions=tuple(transitions))
+
+
+def test_a_state_no_trigger_reaches_is_named_as_unreachable():
+    with pytest.raises(InvalidDefinition, match="unreachable state.*locked"):
+        door([Transition("swing", (Door.shut,), Door.open_, ("candidate",)),
+              Transition("remove", (Door.open_,), Door.gone, ("candidate",))])
+
+
+def test_a_non_final_state_with_no_way_out_is_named_as_a_dead_end():
+    with pytest.raises(InvalidDefinition, match="no way out: locked"):
+        door([Transition("swing", (Door.shut,), Door.open_, ("candidate",)),
+              Transition("lock", (Door.shut,), Door.locked, ("candidate",)),
+              Transition("remove", (Door.open_,), Door.gone, ("candidate",))])
+
+
+def test_a_trigger_to_a_state_outside_the_enum_is_named():
+    class Other(Enum):
+        elsewhere = "elsewhere"
+    with pytest.raises(InvalidDefinition, match="unknown state"):
+        door([Transition("swing", (Door.shut,), Other.elsewhere, ("candidate",))])
+
+
+def test_a_trigger_that_starts_an_undeclared_timer_is_refused():
+    with pytest.raises(InvalidDefinition, match="undeclared timer 'alarm'"):
+        door([Transition("swing", (Door.shut,), Door.open_, ("candidate",),
+                         effects=(StartTimer("alarm"),)),
+              Transition("lock", (Door.open_,), Door.locked, ("candidate",)),
+              Transition("remove", (Door.locked,), Door.gone, ("candidate",))])
+
+
+def test_the_three_processes_use_the_public_vocabulary_of_the_domain():
+    assert set(PROCESSES) == {"application", "review", "appointment"}
+    assert {s.value for s in PROCESSES["application"].states} == {
+        "received", "rejected", "not_supported", "supported", "awaiting_shortlist",
+        "shortlisted", "not_shortlisted", "submitted", "with_agency", "assessment_scheduled",
+        "certified", "not_met", "under_review", "closed_not_met", "withdrawn"}
+    assert {t.name for t in PROCESSES["application"].timers} == {
+        "headteacher_deadline", "assessment_window", "decision_letter", "written_feedback",
+        "review_window"}
+    assert {s.value for s in PROCESSES["review"].states} == {
+        "requested", "refused", "assessor_commenting", "with_review_officer", "certified",
+        "original_stands", "withdrawn"}
+    assert {s.value for s in PROCESSES["appointment"].states} == {
+        "post_agreed", "funding_secured", "advertised", "shortlisting", "appointed",
+        "ast2_submitted", "filled", "cancelled"}
+
+
+def test_built_in_defaults_need_no_file(tmp_path):
+    config = load(None, environ={})
+    assert config.calendar.nation == "england"
+    assert config.contacts.la_coordinator == "ast.coordinator@la.example.org"
+    assert config.policy.ast2_working_days == 10
+
+
+def test_a_toml_file_and_environment_variables_set_values(tmp_path):
+    path = tmp_path / "la.toml"
+    path.write_text('[calendar]\nnation = "wales"\nclosures = ["2027-07-23"]\n')
+    config = load(path, environ={"AST_ENGINE_POLICY_LA_LIMITS": "refuse",
+                                 "AST_ENGINE_CALENDAR_CLOSURES": "2027-07-23,2027-07-26"})
+    assert config.calendar.nation == "wales"
+    assert [d.isoformat() for d in config.calendar.closures] == ["2027-07-23", "2027-07-26"]
+    assert config.policy.la_limits == "refuse"
+    assert config.working_calendar().is_working_day(config.calendar.closures[0]) is False
+
+
+def test_an_unknown_key_is_refused_naming_it(tmp_path):
+    path = tmp_path / "la.toml"
+    path.write_text("[calendar]\nnaton = \"wales\"\n")
+    with pytest.raises(ConfigError, match="calendar.naton"):
+        load(path, environ={})
+
+
+def test_a_wrong_type_is_refused_naming_the_key(tmp_path):
+    with pytest.raises(ConfigError, match="policy.ast2_working_days"):
+        load(None, environ={"AST_ENGINE_POLICY_AST2_WORKING_DAYS": "ten"})
+
+
+def test_a_missing_file_is_refused_with_its_name(tmp_path):
+    with pytest.raises(ConfigError, match="not found"):
+        load(tmp_path / "nope.toml", environ={})

@@ -1,0 +1,162 @@
+"""One transition is one transaction: all of it is written, or none of it."""
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from notifications.render import TemplateRenderError, render
+from tests.builders import AGENCY, FUNDING, HEADTEACHER, Driver
+from workflows.engine import Actor, Engine
+from workflows.errors import (ConcurrentChangeError, EngineError, NotAllowedInStateError,
+                              RefusedError)
+
+
+def failing_on(template: str, error: Exception):
+    """A renderer that fails on one template, as a broken template or a crash would."""
+    def renderer(name, context):
+        if name == template:
+            raise error
+        return render(name, context)
+    return renderer
+
+
+def test_a_template_error_rolls_back_the_whole_transition(db, clock, config):
+    driver = Driver(Engine(db, config, clock=clock, renderer=failing_on(
+        "application_with_agency",
+        TemplateRenderError("application_with_agency", KeyError("candidate")))), clock)
+    case = driver.open(at="2026-12-18").case
+    driver.fire(case, "support", HEADTEACHER, {"evaluation": "Ready."}, at="2027-01-05")
+    driver.fire(case, "submit_to_agency", HEADTEACHER, FUNDING, at="2027-01-06")
+    before = driver.snapshot()
+
+    with pytest.raises(EngineError, match="application_with_agency"):
+        driver.fire(case, "agency_receive", AGENCY, at="2027-01-08")
+
+    assert driver.snapshot() == before
+    assert driver.state(case) == "submitted"
+
+
+def test_a_crash_after_the_log_entry_was_written_leaves_nothing_behind(db, clock, config):
+    """The decision letter's notice is rendered after the case row, the log entry and the
+    review_window timer were written in the transaction: a crash there must undo all three."""
+    driver = Driver(Engine(db, config, clock=clock,
+                           renderer=failing_on("decision_letter", RuntimeError("disk full"))),
+                    clock)
+    case = driver.to_not_met(letter=False)
+    before = driver.snapshot()
+
+    with pytest.raises(RuntimeError, match="disk full"):
+        driver.fire(case, "send_decision_letter", AGENCY, at="2027-02-12")
+
+    assert driver.snapshot() == before
+
+
+def test_a_failure_in_a_linked_case_undoes_the_case_that_caused_it(db, clock, config):
+    """request_review opens the review in the same transaction: if the review's notice fails,
+    the application is not left under review without its review."""
+    driver = Driver(Engine(db, config, clock=clock,
+                           renderer=failing_on("review_acknowledged", RuntimeError("boom"))),
+                    clock)
+    case = driver.to_not_met()
+    before = driver.snapshot()
+
+    with pytest.raises(RuntimeError):
+        driver.fire(case, "request_review", "candidate:ann",
+                    {"grounds": ["bias_or_discrimination"], "explanation": "x"}, at="2027-03-01")
+
+    assert driver.snapshot() == before
+    assert driver.state(case) == "not_met"
+
+
+def test_a_refusal_writes_nothing_at_all(driver: Driver):
+    case = driver.open(at="2026-12-18").case
+    before = driver.snapshot()
+    with pytest.raises(NotAllowedInStateError, match="only from"):
+        driver.fire(case, "agency_receive", AGENCY, at="2026-12-19")
+    assert driver.snapshot() == before
+
+
+def test_firing_with_a_stale_version_is_refused_cleanly(driver: Driver):
+    case = driver.open(at="2026-12-18").case
+    driver.fire(case, "support", HEADTEACHER, {"evaluation": "Ready."}, at="2027-01-05")
+    before = driver.snapshot()
+    with pytest.raises(ConcurrentChangeError, match="version 2, not 1"):
+        driver.engine.fire(case, "submit_to_agency", Actor.parse(HEADTEACHER), FUNDING,
+                           expected_version=1)
+    assert driver.snapshot() == before
+
+
+def test_two_concurrent_fires_on_one_case_one_wins_and_the_other_is_refused(db_url, clock,
+                                                                            config):
+    from storage.db import Database
+    from storage.migrations import migrate
+    db = Database(db_url)
+    migrate(db, "2026-11-01T00:00:00+00:00")
+    driver = Driver(Engine(db, config, clock=clock), clock)
+    case = driver.open(at="2026-12-18").case
+    clock.set(clock.now().replace(year=2027, month=1, day=5))
+
+    barrier = threading.Barrier(2)
+    results: list = []
+
+    def support(evaluation: str):
+        # Each thread has its own Engine over the shared database, as two processes would.
+        engine = Engine(Database(db_url), config, clock=clock)
+        barrier.wait()
+        try:
+            results.append(engine.fire(case, "support", Actor.parse(HEADTEACHER),
+                                       {"evaluation": evaluation}, expected_version=1))
+        except RefusedError as err:
+            results.append(err)
+        finally:
+            engine.db.dispose()
+
+    threads = [threading.Thread(target=support, args=(e,)) for e in ("first", "second")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+
+    wins = [r for r in results if not isinstance(r, Exception)]
+    refusals = [r for r in results if isinstance(r, RefusedError)]
+    assert len(wins) == 1 and len(refusals) == 1
+    assert isinstance(refusals[0], (ConcurrentChangeError, NotAllowedInStateError))
+    log = driver.log(case)
+    assert [e.trigger for e in log] == ["open", "support"]
+    assert driver.rows("SELECT version FROM cases WHERE id = :id", id=case)[0].version == 2
+    db.dispose()
+
+
+def test_concurrent_fires_on_different_cases_all_land_in_one_unbroken_chain(db_url, clock,
+                                                                           config):
+    from storage import hashchain, queries
+    from storage.db import Database
+    from storage.migrations import migrate
+    db = Database(db_url)
+    migrate(db, "2026-11-01T00:00:00+00:00")
+    driver = Driver(Engine(db, config, clock=clock), clock)
+    cases = [driver.open(at="2026-12-18").case for _ in range(6)]
+    clock.set(clock.now().replace(year=2027, month=1, day=5))
+    errors: list = []
+
+    def support(case: str):
+        engine = Engine(Database(db_url), config, clock=clock)
+        try:
+            engine.fire(case, "support", Actor.parse(HEADTEACHER), {"evaluation": "ok"})
+        except Exception as err:   # collected and asserted below
+            errors.append(err)
+        finally:
+            engine.db.dispose()
+
+    threads = [threading.Thread(target=support, args=(c,)) for c in cases]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+
+    assert errors == []
+    verdict = hashchain.verify(queries.log_in_order(db), queries.chain_head(db),
+                               queries.case_heads(db))
+    assert verdict.ok and verdict.entries == 12
+    db.dispose()
