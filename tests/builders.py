@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import text
 
@@ -76,28 +76,36 @@ class Driver:
 
     # -- walks to the states tests start from ------------------------------------------------
 
+    # The walks below use the dates of a form received on Fri 2026-12-18; another `received`
+    # moves every later date by the same number of days.
     def to_assessment_scheduled(self, received: str = "2026-12-18", data: dict | None = None
                                 ) -> str:
+        self.shift = (date.fromisoformat(received[:10]) - date(2026, 12, 18)).days
         case = self.open(data=data, at=received).case
         self.fire(case, "support", HEADTEACHER, {"evaluation": "Meets E and A standards"},
-                  at="2027-01-05")
-        self.fire(case, "submit_to_agency", HEADTEACHER, FUNDING, at="2027-01-06")
-        self.fire(case, "agency_receive", AGENCY, at="2027-01-08")
+                  at=self.moved("2027-01-05"))
+        self.fire(case, "submit_to_agency", HEADTEACHER, FUNDING, at=self.moved("2027-01-06"))
+        self.fire(case, "agency_receive", AGENCY, at=self.moved("2027-01-08"))
         self.fire(case, "schedule_assessment", AGENCY,
-                  {"assessment_date": "2027-02-10", "assessor": ASSESSOR}, at="2027-01-11")
+                  {"assessment_date": self.moved("2027-02-10"), "assessor": ASSESSOR},
+                  at=self.moved("2027-01-11"))
         return case
+
+    def moved(self, when: str) -> str:
+        day = date.fromisoformat(when[:10]) + timedelta(days=getattr(self, "shift", 0))
+        return day.isoformat() + when[10:]
 
     def to_certified(self, **kw) -> str:
         case = self.to_assessment_scheduled(**kw)
-        self.fire(case, "judge_met", "assessor:as-17", at="2027-02-10T16:00")
+        self.fire(case, "judge_met", "assessor:as-17", at=self.moved("2027-02-10T16:00"))
         return case
 
     def to_not_met(self, letter: bool = True, **kw) -> str:
         case = self.to_assessment_scheduled(**kw)
         self.fire(case, "judge_not_met", "assessor:as-17", {"unmet_standards": ["E3", "A1"]},
-                  at="2027-02-10T16:00")
+                  at=self.moved("2027-02-10T16:00"))
         if letter:
-            self.fire(case, "send_decision_letter", AGENCY, at="2027-02-12")
+            self.fire(case, "send_decision_letter", AGENCY, at=self.moved("2027-02-12"))
         return case
 
     def to_review(self, at: str = "2027-03-01") -> tuple[str, str]:

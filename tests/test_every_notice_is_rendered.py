@@ -1,0 +1,121 @@
+"""Every notice of every transition that sends one is rendered, stored and reads like a letter:
+the set of (kind, trigger, template) the definitions declare must all be produced here."""
+from __future__ import annotations
+
+import json
+
+from states import PROCESSES
+from states.spec import Notify
+from tests.builders import AGENCY, ASSESSOR, HEADTEACHER, OFFICER, Driver, appointment_data, \
+    application_data
+
+COORDINATOR = "review_coordinator:rc"
+
+
+def declared() -> set[tuple[str, str, str]]:
+    pairs = set()
+    for kind, process in PROCESSES.items():
+        for row in [process.opening, *process.all_transitions()]:
+            for effect in row.effects:
+                if isinstance(effect, Notify):
+                    pairs.add((kind, row.trigger, effect.template))
+    return pairs
+
+
+def produced(driver: Driver) -> dict[tuple[str, str, str], list]:
+    rows = driver.rows(
+        "SELECT c.kind, l.trigger, n.template, n.subject, n.body, n.recipients, n.case_id "
+        "FROM notices n JOIN transition_log l ON l.case_id = n.case_id AND l.seq = n.log_seq "
+        "JOIN cases c ON c.id = n.case_id")
+    out: dict = {}
+    for r in rows:
+        out.setdefault((r.kind, r.trigger, r.template), []).append(r)
+    return out
+
+
+def walk_every_notice(d: Driver) -> None:
+    # Headteacher outcomes.
+    d.fire(d.open(at="2026-12-18").case, "reject", HEADTEACHER,
+           {"reasons": "The form was not signed."}, at="2027-01-04")
+    d.fire(d.open(at="2027-01-04").case, "decline_support", HEADTEACHER,
+           {"feedback": "More evidence of whole-school impact is needed."}, at="2027-01-05")
+    external = d.open(data=application_data("external"), at="2027-01-05").case
+    d.fire(external, "support", HEADTEACHER, {"evaluation": "Ready."}, at="2027-01-06")
+    d.fire(external, "forward_to_post_school", HEADTEACHER, at="2027-01-06")
+    d.fire(external, "decline_shortlist", "post_school:vale", at="2027-01-07")
+    d.fire(d.open(at="2027-01-07").case, "withdraw", "candidate:ann", at="2027-01-07")
+    # The headteacher misses the deadline on one form.
+    d.open(at="2027-01-07")
+    d.tick("2027-02-06T00:00")
+    # Assessment: letters, feedback, and every agency deadline missed once.
+    certified = d.to_certified(received="2027-02-06")   # assessment day 2027-04-01
+    d.tick("2027-04-23")   # the decision letter (due 04-06) and feedback (due 04-22) are late
+    d.fire(certified, "send_decision_letter", AGENCY, at="2027-04-23")
+    d.fire(certified, "send_written_feedback", AGENCY, {"feedback": "Exemplary."}, at="2027-04-23")
+    late = d.open(at="2027-04-23").case
+    d.fire(late, "support", HEADTEACHER, {"evaluation": "Ready."}, at="2027-04-23")
+    d.fire(late, "submit_to_agency", HEADTEACHER,
+           {"funding_declaration": {"declared_by": "Hugh Brown", "source": "school"}},
+           at="2027-04-23")
+    d.fire(late, "agency_receive", AGENCY, at="2027-04-26")
+    d.tick("2027-06-10")   # six weeks pass with no assessment
+    # Reviews: refused, withdrawn, certified, upheld, and a review decision overdue.
+    outcomes = []
+    for _ in range(4):
+        case = d.to_assessment_scheduled(received="2027-03-17")   # assessment day 2027-04-21
+        d.fire(case, "judge_not_met", "assessor:as-17", {"unmet_standards": ["E3"]},
+               at="2027-05-04")
+        d.fire(case, "send_decision_letter", AGENCY, at="2027-05-05")
+        d.fire(case, "send_written_feedback", AGENCY, {"feedback": {"E3": "Not evidenced."}},
+               at="2027-05-06")
+        outcomes.append(d.fire(case, "request_review", "candidate:ann",
+                               {"grounds": ["relevant_evidence_ignored"],
+                                "explanation": "My portfolio was not read."},
+                               at="2027-05-07").linked[0].case)
+    refused, withdrawn, certify, uphold = outcomes
+    d.fire(refused, "refuse", COORDINATOR, {"reasons": "No ground is made out."}, at="2027-05-10")
+    d.fire(withdrawn, "withdraw", "candidate:ann", at="2027-05-10")
+    for review in (certify, uphold):
+        d.fire(review, "invite_assessor_comment", COORDINATOR, at="2027-05-10")
+        d.fire(review, "assign_review_officer", COORDINATOR, {"review_officer": OFFICER},
+               at="2027-05-11")
+    d.fire(certify, "certify", "review_officer:ro-3", {"reasons": "E3 is met."}, at="2027-05-20")
+    d.tick("2027-07-10")   # 40 working days pass on the last review
+    d.fire(uphold, "uphold", "review_officer:ro-3", {"reasons": "The judgement stands."},
+           at="2027-07-10")
+    # An appointment: confirmed, AST2 late once, then sent.
+    post = d.open("appointment", appointment_data(), at="2027-07-12").case
+    d.fire(post, "secure_funding", "headteacher:v.vale", at="2027-07-12")
+    d.fire(post, "advertise", "headteacher:v.vale", {"closing_date": "2027-07-20"},
+           at="2027-07-12")
+    d.fire(post, "close_applications", "post_school:vale",
+           {"shortlist": [{"candidate": "Ann Lee", "application": certified}]}, at="2027-07-21")
+    d.fire(post, "appoint", "post_school:vale", {"candidate": "Ann Lee",
+                                                 "certified_application": certified,
+                                                 "start_date": "2027-09-01", "spine_point": 5},
+           at="2027-07-22")
+    d.tick("2027-08-10")
+    d.fire(post, "submit_ast2", "post_school:vale", at="2027-08-10")
+
+
+def test_every_declared_notice_is_rendered_by_the_transition_that_sends_it(driver: Driver):
+    walk_every_notice(driver)
+    seen = produced(driver)
+    assert declared() - set(seen) == set()
+    for (kind, trigger, template), notices in seen.items():
+        for n in notices:
+            assert n.case_id in n.subject, (template, n.subject)
+            assert json.loads(n.recipients), (template, "no recipient")
+            assert len(n.body.split()) > 25, (template, "too short to be a letter")
+            assert "{{" not in n.body and "None" not in n.body, (template, n.body)
+
+
+def test_a_missed_deadline_notice_names_the_duty_its_due_date_and_the_case(driver: Driver):
+    case = driver.open(at="2026-12-18").case
+    driver.tick("2027-01-21T08:00")
+    notice = driver.notices(case)[-1]
+    assert notice.template == "deadline_missed"
+    assert json.loads(notice.recipients) == ["ast.coordinator@la.example.org"]
+    assert case in notice.subject
+    assert "Wednesday 20 January 2027" in notice.body
+    assert "headteacher" in notice.body
