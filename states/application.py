@@ -10,7 +10,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from states import standards
-from states.common import (Data, NoData, Official, Person, School, Text, agency, as_date,
+from states.common import (Data, Email, NoData, Official, Person, School, Text, agency, as_date,
                            candidate, effective_date, headteacher, la_coordinator, post_school)
 from states.spec import (CalendarDays, CancelTimers, Facts, MoveLinked, Notify, OpenLinked,
                          Process, StartTimer, Timer, TimerFired, Transition, WorkingDays,
@@ -48,7 +48,7 @@ ONE_SIDE_OF_A4_WORDS = 500
 
 class Post(Data):
     school: Text
-    email: str | None = None
+    email: Email | None = None
     advertisement: Literal["internal", "external"]
     appointment: str | None = None
 
@@ -61,6 +61,13 @@ class Opening(Data):
     post: Post
     previous_application: str | None = None
     supporting_evidence: str | None = None
+
+    @model_validator(mode="after")
+    def external_post_needs_an_address(self):
+        if self.post.advertisement == "external" and not self.post.email:
+            raise ValueError("post.email: an application for an externally advertised post "
+                             "is forwarded to the post school: give its address")
+        return self
 
     @model_validator(mode="after")
     def reapplication_needs_evidence(self):

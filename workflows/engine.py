@@ -248,6 +248,10 @@ class _UnitOfWork:
         at = at or self.now
         if at.tzinfo is None:
             raise EffectiveTimeError("effective time without a time zone", trigger=trigger)
+        if not by_a_person and last:
+            # The system acts on what already happened (a timer noticed late, a review that
+            # moves its application): it keeps the log's order rather than refusing.
+            at = max(at, datetime.fromisoformat(last))
         if by_a_person and at > self.now:
             raise EffectiveTimeError(
                 f"effective time {utc_iso(at)} is in the future of the engine's clock "
@@ -387,13 +391,10 @@ class _UnitOfWork:
                           pending_rows=pending_rows, timer_row=timer_row)
 
     def fire_timer(self, timer) -> Outcome:
-        stored = self.load(timer.case_id)
-        fires = datetime.fromisoformat(timer.fires_at)
-        last = datetime.fromisoformat(stored.last_effective_at)
-        # A timer noticed after a later event was keyed keeps the log's order.
-        at = max(fires, last)
+        # Effective at fires_at, or later if a later event was keyed meanwhile (see effective).
         return self.fire(timer.case_id, f"timer:{timer.name}", SYSTEM, None, {"due": timer.due},
-                         at, by_a_person=False, timer_row=timer)
+                         datetime.fromisoformat(timer.fires_at), by_a_person=False,
+                         timer_row=timer)
 
     # -- applying a transition -------------------------------------------------------------------
 
