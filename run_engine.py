@@ -86,6 +86,29 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("tick", help="fire every timer due by the business clock, then stop")
     t.add_argument("--json", action="store_true")
 
+    dl = sub.add_parser("deliver", help="deliver every pending notice once, then stop")
+    dl.add_argument("--json", action="store_true")
+
+    dm = sub.add_parser("daemon", help="fire timers and deliver notices until SIGTERM/SIGINT",
+                        description="Runs in the foreground (let a service manager keep it "
+                        "alive); one line per thing it does. Fires timers that came due while it "
+                        "was down first, in due order. On SQLite only one daemon may run per "
+                        "database file; on PostgreSQL any number.")
+    dm.add_argument("--tick", type=float, default=5.0, metavar="SECONDS",
+                    help="how often to look for due timers and new notices (default 5)")
+
+    n = sub.add_parser("notices", help="stored notices and their delivery; `notices retry ID`")
+    n.add_argument("--case", metavar="CASE")
+    n.add_argument("--status", choices=("pending", "sent", "failed"))
+    n.add_argument("--json", action="store_true")
+    nsub = n.add_subparsers(dest="notices_command", metavar="retry", parser_class=Parser)
+    r = nsub.add_parser("retry", help="queue a failed notice for delivery again")
+    r.add_argument("id", metavar="ID")
+
+    st = sub.add_parser("status", help="is a daemon alive; next due timer; overdue timers; "
+                                       "pending and failed notices")
+    st.add_argument("--json", action="store_true")
+
     a = sub.add_parser("audit", help="check the transition log")
     asub = a.add_subparsers(dest="audit_command", required=True, metavar="AUDIT_COMMAND",
                             parser_class=Parser)
@@ -132,7 +155,9 @@ def dispatch(args) -> int:
     ctx = commands.Context.build(args.db, config, args.now)
     handler = {"init": commands.init, "open": commands.open_case, "fire": commands.fire,
                "show": commands.show, "list": commands.list_cases, "tick": commands.tick,
-               "audit": commands.audit}[args.command]
+               "audit": commands.audit, "deliver": commands.deliver,
+               "daemon": commands.daemon, "notices": commands.notices,
+               "status": commands.status}[args.command]
     return handler(ctx, args)
 
 

@@ -46,9 +46,22 @@ def _append_only_log(db: Database, conn: Connection) -> None:
             "FOR EACH ROW EXECUTE FUNCTION transition_log_append_only()")
 
 
+def _delivery_and_heartbeat(db: Database, conn: Connection) -> None:
+    """When a failed delivery may be tried again, and the daemons' heartbeats for `status`."""
+    # Migration 1 builds tables from the current SQLModel classes, so on a new database the
+    # column is already there; on one made before this migration it is added.
+    columns = {c["name"] for c in inspect(conn).get_columns("notices")}
+    if "next_attempt_at" not in columns:
+        conn.exec_driver_sql("ALTER TABLE notices ADD COLUMN next_attempt_at VARCHAR")
+    from sqlmodel import SQLModel
+    from storage import tables
+    SQLModel.metadata.create_all(conn, tables=[tables.Daemon.__table__])
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[Database, Connection], None]]] = [
     (1, "cases, transition log, chain head, timers and notices", _create_tables),
     (2, "the transition log refuses UPDATE and DELETE", _append_only_log),
+    (3, "delivery back-off and daemon heartbeats", _delivery_and_heartbeat),
 ]
 LATEST = MIGRATIONS[-1][0]
 

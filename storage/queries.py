@@ -91,3 +91,46 @@ def case_heads(db: Database) -> dict[str, tuple[int, str]]:
     with db.read() as conn:
         rows = Statements(db, conn).all("SELECT id, version, last_hash FROM cases", {})
     return {r.id: (r.version, r.last_hash) for r in rows}
+
+
+def notice_list(db: Database, case_id: str | None = None, status: str | None = None) -> list[dict]:
+    where, params = [], {}
+    if case_id:
+        where.append("case_id = :case_id")
+        params["case_id"] = case_id
+    if status:
+        where.append("status = :status")
+        params["status"] = status
+    sql = ("SELECT id, case_id, template, recipients, subject, status, attempts, last_error, "
+           "created_at, sent_at, next_attempt_at FROM notices"
+           + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY created_at, id")
+    with db.read() as conn:
+        rows = Statements(db, conn).all(sql, params)
+    return [{"id": r.id, "case": r.case_id, "template": r.template,
+             "to": json.loads(r.recipients), "subject": r.subject, "status": r.status,
+             "attempts": r.attempts, "last_error": r.last_error, "created_at": r.created_at,
+             "sent_at": r.sent_at, "next_attempt_at": r.next_attempt_at} for r in rows]
+
+
+def status(db: Database, now: str) -> dict:
+    with db.read() as conn:
+        q = Statements(db, conn)
+        daemon = q.one("SELECT id, heartbeat_at, stopped_at, summary FROM daemons "
+                       "ORDER BY heartbeat_at DESC LIMIT 1", {})
+        next_timer = q.one("SELECT case_id, name, due, fires_at FROM timers WHERE status = "
+                           "'pending' ORDER BY fires_at, id LIMIT 1", {})
+        overdue = q.one("SELECT COUNT(*) FROM timers WHERE status = 'pending' AND "
+                        "fires_at <= :now", {"now": now})[0]
+        counts = dict(q.all("SELECT status, COUNT(*) FROM notices GROUP BY status", {}))
+    return {
+        "now": now,
+        "daemon": None if daemon is None else {
+            "id": daemon.id, "heartbeat_at": daemon.heartbeat_at,
+            "stopped_at": daemon.stopped_at, "summary": daemon.summary},
+        "next_timer": None if next_timer is None else {
+            "case": next_timer.case_id, "name": next_timer.name, "due": next_timer.due,
+            "fires_at": next_timer.fires_at},
+        "overdue_timers": overdue,
+        "notices": {"pending": counts.get("pending", 0), "sent": counts.get("sent", 0),
+                    "failed": counts.get("failed", 0)},
+    }

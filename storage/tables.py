@@ -84,6 +84,19 @@ class Notice(SQLModel, table=True):
     last_error: Optional[str] = None
     created_at: str
     sent_at: Optional[str] = None
+    next_attempt_at: Optional[str] = None   # migration 3: a failed delivery waits until then
+
+
+class Daemon(SQLModel, table=True):
+    """One row per daemon process that ran: `status` reads its heartbeat."""
+    __tablename__ = "daemons"
+    id: str = Field(primary_key=True)       # host:pid:start
+    host: str
+    pid: int
+    started_at: str
+    heartbeat_at: str
+    stopped_at: Optional[str] = None
+    summary: Optional[str] = None
 
 
 class SchemaMigration(SQLModel, table=True):

@@ -161,3 +161,62 @@ def audit(ctx: Context, args) -> int:
         print(f"transition log BROKEN at {verdict.first_break}; {verdict.entries} entries "
               "before it verified")
     return 0 if verdict.ok else 3
+
+
+# -- delivery and the daemon (the transactional outbox) ---------------------------------------
+
+def outbox(ctx: Context, say=lambda line: None):
+    from notifications.delivery import channel_from
+    from workflows.outbox import Outbox
+    delivery = ctx.config.delivery
+    return Outbox(ctx.db, channel_from(delivery), delivery.sender, delivery.max_attempts,
+                  ctx.clock, say)
+
+
+def deliver(ctx: Context, args) -> int:
+    require_current(ctx.db)
+    report = outbox(ctx, say=(lambda line: None) if args.json else print).deliver_all()
+    if args.json:
+        emit({"sent": report.sent, "retrying": [i for i, _ in report.retrying],
+              "failed": [i for i, _ in report.failed]})
+    else:
+        print(f"{len(report.sent)} notice(s) sent, {len(report.retrying)} to retry later, "
+              f"{len(report.failed)} failed")
+    return 0
+
+
+def daemon(ctx: Context, args) -> int:
+    from workflows.daemon import Daemon
+    engine = ctx.engine()
+    runner = Daemon(engine, outbox(ctx), ctx.clock, tick_seconds=args.tick)
+    runner.outbox.say = runner.say
+    return runner.run()
+
+
+def notices(ctx: Context, args) -> int:
+    require_current(ctx.db)
+    if args.notices_command == "retry":
+        from workflows.outbox import retry
+        before = retry(ctx.db, args.id)
+        if not before:
+            raise RefusedError(f"no notice {args.id!r}")
+        if before == "sent":
+            raise RefusedError(f"notice {args.id} was already sent; nothing to retry")
+        print(f"notice {args.id} ({before}) is queued again for delivery")
+        return 0
+    rows = queries.notice_list(ctx.db, args.case, args.status)
+    if args.json:
+        emit(rows)
+    else:
+        print(present.notice_table(rows))
+    return 0
+
+
+def status(ctx: Context, args) -> int:
+    require_current(ctx.db)
+    report = queries.status(ctx.db, utc_iso(ctx.clock.now()))
+    if args.json:
+        emit(report)
+    else:
+        print(present.status(report))
+    return 0

@@ -40,6 +40,8 @@ class Delivery(_Section):
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 25
     smtp_starttls: bool = False
+    smtp_username: str = ""                  # login when set; the password only from the
+                                             # environment (AST_ENGINE_SMTP_PASSWORD)
     sender: str = "ast-engine@la.example.org"
     max_attempts: int = Field(8, ge=1)
 

@@ -166,24 +166,40 @@ class Engine:
 
     def fire_timer(self, timer_id: int) -> Outcome | None:
         """Fire one pending timer as its own transaction; None if it is no longer pending
-        (cancelled meanwhile, or fired by someone else)."""
+        (cancelled meanwhile, or taken by another daemon)."""
         with self.db.write() as conn:
             work = _UnitOfWork(self, conn)
-            timer = work.q.one(sql.PENDING_TIMER + ("" if self.db.is_sqlite else " FOR UPDATE"),
-                               {"id": timer_id})
+            # PostgreSQL: the row lock claims the timer; one another daemon holds is skipped.
+            claim = "" if self.db.is_sqlite else " FOR UPDATE SKIP LOCKED"
+            timer = work.q.one(sql.PENDING_TIMER + claim, {"id": timer_id})
             if timer is None:
                 return None
             outcome = work.fire_timer(timer)
             work.finish()
         return outcome
 
-    def tick(self, on_progress: Callable[[int, int, Outcome | None], None] | None = None
-             ) -> list[Outcome]:
-        """Fire every timer due by the business clock, in `fires_at` order, each once."""
+    def next_fires_at(self) -> datetime | None:
+        with self.db.read() as conn:
+            row = Statements(self.db, conn).one(sql.NEXT_FIRES_AT, {})
+        return datetime.fromisoformat(row[0]) if row and row[0] else None
+
+    def tick(self, on_progress: Callable[[int, int, Outcome | None], None] | None = None,
+             should_stop: Callable[[], bool] = lambda: False,
+             on_error: Callable[[Any, Exception], None] | None = None) -> list[Outcome]:
+        """Fire every timer due by the business clock, in `fires_at` order, each once. A timer
+        that fails stays pending (it is never lost): with `on_error` the others go on."""
         due = self.due_timers()
         fired = []
         for done, timer in enumerate(due, start=1):
-            outcome = self.fire_timer(timer.id)
+            if should_stop():
+                break
+            try:
+                outcome = self.fire_timer(timer.id)
+            except Exception as err:
+                if on_error is None:
+                    raise
+                on_error(timer, err)
+                outcome = None
             if outcome is not None:
                 fired.append(outcome)
             if on_progress:

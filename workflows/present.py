@@ -73,3 +73,37 @@ def case_table(rows: list[dict]) -> str:
     lines = [head] + [f"{r['case']:<16} {r['kind']:<12} {r['state']:<22} {r['version']:>7}  "
                       f"{day(r['next_due'])}" for r in rows]
     return "\n".join(lines + [f"{len(rows)} case(s)"])
+
+
+def notice_table(rows: list[dict]) -> str:
+    if not rows:
+        return "no notices"
+    lines = [f"{'notice':<22} {'template':<24} {'status':<8} {'tries':>5}  to"]
+    for r in rows:
+        lines.append(f"{r['id']:<22} {r['template']:<24} {r['status']:<8} {r['attempts']:>5}  "
+                     f"{', '.join(r['to'])}")
+        if r["last_error"]:
+            lines.append(f"{'':<22} last error: {r['last_error']}")
+    return "\n".join(lines + [f"{len(rows)} notice(s)"])
+
+
+def status(report: dict) -> str:
+    from datetime import datetime as _dt
+    daemon = report["daemon"]
+    if daemon is None:
+        alive = "no daemon has run on this database"
+    elif daemon["stopped_at"]:
+        alive = f"stopped at {london(daemon['stopped_at'])} London ({daemon['summary']})"
+    else:
+        age = (_dt.fromisoformat(report["now"]) - _dt.fromisoformat(daemon["heartbeat_at"]))
+        seconds = int(age.total_seconds())
+        health = "alive" if seconds <= 60 else "SILENT (no heartbeat for over a minute)"
+        alive = f"{health}: {daemon['id']}, last heartbeat {seconds}s ago"
+    nxt = report["next_timer"]
+    lines = [f"daemon: {alive}",
+             "next timer: " + (f"{nxt['name']} on {nxt['case']}, due {day(nxt['due'])}, fires "
+                               f"{london(nxt['fires_at'])} London" if nxt else "none pending"),
+             f"overdue timers: {report['overdue_timers']}",
+             f"notices: {report['notices']['pending']} pending, {report['notices']['sent']} "
+             f"sent, {report['notices']['failed']} failed"]
+    return "\n".join(lines)

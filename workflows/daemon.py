@@ -1,0 +1,229 @@
+"""`run_engine.py daemon`: fires due timers and delivers stored notices until SIGTERM or SIGINT.
+
+The database is the source of truth for both; APScheduler only wakes the two jobs, at a regular
+tick and at the next instant a timer is due. Timers are never kept in APScheduler's own job
+store: it drops a job missed during downtime under the default grace time, removes a job when it
+starts (at most once) and duplicates jobs when two processes share a store.
+"""
+from __future__ import annotations
+
+import fcntl
+import os
+import signal
+import socket
+import sys
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Callable, TextIO
+
+from sqlalchemy.engine import make_url
+
+from storage.db import Database
+from storage.statements import Statements
+from workflows.clock import Clock
+from workflows.engine import Engine
+from workflows.errors import RefusedError
+from workflows.outbox import DeliveryReport, Outbox
+from workflows.times import utc_iso
+
+TICK_SECONDS = 5   # a notice committed while the daemon runs goes out within this
+
+
+class DaemonAlreadyRunningError(RefusedError):
+    pass
+
+
+class SqliteDaemonLock:
+    """One daemon per SQLite file: an exclusive flock on a file beside the database. The kernel
+    drops the lock when the process dies, so a SIGKILL never leaves a stale lock, and no other
+    command takes it, so `show`, `fire` and `open` are never blocked by it."""
+
+    def __init__(self, database_path: str):
+        self.path = Path(f"{database_path}.daemon.lock")
+        self.handle: TextIO | None = None
+
+    def acquire(self, who: str) -> None:
+        handle = open(self.path, "a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            handle.close()
+            raise DaemonAlreadyRunningError(
+                f"a daemon already runs on this database ({holder}); only one may run per "
+                "SQLite file: stop it first, or move to PostgreSQL to run several") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(who)
+        handle.flush()
+        self.handle = handle
+
+    def release(self) -> None:
+        if self.handle is not None:
+            fcntl.flock(self.handle, fcntl.LOCK_UN)
+            self.handle.close()
+            self.handle = None
+
+
+@dataclass
+class Totals:
+    timers: int = 0
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+    errors: int = 0
+
+
+@dataclass
+class Daemon:
+    engine: Engine
+    outbox: Outbox
+    clock: Clock
+    out: TextIO = sys.stdout
+    tick_seconds: float = TICK_SECONDS
+    totals: Totals = field(default_factory=Totals)
+
+    def __post_init__(self):
+        self.db: Database = self.engine.db
+        self.stopping = threading.Event()
+        self.id = f"{socket.gethostname()}:{os.getpid()}:{utc_iso(self.clock.now())}"
+        self.lock = SqliteDaemonLock(make_url(self.db.url).database) if self.db.is_sqlite \
+            else None
+        self.scheduler = None
+
+    def say(self, line: str) -> None:
+        print(f"{utc_iso(self.clock.now())[:19]}Z {line}", file=self.out, flush=True)
+
+    # -- the two jobs ----------------------------------------------------------------------------
+
+    def guarded(self, job: Callable[[], None], what: str) -> Callable[[], None]:
+        """A job that fails (the database away for a moment) says so and runs again at the
+        next tick; nothing is lost, since the work stays in the database."""
+        def run():
+            try:
+                job()
+            except Exception as err:
+                self.totals.errors += 1
+                self.say(f"{what} failed and will run again: {type(err).__name__}: {err}")
+        return run
+
+    def fire_due_timers(self, catching_up: bool = False) -> None:
+        def progress(done, total, outcome):
+            if outcome is not None:
+                self.totals.timers += 1
+                self.say(f"fired {outcome.trigger} on {outcome.case} -> {outcome.state}")
+            if catching_up and (done == total or done % 100 == 0):
+                self.say(f"catch-up: {done} of {total} overdue timers done")
+
+        def failed(timer, err):
+            self.totals.errors += 1
+            self.say(f"timer {timer.id} ({timer.name} on {timer.case_id}) could not fire and "
+                     f"stays pending: {type(err).__name__}: {err}")
+
+        if catching_up:
+            due = len(self.engine.due_timers())
+            self.say(f"catch-up: {due} overdue timer(s) to fire" if due else
+                     "catch-up: no overdue timers")
+        self.engine.tick(progress, self.stopping.is_set, failed)
+        self.heartbeat()
+        self.wake_at_next_timer()
+
+    def deliver_notices(self) -> None:
+        report = self.outbox.deliver_all(self.stopping.is_set)
+        self.count(report)
+
+    def count(self, report: DeliveryReport) -> None:
+        self.totals.sent += len(report.sent)
+        self.totals.retrying += len(report.retrying)
+        self.totals.failed += len(report.failed)
+
+    def wake_at_next_timer(self) -> None:
+        """Between regular ticks, a timer due sooner still fires on the instant."""
+        due = self.engine.next_fires_at()
+        if self.scheduler is None or due is None:
+            return
+        if due - self.clock.now() < timedelta(seconds=self.tick_seconds):
+            return
+        self.scheduler.add_job(self.guarded(self.fire_due_timers, "firing timers"), "date",
+                               run_date=due, id="next_timer",
+                               replace_existing=True, misfire_grace_time=None, coalesce=True,
+                               max_instances=1)
+
+    # -- heartbeat ---------------------------------------------------------------------------------
+
+    def heartbeat(self, stopped: bool = False) -> None:
+        now = utc_iso(self.clock.now())
+        with self.db.write() as conn:
+            q = Statements(self.db, conn)
+            if stopped:
+                q.run("UPDATE daemons SET heartbeat_at = :now, stopped_at = :now, "
+                      "summary = :summary WHERE id = :id",
+                      {"now": now, "id": self.id, "summary": self.summary()})
+            elif q.run("UPDATE daemons SET heartbeat_at = :now WHERE id = :id",
+                       {"now": now, "id": self.id}) == 0:
+                q.run("INSERT INTO daemons (id, host, pid, started_at, heartbeat_at) VALUES "
+                      "(:id, :host, :pid, :now, :now)",
+                      {"id": self.id, "host": socket.gethostname(), "pid": os.getpid(),
+                       "now": now})
+
+    def summary(self) -> str:
+        t = self.totals
+        return (f"{t.timers} timer(s) fired, {t.sent} notice(s) sent, {t.retrying} to retry, "
+                f"{t.failed} failed, {t.errors} error(s)")
+
+    # -- running -----------------------------------------------------------------------------------
+
+    def stop(self, *_signal) -> None:
+        if not self.stopping.is_set():
+            self.stopping.set()
+            self.say("stopping: finishing the work in hand")
+        if self.scheduler is not None and self.scheduler.running:
+            # From a signal handler: shut down without waiting here; start() returns once the
+            # job in hand has finished (it checks `stopping` between timers and notices).
+            self.scheduler.shutdown(wait=False)
+
+    def run(self) -> int:
+        from apscheduler.executors.pool import ThreadPoolExecutor
+        from apscheduler.schedulers.blocking import BlockingScheduler
+
+        if self.lock is not None:
+            self.lock.acquire(f"pid {os.getpid()} on {socket.gethostname()}, started "
+                              f"{utc_iso(self.clock.now())}")
+        try:
+            signal.signal(signal.SIGTERM, self.stop)
+            signal.signal(signal.SIGINT, self.stop)
+            self.say(f"daemon {self.id} on {self.db.url}: timers every {self.tick_seconds:g}s "
+                     f"and at each due instant; notices via {self.outbox.channel.name}")
+            self.heartbeat()
+            self.fire_due_timers(catching_up=True)
+            if not self.stopping.is_set():
+                self.deliver_notices()
+            if not self.stopping.is_set():
+                # One worker thread: the jobs take turns, so they never race each other.
+                self.scheduler = BlockingScheduler(
+                    executors={"default": ThreadPoolExecutor(1)},
+                    job_defaults={"misfire_grace_time": None, "coalesce": True,
+                                  "max_instances": 1})
+                self.scheduler.add_job(self.guarded(self.fire_due_timers, "firing timers"),
+                                       "interval", seconds=self.tick_seconds, id="timers")
+                self.scheduler.add_job(self.guarded(self.deliver_notices, "delivery"),
+                                       "interval", seconds=self.tick_seconds, id="notices")
+                self.wake_at_next_timer()
+                if not self.stopping.is_set():
+                    self.scheduler.start()
+            self._wait_for_jobs()
+            self.heartbeat(stopped=True)
+            self.say(f"stopped: {self.summary()}")
+            return 0
+        finally:
+            if self.lock is not None:
+                self.lock.release()
+
+    def _wait_for_jobs(self) -> None:
+        if self.scheduler is not None:
+            executor = self.scheduler._executors.get("default")
+            if executor is not None:
+                executor.shutdown(wait=True)
