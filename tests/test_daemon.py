@@ -1,0 +1,161 @@
+"""The daemon as an operations team runs it: a real process that catches up after downtime,
+delivers every notice, refuses a second copy on SQLite, shares the work on PostgreSQL, stops
+cleanly on SIGTERM and loses nothing when killed."""
+from __future__ import annotations
+
+import random
+import signal
+import subprocess
+import sys
+import uuid
+from collections import Counter
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from tests import daemon_harness as h
+from tests.conftest import PG_URL
+from tests.mailserver import MailServer
+
+
+@pytest.fixture
+def sqlite_url(tmp_path):
+    return f"sqlite:///{tmp_path / 'cases.db'}"
+
+
+@pytest.fixture
+def pg_url():
+    schema = f"d_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    try:
+        yield f"{PG_URL}?options=-csearch_path%3D{schema}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+
+
+def cli(db_url: str, *args: str, env=None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(h.ENGINE), "--db", db_url, *args],
+                          capture_output=True, text=True, timeout=60, env=env or h.daemon_env())
+
+
+def test_after_downtime_the_daemon_fires_overdue_timers_in_due_order_and_delivers(sqlite_url,
+                                                                                  tmp_path):
+    h.seed_overdue(sqlite_url, 30)
+    outbox = tmp_path / "outbox"
+    daemon = h.start_daemon(sqlite_url, tmp_path / "daemon.log", h.daemon_env(folder=outbox))
+    try:
+        assert h.wait_until(lambda: h.counts(sqlite_url)["pending_notices"] == 0
+                            and h.counts(sqlite_url)["pending_timers"] == 0, timeout=60)
+    finally:
+        assert h.stop(daemon) == 0
+    log = (tmp_path / "daemon.log").read_text()
+    assert "catch-up: 30 overdue timer(s) to fire" in log
+    assert "catch-up: 30 of 30 overdue timers done" in log
+    assert log.strip().splitlines()[-1].endswith(
+        "stopped: 30 timer(s) fired, 60 notice(s) sent, 0 to retry, 0 failed, 0 error(s)")
+    assert set(h.timer_entries_per_case(sqlite_url).values()) == {1}
+    assert len(list(outbox.glob("*.eml"))) == 60
+    fired = [r[0] for r in create_engine(sqlite_url).connect().execute(text(
+        "SELECT t.fires_at FROM transition_log l JOIN timers t ON t.case_id = l.case_id "
+        "WHERE l.trigger = 'timer:headteacher_deadline' ORDER BY l.global_seq")).all()]
+    assert fired == sorted(fired)
+    assert h.chains_verify(sqlite_url)
+
+
+def test_a_notice_committed_while_it_runs_goes_out_within_five_seconds(sqlite_url, tmp_path):
+    h.seed_overdue(sqlite_url, 1)
+    outbox = tmp_path / "outbox"
+    env = h.daemon_env(folder=outbox)
+    daemon = h.start_daemon(sqlite_url, tmp_path / "daemon.log", env, tick=5)
+    try:
+        assert h.wait_until(lambda: h.counts(sqlite_url)["pending_notices"] == 0, timeout=30)
+        opened = cli(sqlite_url, "open", "application", "--actor", "headteacher:h.brown",
+                     "--at", "2026-01-05", "--data",
+                     '{"candidate": {"name": "Zoe Quinn", "email": "zoe@hill.example.org"}, '
+                     '"career_stage": "main_scale", "school": {"name": "Hill"}, '
+                     '"headteacher": {"name": "Hugh", "email": "h@hill.example.org"}, '
+                     '"post": {"school": "Hill", "advertisement": "internal"}}', env=env)
+        assert opened.returncode == 0, opened.stderr
+        case = opened.stdout.strip()
+        assert h.wait_until(lambda: (outbox / f"{case}.1.1.eml").exists(), timeout=5.5,
+                            every=0.05)
+    finally:
+        assert h.stop(daemon, signal.SIGINT) == 0
+
+
+def test_a_second_daemon_on_one_sqlite_file_refuses_and_other_commands_still_work(sqlite_url,
+                                                                                  tmp_path):
+    h.seed_overdue(sqlite_url, 2)
+    env = h.daemon_env(folder=tmp_path / "outbox")
+    first = h.start_daemon(sqlite_url, tmp_path / "daemon.log", env)
+    try:
+        assert h.wait_until(lambda: "catch-up" in (tmp_path / "daemon.log").read_text(), 30)
+        second = cli(sqlite_url, "daemon", env=env)
+        assert second.returncode == 2
+        assert second.stderr.startswith("error: a daemon already runs on this database (pid "
+                                        f"{first.pid}")
+        assert cli(sqlite_url, "list", env=env).returncode == 0
+        status = cli(sqlite_url, "status", "--json", env=env)
+        assert '"stopped_at": null' in status.stdout
+    finally:
+        assert h.stop(first) == 0
+
+
+def test_a_killed_daemon_leaves_no_stale_lock(sqlite_url, tmp_path):
+    h.seed_overdue(sqlite_url, 1)
+    env = h.daemon_env(folder=tmp_path / "outbox")
+    killed = h.start_daemon(sqlite_url, tmp_path / "daemon.log", env)
+    assert h.wait_until(lambda: "catch-up" in (tmp_path / "daemon.log").read_text(), 30)
+    killed.kill()
+    killed.wait(10)
+    again = h.start_daemon(sqlite_url, tmp_path / "daemon.log", env)
+    try:
+        assert h.wait_until(lambda: (tmp_path / "daemon.log").read_text().count("daemon ") >= 2
+                            and again.poll() is None, 30)
+    finally:
+        assert h.stop(again) == 0
+
+
+def test_two_daemons_on_postgresql_fire_every_timer_once_and_send_every_notice_once(pg_url,
+                                                                                    tmp_path):
+    h.seed_overdue(pg_url, 60)
+    with MailServer() as server:
+        env = h.daemon_env(smtp_port=server.port)
+        daemons = [h.start_daemon(pg_url, tmp_path / f"daemon{i}.log", env) for i in (1, 2)]
+        try:
+            assert h.wait_until(lambda: (lambda c: c["pending_timers"] == 0
+                                         and c["pending_notices"] == 0)(h.counts(pg_url)), 120)
+        finally:
+            assert [h.stop(d) for d in daemons] == [0, 0]
+        arrived = server.recorder.ids()
+    assert set(h.timer_entries_per_case(pg_url).values()) == {1}
+    assert len(h.timer_entries_per_case(pg_url)) == 60
+    assert arrived == Counter(h.message_ids(h.notice_ids(pg_url)))   # each exactly once
+    assert h.chains_verify(pg_url)
+    worked = [(tmp_path / f"daemon{i}.log").read_text().count("fired timer:") for i in (1, 2)]
+    assert sum(worked) == 60
+
+
+def test_sigkill_at_random_moments_loses_nothing_and_duplicates_at_most_one_per_kill(sqlite_url,
+                                                                                     tmp_path):
+    cases = 1000
+    h.seed_overdue(sqlite_url, cases)
+    rng = random.Random(20261123)
+    with MailServer() as server:
+        env = h.daemon_env(smtp_port=server.port)
+        kills = h.crash_run(sqlite_url, tmp_path / "daemon.log", env, kills=20, rng=rng)
+        arrived = server.recorder.ids()
+    assert kills == 20
+    per_case = h.timer_entries_per_case(sqlite_url)
+    assert len(per_case) == cases and set(per_case.values()) == {1}
+    final = h.counts(sqlite_url)
+    assert (final["pending_timers"], final["pending_notices"]) == (0, 0)
+    assert final["fired_timers"] == final["timer_entries"] == cases
+    assert h.chains_verify(sqlite_url)
+    expected = h.message_ids(h.notice_ids(sqlite_url))
+    assert set(arrived) == expected                        # every notice arrived
+    assert sum(n - 1 for n in arrived.values()) <= kills   # a resend at most per kill
