@@ -232,7 +232,8 @@ def test_the_same_commands_run_on_postgresql(tmp_path):
 
 def test_help_teaches_the_commands_and_the_time_rules(tmp_path):
     out = Cli(tmp_path).ok("--help").stdout
-    for word in ("init", "open", "fire", "show", "list", "tick", "audit", "demo",
+    for word in ("init", "open", "fire", "show", "list", "tick", "audit", "demo", "deliver",
+                 "daemon", "notices", "status",
                  "09:00 Europe/London", "exit codes", "AST_ENGINE_DB"):
         assert word in out
 
@@ -244,3 +245,6 @@ def test_the_demo_walks_its_cases_and_its_audit_passes(tmp_path):
     assert "review_certified -> certified" in result.stdout
     assert "both hash chains intact" in result.stdout
     assert (tmp_path / "demo" / "demo.db").exists()
+    delivered = list((tmp_path / "demo" / "outbox").glob("*.eml"))
+    assert len(delivered) > 20 and f"delivered as .eml files to {tmp_path / 'demo' / 'outbox'}" \
+        in result.stdout

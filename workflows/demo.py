@@ -7,10 +7,12 @@ from pathlib import Path
 
 from storage import hashchain, queries
 from storage.db import Database
+from notifications.delivery import FileChannel
 from storage.migrations import migrate
 from workflows.calendar import LONDON
 from workflows.clock import FixedClock, SystemClock
 from workflows.engine import Actor, Engine, Outcome
+from workflows.outbox import Outbox
 from workflows.times import parse_instant, utc_iso
 
 ASSESSOR = {"id": "as-17", "name": "Carol Assessor", "email": "carol.assessor@agency.example.org"}
@@ -182,18 +184,24 @@ def run_demo(keep: str | None = None) -> int:
     story.fire(post, "submit_ast2", "post_school:vale", "2027-04-27")
     story.fire(post, "confirm_funding", "la_coordinator:lac", "2027-05-04")
 
+    outbox_folder = folder / "outbox"
+    report = Outbox(db, FileChannel(outbox_folder), "ast-engine@la.example.org", 8,
+                    clock).deliver_all()
+
     cases = queries.list_cases(db)
     verdict = hashchain.verify(queries.log_in_order(db), queries.chain_head(db),
                                queries.case_heads(db))
     with db.read() as conn:
         notices = conn.exec_driver_sql("SELECT COUNT(*) FROM notices").scalar()
-    print(f"\n{len(cases)} cases, {verdict.entries} log entries, {notices} notices stored "
-          "(pending delivery).")
+    print(f"\n{len(cases)} cases, {verdict.entries} log entries, {notices} notices stored; "
+          f"{len(report.sent)} delivered as .eml files to {outbox_folder}")
     for row in cases:
         print(f"  {row['case']}  {row['kind']:<12} {row['state']:<16} "
               f"{story.names.get(row['case'], '')}")
     print(f"audit verify: {'both hash chains intact' if verdict.ok else verdict.first_break}")
     print(f"\nLook closer:\n  python run_engine.py --db sqlite:///{path} show {ben}\n"
-          f"  python run_engine.py --db sqlite:///{path} list")
+          f"  python run_engine.py --db sqlite:///{path} list\n"
+          f"  python run_engine.py --db sqlite:///{path} notices\n"
+          f"  ls {outbox_folder}   (one RFC 5322 message per notice)")
     db.dispose()
     return 0 if verdict.ok else 3
