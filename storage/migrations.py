@@ -53,6 +53,8 @@ def _delivery_and_heartbeat(db: Database, conn: Connection) -> None:
     columns = {c["name"] for c in inspect(conn).get_columns("notices")}
     if "next_attempt_at" not in columns:
         conn.exec_driver_sql("ALTER TABLE notices ADD COLUMN next_attempt_at VARCHAR")
+    if "ix_notices_queue" not in {i["name"] for i in inspect(conn).get_indexes("notices")}:
+        conn.exec_driver_sql("CREATE INDEX ix_notices_queue ON notices (status, created_at, id)")
     from sqlmodel import SQLModel
     from storage import tables
     SQLModel.metadata.create_all(conn, tables=[tables.Daemon.__table__])
@@ -61,7 +63,8 @@ def _delivery_and_heartbeat(db: Database, conn: Connection) -> None:
 MIGRATIONS: list[tuple[int, str, Callable[[Database, Connection], None]]] = [
     (1, "cases, transition log, chain head, timers and notices", _create_tables),
     (2, "the transition log refuses UPDATE and DELETE", _append_only_log),
-    (3, "delivery back-off and daemon heartbeats", _delivery_and_heartbeat),
+    (3, "delivery back-off, the delivery queue's index and daemon heartbeats",
+     _delivery_and_heartbeat),
 ]
 LATEST = MIGRATIONS[-1][0]
 

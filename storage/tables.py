@@ -70,7 +70,9 @@ class Timer(SQLModel, table=True):
 
 class Notice(SQLModel, table=True):
     __tablename__ = "notices"
-    __table_args__ = (Index("ix_notices_status", "status"),)
+    __table_args__ = (Index("ix_notices_status", "status"),
+                      # the delivery queue: pending notices in the order they were stored
+                      Index("ix_notices_queue", "status", "created_at", "id"))
     id: str = Field(primary_key=True)   # CASE.SEQ.N: stable, so a resend is recognisable
     case_id: str = Field(foreign_key="cases.id", index=True)
     log_seq: int

@@ -18,12 +18,13 @@ from storage.statements import Statements
 from workflows.clock import Clock
 from workflows.times import utc_iso
 
+BATCH = 100
 FIRST_RETRY_SECONDS = 30
 LONGEST_WAIT_SECONDS = 3600
 
 DUE = ("SELECT id, recipients, subject, body, created_at, attempts FROM notices "
        "WHERE status = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= :now) "
-       "ORDER BY created_at, id LIMIT 1")
+       "ORDER BY created_at, id LIMIT :limit")
 MARK_SENT = ("UPDATE notices SET status = 'sent', sent_at = :at, attempts = attempts + 1, "
              "last_error = NULL, next_attempt_at = NULL WHERE id = :id AND status = 'pending'")
 MARK_FAILED_TRY = ("UPDATE notices SET status = :status, attempts = :attempts, "
@@ -49,22 +50,25 @@ class Outbox:
         self.db, self.channel, self.sender = db, channel, sender
         self.max_attempts, self.clock, self.say = max_attempts, clock, say
 
-    def deliver_once(self, report: DeliveryReport) -> bool:
-        """Deliver the next due notice; False when none is due."""
+    def deliver_batch(self, report: DeliveryReport, should_stop: Callable[[], bool]) -> bool:
+        """Deliver the next due notices; False when none was due."""
         now = utc_iso(self.clock.now())
         if self.db.is_sqlite:
-            # One daemon per SQLite file (the daemon lock): read, send, then mark in a short
-            # write transaction, so that no write lock is held while a mail server answers.
+            # One daemon per SQLite file (the daemon lock): read a batch, then send each and
+            # mark it in its own short write transaction, so that no write lock is held while
+            # a mail server answers.
             with self.db.read() as conn:
-                row = Statements(self.db, conn).one(DUE, {"now": now})
-            if row is None:
-                return False
-            self._deliver(row, report, lambda sql, params: self._write(sql, params))
-            return True
-        # PostgreSQL: several daemons; the row lock claims the notice until it is marked.
+                rows = Statements(self.db, conn).all(DUE, {"now": now, "limit": BATCH})
+            for row in rows:
+                if should_stop():
+                    break
+                self._deliver(row, report, self._write)
+            return bool(rows)
+        # PostgreSQL: several daemons; the row lock claims one notice until it is marked, and
+        # the mark commits with it.
         with self.db.write() as conn:
             q = Statements(self.db, conn)
-            row = q.one(DUE + " FOR UPDATE SKIP LOCKED", {"now": now})
+            row = q.one(DUE + " FOR UPDATE SKIP LOCKED", {"now": now, "limit": 1})
             if row is None:
                 return False
             self._deliver(row, report, q.run)
@@ -73,7 +77,7 @@ class Outbox:
     def deliver_all(self, should_stop: Callable[[], bool] = lambda: False) -> DeliveryReport:
         report = DeliveryReport()
         try:
-            while not should_stop() and self.deliver_once(report):
+            while not should_stop() and self.deliver_batch(report, should_stop):
                 pass
         finally:
             self.channel.close()
