@@ -23,14 +23,15 @@ from tests.mailserver import MailServer  # noqa: E402
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--kills", type=int, default=200)
-    parser.add_argument("--cases", type=int, default=1000)
+    parser.add_argument("--cases", type=int, help="overdue cases (default: 1,000, or ten per "
+                        "kill when more, so that every kill lands in work)")
     parser.add_argument("--seed", type=int, default=int(time.time()))
     args = parser.parse_args()
+    args.cases = args.cases or max(1000, 10 * args.kills)
     folder = Path(tempfile.mkdtemp(prefix="ast-crash-"))
     url = f"sqlite:///{folder / 'cases.db'}"
     print(f"seed {args.seed}; database {url}; {args.cases} overdue cases")
     h.seed_overdue(url, args.cases)
-    # Enough work for every kill to land in it: each case's timer and two notices.
     rng = random.Random(args.seed)
     started = time.perf_counter()
     with MailServer() as server:
