@@ -217,7 +217,7 @@ def once(trigger: str, what: str):
 
 def feedback_fits_the_judgement(f: Facts) -> str | None:
     feedback = f.event["feedback"]
-    if f.state == S.not_met.value:
+    if "judge_not_met" in f.case:   # the assessor's judgement, even if a review later certified
         unmet = f.case["judge_not_met"]["unmet_standards"]
         missing = [c for c in unmet if not isinstance(feedback, dict) or c not in feedback]
         if missing:
@@ -229,6 +229,14 @@ def feedback_fits_the_judgement(f: Facts) -> str | None:
     if words > ONE_SIDE_OF_A4_WORDS:
         return (f"feedback: {words} words; feedback to a certified candidate is at most one side "
                 f"of A4 (about {ONE_SIDE_OF_A4_WORDS} words)")
+    return None
+
+
+def not_before_the_assessment_day(f: Facts) -> str | None:
+    day = assessment_day(f)
+    if f.effective_date < day:
+        return (f"the judgement cannot take effect on {f.effective_date}, before the assessment "
+                f"day {day}")
     return None
 
 
@@ -270,7 +278,8 @@ def post_appointment_exists(f: Facts) -> str | None:
 def early_reapplication(f: Facts) -> str | None:
     previous = f.event.get("previous_application")
     found = f.lookup(previous) if previous else None
-    if found is None or "schedule_assessment" not in found.data:
+    judged = found is not None and ("judge_met" in found.data or "judge_not_met" in found.data)
+    if not judged:   # never assessed (withdrawn or refused before): nothing to count from
         return None
     assessed = as_date(found.data["schedule_assessment"]["assessment_date"])
     weeks = int(f.policy["reapplication_weeks"])
@@ -288,6 +297,9 @@ LA_FUNDED = frozenset({"school_development_grant"})
 DUTY_MISSED_TO = (la_coordinator,)
 AGENCY_DUTY_MISSED_TO = (la_coordinator, agency)
 LETTERS = (S.certified, S.not_met)
+# The letters stay owed after the case moves on (a review requested before the letter was sent,
+# a judgement made final): the agency can still send them, and their timers still report.
+LETTERS_OWED = (S.certified, S.under_review, S.closed_not_met)
 
 PROCESS = Process(
     kind="application",
@@ -351,14 +363,15 @@ PROCESS = Process(
                    guards=(late_assessment_needs_reason,),
                    effects=(Notify("assessment_arranged", (candidate, headteacher)),)),
         Transition("judge_met", (S.assessment_scheduled,), S.certified, ("assessor", "agency"),
-                   NoData,
+                   NoData, guards=(not_before_the_assessment_day,),
                    effects=(CancelTimers(("assessment_window",)), StartTimer("decision_letter"),
                             StartTimer("written_feedback"))),
         Transition("judge_not_met", (S.assessment_scheduled,), S.not_met, ("assessor", "agency"),
-                   UnmetStandards, guards=(unmet_standards_are_assessed_at_this_stage,),
+                   UnmetStandards, guards=(not_before_the_assessment_day,
+                                           unmet_standards_are_assessed_at_this_stage),
                    effects=(CancelTimers(("assessment_window",)), StartTimer("decision_letter"),
                             StartTimer("written_feedback"))),
-        Transition("send_decision_letter", (S.certified,), None, ("agency",), NoData,
+        Transition("send_decision_letter", LETTERS_OWED, None, ("agency",), NoData,
                    guards=(once("send_decision_letter", "decision letter"),),
                    effects=(CancelTimers(("decision_letter",)),
                             Notify("decision_letter", (candidate,)))),
@@ -367,7 +380,8 @@ PROCESS = Process(
                    effects=(CancelTimers(("decision_letter",)),
                             StartTimer("review_window"),
                             Notify("decision_letter", (candidate,)))),
-        Transition("send_written_feedback", LETTERS, None, ("agency",), WrittenFeedback,
+        Transition("send_written_feedback", LETTERS + LETTERS_OWED[1:], None, ("agency",),
+                   WrittenFeedback,
                    guards=(once("send_written_feedback", "written feedback"),
                            feedback_fits_the_judgement),
                    effects=(CancelTimers(("written_feedback",)),

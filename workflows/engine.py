@@ -140,7 +140,7 @@ class Engine:
                 f"unknown kind of case {kind!r}; open one of: "
                 f"{', '.join(k for k, p in PROCESSES.items() if p.openable)}")
         if not process.openable:
-            raise RefusedError(f"a {kind} case is opened only by its application's "
+            raise RefusedError(f"{_a(kind)} case is opened only by its application's "
                                "request_review, not directly", trigger="open")
         with self.db.write() as conn:
             work = _UnitOfWork(self, conn)
@@ -310,7 +310,7 @@ class _UnitOfWork:
         allowed = row.roles_for(None)
         if role not in allowed:
             raise RoleNotAllowedError(
-                f"role {role} may not open a {process.kind} case; allowed: {', '.join(allowed)}"
+                f"role {role} may not open {_a(process.kind)} case; allowed: {', '.join(allowed)}"
                 f" (or an operator acting for one of them)", trigger="open")
         model = self.validate(row, data, None, None)
         at = self.effective(effective_at, None, None, "open")
@@ -328,7 +328,8 @@ class _UnitOfWork:
         return self.apply(process, row, case_id, version=0, state=None, dest=row.dest,
                           case=case, record=None, actor=actor, on_behalf_of=on_behalf_of,
                           at=at, facts=facts, pending={}, warnings=warnings,
-                          last_hash=hashchain.GENESIS, log_data=dict(case))
+                          last_hash=hashchain.GENESIS,
+                          log_data={**case, **({"warnings": warnings} if warnings else {})})
 
     # -- firing a trigger --------------------------------------------------------------------------
 
@@ -511,6 +512,10 @@ class _UnitOfWork:
 
 def _fires(deadlines: Mapping[str, Deadline], name: str, due: date) -> datetime:
     return deadlines[name].fires_at if name in deadlines else fires_at(due)
+
+
+def _a(noun: str) -> str:
+    return ("an " if noun[0] in "aeiou" else "a ") + noun
 
 
 def _json(value: Any) -> str:
