@@ -128,6 +128,34 @@ FINAL_APPLICATION_STATES = frozenset({"rejected", "not_supported", "not_shortlis
                                       "closed_not_met", "withdrawn"})
 
 
+def after_the_closing_date(f: Facts) -> str | None:
+    closing = date.fromisoformat(f.case["advertise"]["closing_date"])
+    if f.effective_date < closing:
+        return f"applications close on {closing}: the shortlist is drawn up after that"
+    return None
+
+
+def appointee_was_shortlisted(f: Facts) -> str | None:
+    shortlist = f.case["close_applications"]["shortlist"]
+    names = {e["application"]: e["candidate"] for e in shortlist}
+    chosen = f.event["certified_application"]
+    if chosen not in names:
+        return (f"certified_application: {chosen} is not on the shortlist "
+                f"({', '.join(f'{n} ({a})' for a, n in names.items())})")
+    found = f.lookup(chosen)
+    if found is not None and found.data["candidate"]["name"] != f.event["candidate"]:
+        return (f"candidate: {f.event['candidate']!r} is not the candidate of {chosen} "
+                f"({found.data['candidate']['name']!r})")
+    return None
+
+
+def starts_in_the_past(f: Facts) -> str | None:
+    if f.event["start_date"] < f.effective_date:
+        return (f"start_date: {f.event['start_date']} is before the appointment was made "
+                f"({f.effective_date})")
+    return None
+
+
 def appointee_is_certified(f: Facts) -> str | None:
     found = f.lookup(f.event["certified_application"])
     if found is None or found.kind != "application":
@@ -190,10 +218,11 @@ PROCESS = Process(
         Transition("advertise", (S.funding_secured,), S.advertised,
                    ("headteacher", "la_coordinator"), Advertise),
         Transition("close_applications", (S.advertised,), S.shortlisting, ("post_school",),
-                   CloseApplications, guards=(shortlist_is_in_the_running,)),
+                   CloseApplications, guards=(after_the_closing_date, shortlist_is_in_the_running)),
         Transition("appoint", (S.shortlisting,), S.appointed, ("post_school",), Appoint,
-                   guards=(appointee_is_certified, spine_point_in_range),
-                   warnings=(starts_on_first_point,),
+                   guards=(appointee_is_certified, appointee_was_shortlisted,
+                           spine_point_in_range),
+                   warnings=(starts_on_first_point, starts_in_the_past),
                    effects=(StartTimer("ast2_notification"),
                             Notify("appointment_confirmed", (appointee,)))),
         Transition("submit_ast2", (S.appointed,), S.ast2_submitted,

@@ -71,6 +71,13 @@ def not_the_original_assessor(f: Facts) -> str | None:
     return None
 
 
+def by_the_original_assessor(f: Facts) -> str | None:
+    if f.actor_id != f.case["assessor"]["id"]:
+        return (f"only the original assessor ({f.case['assessor']['name']}, id "
+                f"{f.case['assessor']['id']}) comments on the assessment, not {f.actor_id}")
+    return None
+
+
 def comment_once(f: Facts) -> str | None:
     if "record_assessor_comment" in f.case:
         return ("the assessor's comment was already recorded on "
@@ -105,7 +112,7 @@ PROCESS = Process(
                    ("review_coordinator",), NoData,
                    effects=(Notify("assessor_comment_invited", (assessor,)),)),
         Transition("record_assessor_comment", (S.assessor_commenting,), None, ("assessor",),
-                   Comment, guards=(comment_once,)),
+                   Comment, guards=(by_the_original_assessor, comment_once)),
         Transition("assign_review_officer", (S.assessor_commenting,), S.with_review_officer,
                    ("review_coordinator",), AssignReviewOfficer,
                    guards=(not_the_original_assessor,),

@@ -34,6 +34,7 @@ class Facts(Protocol):
     case_id: str
     kind: str
     role: str                          # the role acting (for an operator: the role it acts for)
+    actor_id: str                      # and the id of that person
     state: str                         # the state before the transition
     case: Mapping[str, Any]            # the case's data (opening data plus each trigger's record)
     event: Mapping[str, Any]           # this trigger's validated data

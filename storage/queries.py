@@ -77,7 +77,7 @@ def log_in_order(db: Database, batch: int = 5000) -> Iterator[dict]:
         if not rows:
             return
         for r in rows:
-            yield dict(r._mapping)
+            yield r._asdict()
         after = rows[-1].global_seq
 
 

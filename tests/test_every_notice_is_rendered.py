@@ -62,25 +62,25 @@ def walk_every_notice(d: Driver) -> None:
     # Reviews: refused, withdrawn, certified, upheld, and a review decision overdue.
     outcomes = []
     for _ in range(4):
-        case = d.to_assessment_scheduled(received="2027-03-17")   # assessment day 2027-04-21
+        case = d.to_assessment_scheduled(received="2027-03-17")   # assessment day 2027-05-10
         d.fire(case, "judge_not_met", "assessor:as-17", {"unmet_standards": ["E3"]},
-               at="2027-05-04")
-        d.fire(case, "send_decision_letter", AGENCY, at="2027-05-05")
+               at="2027-05-10T16:00")
+        d.fire(case, "send_decision_letter", AGENCY, at="2027-05-11")
         d.fire(case, "send_written_feedback", AGENCY, {"feedback": {"E3": "Not evidenced."}},
-               at="2027-05-06")
+               at="2027-05-12")
         outcomes.append(d.fire(case, "request_review", "candidate:ann",
                                {"grounds": ["relevant_evidence_ignored"],
                                 "explanation": "My portfolio was not read."},
-                               at="2027-05-07").linked[0].case)
+                               at="2027-05-13").linked[0].case)
     refused, withdrawn, certify, uphold = outcomes
-    d.fire(refused, "refuse", COORDINATOR, {"reasons": "No ground is made out."}, at="2027-05-10")
-    d.fire(withdrawn, "withdraw", "candidate:ann", at="2027-05-10")
+    d.fire(refused, "refuse", COORDINATOR, {"reasons": "No ground is made out."}, at="2027-05-14")
+    d.fire(withdrawn, "withdraw", "candidate:ann", at="2027-05-14")
     for review in (certify, uphold):
-        d.fire(review, "invite_assessor_comment", COORDINATOR, at="2027-05-10")
+        d.fire(review, "invite_assessor_comment", COORDINATOR, at="2027-05-14")
         d.fire(review, "assign_review_officer", COORDINATOR, {"review_officer": OFFICER},
-               at="2027-05-11")
+               at="2027-05-17")
     d.fire(certify, "certify", "review_officer:ro-3", {"reasons": "E3 is met."}, at="2027-05-20")
-    d.tick("2027-07-10")   # 40 working days pass on the last review
+    d.tick("2027-07-10")   # 40 working days after 2027-05-13 end on 07-09: the last review is late
     d.fire(uphold, "uphold", "review_officer:ro-3", {"reasons": "The judgement stands."},
            at="2027-07-10")
     # An appointment: confirmed, AST2 late once, then sent.

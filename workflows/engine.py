@@ -92,6 +92,7 @@ class _Facts:
     case_id: str
     kind: str
     role: str
+    actor_id: str
     state: str
     case: Mapping[str, Any]
     event: Mapping[str, Any]
@@ -169,6 +170,7 @@ class Engine:
         (cancelled meanwhile, or taken by another daemon)."""
         with self.db.write() as conn:
             work = _UnitOfWork(self, conn)
+            work.chain_head()   # the global lock first, as every write takes it (no deadlock)
             # PostgreSQL: the row lock claims the timer; one another daemon holds is skipped.
             claim = "" if self.db.is_sqlite else " FOR UPDATE SKIP LOCKED"
             timer = work.q.one(sql.PENDING_TIMER + claim, {"id": timer_id})
@@ -233,7 +235,9 @@ class _UnitOfWork:
 
     def chain_head(self) -> tuple[int, str]:
         if self.head is None:
-            # On PostgreSQL the row lock orders every append; SQLite's BEGIN IMMEDIATE already has.
+            # On PostgreSQL the row lock orders every write, taken before anything is read so
+            # that guards reading other cases (Annex E's count, an appointee's certificate) see
+            # every earlier commit; SQLite's BEGIN IMMEDIATE already does the same.
             row = self.q.one(sql.CHAIN_HEAD + ("" if self.db.is_sqlite else " FOR UPDATE"), {})
             self.head = (row.global_seq, row.hash)
         return self.head
@@ -296,15 +300,19 @@ class _UnitOfWork:
                                    trigger=row.trigger, state=state,
                                    field=where or message.split(":")[0]) from None
 
-    def facts(self, process: Process, case_id: str, role: str, state: str, case: Mapping,
-              event: Mapping, effective_at: datetime, pending: Mapping[str, date]) -> _Facts:
-        return _Facts(case_id, process.kind, role, state, case, event, local_date(effective_at),
-                      pending, self.engine.contacts, self.engine.policy, self)
+    def facts(self, process: Process, case_id: str, actor: Actor, on_behalf_of: Actor | None,
+              role: str, state: str, case: Mapping, event: Mapping, effective_at: datetime,
+              pending: Mapping[str, date]) -> _Facts:
+        acting = on_behalf_of if actor.role == "operator" and on_behalf_of else actor
+        return _Facts(case_id, process.kind, role, acting.id, state, case, event,
+                      local_date(effective_at), pending, self.engine.contacts,
+                      self.engine.policy, self)
 
     # -- opening a case ----------------------------------------------------------------------------
 
     def open(self, process: Process, case_id: str, actor: Actor, on_behalf_of: Actor | None,
              data: Mapping, effective_at: datetime | None) -> Outcome:
+        self.chain_head()
         row = process.opening
         role = self.role_of(actor, on_behalf_of, "open")
         allowed = row.roles_for(None)
@@ -315,7 +323,8 @@ class _UnitOfWork:
         model = self.validate(row, data, None, None)
         at = self.effective(effective_at, None, None, "open")
         case = model.model_dump(mode="json")
-        facts = self.facts(process, case_id, role, "", case, model.model_dump(), at, {})
+        facts = self.facts(process, case_id, actor, on_behalf_of, role, "", case,
+                           model.model_dump(), at, {})
         reason = first_failure(row.guards, facts)
         if reason:
             raise GuardFailedError(f"open: refused: {reason}", trigger="open")
@@ -342,6 +351,7 @@ class _UnitOfWork:
     def fire(self, case_id: str, trigger: str, actor: Actor, on_behalf_of: Actor | None,
              data: Mapping, effective_at: datetime | None, *, expected_version: int | None = None,
              by_a_person: bool = True, timer_row=None) -> Outcome:
+        self.chain_head()
         stored = self.load(case_id)
         process = PROCESSES[stored.kind]
         state = process.states(stored.state)
@@ -369,7 +379,8 @@ class _UnitOfWork:
         pending_rows = self.q.all(sql.PENDING_TIMERS, {"case_id": case_id})
         pending = {t.name: date.fromisoformat(t.due) for t in pending_rows}
         role = SYSTEM.role if actor == SYSTEM else self.role_of(actor, on_behalf_of, trigger)
-        probe = self.facts(process, case_id, role, stored.state, case, {}, self.now, pending)
+        probe = self.facts(process, case_id, actor, on_behalf_of, role, stored.state, case, {},
+                           self.now, pending)
         allowed = row.roles_for(probe)
         if role not in allowed or (role == "system") != (actor == SYSTEM):
             who = ", ".join(allowed)
@@ -380,7 +391,8 @@ class _UnitOfWork:
         at = self.effective(effective_at, stored.last_effective_at, case_id, trigger,
                             by_a_person=by_a_person)
         event = model.model_dump() if model else {}
-        facts = self.facts(process, case_id, role, stored.state, case, event, at, pending)
+        facts = self.facts(process, case_id, actor, on_behalf_of, role, stored.state, case,
+                           event, at, pending)
         warnings = [w for w in (check(facts) for check in row.warnings) if w]
 
         dest, refusal = machines.run(process.kind, state, row, facts)
