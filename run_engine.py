@@ -123,7 +123,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    early = keep_early_signals() if "daemon" in (sys.argv[1:] if argv is None else argv) else []
     args = build_parser().parse_args(argv)
+    args.early_signals = early
     try:
         return dispatch(args)
     except Exception as err:   # sorted into refusals and failures below
@@ -142,6 +144,16 @@ def report(err: Exception) -> int:
     if os.environ.get("AST_ENGINE_DEBUG"):
         raise err
     return EXIT_FAILED
+
+
+def keep_early_signals() -> list[int]:
+    """For the daemon: a SIGTERM during start-up (imports, opening the database) is kept, not
+    fatal; the daemon sees it and stops cleanly with exit 0 as soon as it can."""
+    import signal
+    early: list[int] = []
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda number, _frame: early.append(number))
+    return early
 
 
 def dispatch(args) -> int:

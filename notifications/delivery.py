@@ -104,10 +104,14 @@ class SmtpChannel:
 
     def send(self, message: EmailMessage) -> None:
         try:
-            self._connection().send_message(message)
+            refused = self._connection().send_message(message)
         except BaseException:
             self.close()   # a broken connection is not reused for the next notice
             raise
+        if refused:
+            # smtplib raises only when every recipient is refused; one refused address is a
+            # failed delivery too, retried and in the end shown to an operator, not `sent`.
+            raise smtplib.SMTPRecipientsRefused(refused)
 
     def close(self) -> None:
         if self._smtp is not None:

@@ -39,9 +39,6 @@ S = ApplicationState
 FINAL = frozenset({S.rejected, S.not_supported, S.not_shortlisted, S.certified,
                    S.closed_not_met, S.withdrawn})
 
-# Local policy (DOMAIN.md): feedback to a certified candidate is at most one side of A4,
-# which we take as about 500 words.
-ONE_SIDE_OF_A4_WORDS = 500
 
 
 # -- the data each trigger needs ------------------------------------------------------------------
@@ -189,7 +186,9 @@ def la_completes_declaration_for_la_funded_posts(f: Facts) -> str | None:
 
 
 def late_assessment_needs_reason(f: Facts) -> str | None:
-    due = f.pending_timers.get("assessment_window")
+    # The window's due date whether its timer is still pending or has already fired: an
+    # assessment arranged after the window was reported missed needs its reason all the more.
+    due = f.deadlines.get("assessment_window")
     if due and f.event["assessment_date"] > due and not f.event.get("delay_reason"):
         return (f"delay_reason: the assessment date {f.event['assessment_date']} is after the "
                 f"six-week window ends on {due}; give a delay_reason")
@@ -224,11 +223,14 @@ def feedback_fits_the_judgement(f: Facts) -> str | None:
             return (f"feedback: a not-met candidate gets feedback per unmet standard; "
                     f"missing {', '.join(missing)}")
         return None
+    # Section 3: feedback to a certified candidate is at most one side of A4; how many words
+    # that is, is local policy (default 500).
+    limit = int(f.policy["feedback_max_words"])
     text = feedback if isinstance(feedback, str) else " ".join(feedback.values())
     words = len(text.split())
-    if words > ONE_SIDE_OF_A4_WORDS:
+    if words > limit:
         return (f"feedback: {words} words; feedback to a certified candidate is at most one side "
-                f"of A4 (about {ONE_SIDE_OF_A4_WORDS} words)")
+                f"of A4 (about {limit} words)")
     return None
 
 

@@ -29,8 +29,6 @@ S = AppointmentState
 FINAL = frozenset({S.filled, S.cancelled})
 SPINE = range(1, 19)   # the AST pay spine, points 1 to 18
 
-# Annex E (local policy): how many ASTs one school is generally supported to have.
-LA_LIMITS = {"primary": 1, "secondary": 3}
 
 
 class PostSchool(Data):
@@ -95,9 +93,11 @@ def funder(f: Facts) -> tuple[str, ...]:
 
 
 def within_la_limits(f: Facts) -> str | None:
-    limit = LA_LIMITS.get(f.case["school"]["phase"])
-    if limit is None:
+    # Annex E (local policy): how many ASTs one school is generally supported to have.
+    phase = f.case["school"]["phase"]
+    if phase not in ("primary", "secondary"):
         return None
+    limit = int(f.policy[f"la_limit_{phase}"])
     posts = f.funded_posts_at(f.case["school"]["name"]) + 1
     if posts > limit:
         return (f"la_limits: this would be AST post {posts} at {f.case['school']['name']}; LA "

@@ -40,6 +40,7 @@ class Facts(Protocol):
     event: Mapping[str, Any]           # this trigger's validated data
     effective_date: date               # the Europe/London date on which it took effect
     pending_timers: Mapping[str, date]  # name -> due date, of timers still pending
+    deadlines: Mapping[str, date]      # name -> due date of every timer the case ran (latest)
     contacts: Mapping[str, str]        # configured addresses (la_coordinator, agency, ...)
     policy: Mapping[str, Any]          # local-policy numbers from configuration
 

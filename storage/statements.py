@@ -15,8 +15,7 @@ from storage.db import Database
 CASE = ("SELECT id, kind, state, version, data, last_effective_at, last_hash "
         "FROM cases WHERE id = :id")
 CASE_FOR_UPDATE = CASE + " FOR UPDATE"
-PENDING_TIMERS = ("SELECT id, name, due FROM timers WHERE case_id = :case_id "
-                  "AND status = 'pending'")
+CASE_TIMERS = "SELECT id, name, due, status FROM timers WHERE case_id = :case_id ORDER BY id"
 CHAIN_HEAD = "SELECT global_seq, hash FROM chain_head WHERE id = 1"
 SET_CHAIN_HEAD = "UPDATE chain_head SET global_seq = :global_seq, hash = :hash WHERE id = 1"
 INSERT_CASE = (

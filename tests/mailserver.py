@@ -11,10 +11,17 @@ from aiosmtpd.controller import Controller
 
 
 class Recorder:
-    def __init__(self, refuse: int = 0):
+    def __init__(self, refuse: int = 0, unknown: tuple[str, ...] = ()):
         self.messages: list = []
         self.lock = threading.Lock()
         self.refuse = refuse   # refuse this many messages first (a server having a bad day)
+        self.unknown = set(unknown)   # mailboxes that do not exist here
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.unknown:
+            return "550 5.1.1 no such mailbox"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         with self.lock:
@@ -36,8 +43,8 @@ def free_port() -> int:
 
 
 class MailServer:
-    def __init__(self, refuse: int = 0):
-        self.recorder = Recorder(refuse)
+    def __init__(self, refuse: int = 0, unknown: tuple[str, ...] = ()):
+        self.recorder = Recorder(refuse, unknown)
         self.port = free_port()
         self.controller = Controller(self.recorder, hostname="127.0.0.1", port=self.port)
 

@@ -1008,3 +1008,13 @@ def test_a_reapplication_after_an_application_withdrawn_before_assessment_is_not
     outcome = driver.open(data=reapplication(previous), at="2027-03-01")
 
     assert outcome.warnings == []
+
+
+def test_an_assessment_arranged_after_the_missed_window_still_needs_a_delay_reason(driver):
+    case = to_with_agency(driver)                 # window due Fri 2027-02-19
+    driver.tick("2027-02-21")                     # and reported missed
+    assert driver.timers(case)["assessment_window"][2] == "fired"
+
+    assert_refused(driver, GuardFailedError, "delay_reason: the assessment date 2027-04-30",
+                   lambda: driver.fire(case, "schedule_assessment", AGENCY,
+                                       {"assessment_date": "2027-04-30", "assessor": ASSESSOR}))

@@ -782,3 +782,11 @@ def test_a_start_date_before_the_appointment_is_a_warning(driver: Driver):
     assert outcome.state == "appointed"
     assert outcome.warnings == ["start_date: 2027-01-04 is before the appointment was made "
                                 "(2027-03-15)"]
+
+
+def test_the_annex_e_numbers_are_local_policy(db, clock):
+    driver = driver_with(db, clock, policy={"la_limit_primary": 2})
+    to_funded(driver, school=PRIMARY)
+    second = to_funded(driver, school=PRIMARY, at="2027-03-03")
+    assert driver.state(second) == "funding_secured"
+    assert "warnings" not in json.loads(driver.log(second)[-1].data)

@@ -99,6 +99,9 @@ def test_a_second_daemon_on_one_sqlite_file_refuses_and_other_commands_still_wor
         assert second.stderr.startswith("error: a daemon already runs on this database (pid "
                                         f"{first.pid}")
         assert cli(sqlite_url, "list", env=env).returncode == 0
+        # Delivery is the daemon's: a `deliver` beside it would send the same notices twice.
+        deliver = cli(sqlite_url, "deliver", env=env)
+        assert deliver.returncode == 2 and "a daemon already runs" in deliver.stderr
         status = cli(sqlite_url, "status", "--json", env=env)
         assert '"stopped_at": null' in status.stdout
     finally:
@@ -159,3 +162,14 @@ def test_sigkill_at_random_moments_loses_nothing_and_duplicates_at_most_one_per_
     expected = h.message_ids(h.notice_ids(sqlite_url))
     assert set(arrived) == expected                        # every notice arrived
     assert sum(n - 1 for n in arrived.values()) <= kills   # a resend at most per kill
+
+
+def test_a_sigterm_during_start_up_still_ends_in_a_clean_exit(sqlite_url, tmp_path):
+    h.seed_overdue(sqlite_url, 1)
+    env = h.daemon_env(folder=tmp_path / "outbox")
+    # From the moment its own code runs (the interpreter's first tens of milliseconds are
+    # Python's own), a SIGTERM at any point of the start-up ends in exit 0.
+    for delay in (0.15, 0.4, 0.7, 1.0):
+        daemon = h.start_daemon(sqlite_url, tmp_path / "daemon.log", env)
+        h.wait_until(lambda: False, timeout=delay, every=delay)
+        assert h.stop(daemon) == 0

@@ -125,3 +125,23 @@ def test_delivery_in_progress_never_blocks_a_transition(driver):
         slow.release.set()
         worker.join(10)
     assert [s for _, s, _ in statuses(driver)] == ["sent"]
+
+
+def test_a_notice_one_of_whose_recipients_is_refused_is_not_marked_sent(driver):
+    """smtplib only raises when every recipient is refused: one refused mailbox must still
+    count as a failed delivery that an operator will see, not as `sent`."""
+    case = driver.to_assessment_scheduled()    # assessment_arranged goes to candidate and head
+    with MailServer(unknown=("h.brown@hill.example.org",)) as server:
+        outbox(driver, SmtpChannel("127.0.0.1", server.port), max_attempts=1).deliver_all()
+    row = driver.rows("SELECT status, last_error FROM notices WHERE template = "
+                      "'assessment_arranged' AND case_id = :c", c=case)[0]
+    assert row.status == "failed"
+    assert "h.brown@hill.example.org" in row.last_error and "550" in row.last_error
+
+
+def test_retrying_a_notice_that_was_sent_meanwhile_does_not_queue_it_again(driver):
+    driver.open(at="2026-12-18")
+    notice = driver.rows("SELECT id FROM notices")[0].id
+    outbox(driver, FakeChannel()).deliver_all()
+    assert retry(driver.engine.db, notice) == "sent"
+    assert driver.rows("SELECT status FROM notices")[0].status == "sent"

@@ -175,7 +175,20 @@ def outbox(ctx: Context, say=lambda line: None):
 
 def deliver(ctx: Context, args) -> int:
     require_current(ctx.db)
-    report = outbox(ctx, say=(lambda line: None) if args.json else print).deliver_all()
+    lock = None
+    if ctx.db.is_sqlite:
+        # On SQLite only one process delivers: a daemon already running does this very work,
+        # and two readers of the queue would send the same notices twice.
+        import os
+        from sqlalchemy.engine import make_url
+        from workflows.daemon import SqliteDaemonLock
+        lock = SqliteDaemonLock(make_url(ctx.db.url).database)
+        lock.acquire(f"pid {os.getpid()} (a `deliver` command)")
+    try:
+        report = outbox(ctx, say=(lambda line: None) if args.json else print).deliver_all()
+    finally:
+        if lock is not None:
+            lock.release()
     if args.json:
         emit({"sent": report.sent, "retrying": [i for i, _ in report.retrying],
               "failed": [i for i, _ in report.failed]})
@@ -190,6 +203,7 @@ def daemon(ctx: Context, args) -> int:
     engine = ctx.engine()
     runner = Daemon(engine, outbox(ctx), ctx.clock, tick_seconds=args.tick)
     runner.outbox.say = runner.say
+    runner.early_signals = getattr(args, "early_signals", [])
     return runner.run()
 
 

@@ -50,6 +50,9 @@ class Policy(_Section):
     ast2_working_days: int = Field(10, ge=1)
     reapplication_weeks: int = Field(26, ge=0)
     la_limits: Literal["warn", "refuse"] = "warn"
+    la_limit_primary: int = Field(1, ge=0)      # Annex E: ASTs one primary school is supported to have
+    la_limit_secondary: int = Field(3, ge=0)    # and one secondary school (special schools: no limit)
+    feedback_max_words: int = Field(500, ge=1)  # "one side of A4" for a certified candidate's feedback
 
 
 class Config(_Section):

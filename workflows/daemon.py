@@ -85,6 +85,7 @@ class Daemon:
     out: TextIO = sys.stdout
     tick_seconds: float = TICK_SECONDS
     totals: Totals = field(default_factory=Totals)
+    early_signals: list = field(default_factory=list)
 
     def __post_init__(self):
         self.db: Database = self.engine.db
@@ -103,6 +104,10 @@ class Daemon:
         """A job that fails (the database away for a moment) says so and runs again at the
         next tick; nothing is lost, since the work stays in the database."""
         def run():
+            if self.stopping.is_set():
+                # A signal that landed while the scheduler was starting: stop from here.
+                self.scheduler.shutdown(wait=False)
+                return
             try:
                 job()
             except Exception as err:
@@ -189,12 +194,14 @@ class Daemon:
         from apscheduler.executors.pool import ThreadPoolExecutor
         from apscheduler.schedulers.blocking import BlockingScheduler
 
+        signal.signal(signal.SIGTERM, self.stop)
+        signal.signal(signal.SIGINT, self.stop)
+        if self.early_signals:   # received before these handlers were in place
+            self.stop()
         if self.lock is not None:
             self.lock.acquire(f"pid {os.getpid()} on {socket.gethostname()}, started "
                               f"{utc_iso(self.clock.now())}")
         try:
-            signal.signal(signal.SIGTERM, self.stop)
-            signal.signal(signal.SIGINT, self.stop)
             self.say(f"daemon {self.id} on {self.db.url}: timers every {self.tick_seconds:g}s "
                      f"and at each due instant; notices via {self.outbox.channel.name}")
             self.heartbeat()

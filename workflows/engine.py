@@ -18,7 +18,7 @@ from typing import Any, Callable, Mapping
 
 from pydantic import BaseModel, ValidationError
 
-from notifications.render import TemplateRenderError, render
+from notifications.render import TemplateRenderError, check_all, render
 from states import PROCESSES
 from states.spec import (CancelTimers, MoveLinked, Notify, OpenLinked, Process, StartTimer,
                          Transition, first_failure)
@@ -101,6 +101,7 @@ class _Facts:
     contacts: Mapping[str, str]
     policy: Mapping[str, Any]
     _work: "_UnitOfWork"
+    deadlines: Mapping[str, date] = field(default_factory=dict)
 
     def lookup(self, case_id: str) -> CaseView | None:
         return self._work.lookup(case_id)
@@ -127,6 +128,8 @@ class Engine:
         self.recorder = recorder or SystemClock()    # the real clock for recorded_at
         self.new_id = new_id
         self.render = renderer
+        if renderer is render:
+            check_all()   # a template that does not parse stops the engine at start-up
         self.calendar = self.config.working_calendar()
         self.contacts = self.config.contacts.model_dump()
         self.policy = self.config.policy.model_dump()
@@ -376,8 +379,10 @@ class _UnitOfWork:
                 state=stored.state)
 
         case = json.loads(stored.data)
-        pending_rows = self.q.all(sql.PENDING_TIMERS, {"case_id": case_id})
+        timer_rows = self.q.all(sql.CASE_TIMERS, {"case_id": case_id})
+        pending_rows = [t for t in timer_rows if t.status == "pending"]
         pending = {t.name: date.fromisoformat(t.due) for t in pending_rows}
+        due_dates = {t.name: date.fromisoformat(t.due) for t in timer_rows}   # latest of each
         role = SYSTEM.role if actor == SYSTEM else self.role_of(actor, on_behalf_of, trigger)
         probe = self.facts(process, case_id, actor, on_behalf_of, role, stored.state, case, {},
                            self.now, pending)
@@ -393,6 +398,7 @@ class _UnitOfWork:
         event = model.model_dump() if model else {}
         facts = self.facts(process, case_id, actor, on_behalf_of, role, stored.state, case,
                            event, at, pending)
+        facts.deadlines = due_dates
         warnings = [w for w in (check(facts) for check in row.warnings) if w]
 
         dest, refusal = machines.run(process.kind, state, row, facts)

@@ -122,6 +122,8 @@ def retry(db: Database, notice_id: str) -> str:
         if row is None:
             return ""
         if row.status != "sent":
-            q.run("UPDATE notices SET status = 'pending', attempts = 0, next_attempt_at = NULL "
-                  "WHERE id = :id", {"id": notice_id})
+            # The status is checked again in the update: a daemon may have just sent it.
+            if q.run("UPDATE notices SET status = 'pending', attempts = 0, next_attempt_at = "
+                     "NULL WHERE id = :id AND status <> 'sent'", {"id": notice_id}) == 0:
+                return "sent"
         return row.status
