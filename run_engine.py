@@ -109,6 +109,16 @@ def build_parser() -> argparse.ArgumentParser:
                                        "pending and failed notices")
     st.add_argument("--json", action="store_true")
 
+    rp = sub.add_parser("replay", help="rebuild cases from their log alone; --verify compares",
+                        description="Rebuild each case from its transition log alone, in "
+                        "memory, with the current code. With --verify, compare the result with "
+                        "what is stored (state, version, timers, notices) and name the first log "
+                        "entry where they part; exit 3 if any case differs. Writes nothing.")
+    rp.add_argument("case", nargs="?", metavar="CASE")
+    rp.add_argument("--all", action="store_true", help="every case, with progress")
+    rp.add_argument("--verify", action="store_true")
+    rp.add_argument("--json", action="store_true")
+
     a = sub.add_parser("audit", help="check the transition log")
     asub = a.add_subparsers(dest="audit_command", required=True, metavar="AUDIT_COMMAND",
                             parser_class=Parser)
@@ -169,7 +179,7 @@ def dispatch(args) -> int:
                "show": commands.show, "list": commands.list_cases, "tick": commands.tick,
                "audit": commands.audit, "deliver": commands.deliver,
                "daemon": commands.daemon, "notices": commands.notices,
-               "status": commands.status}[args.command]
+               "status": commands.status, "replay": commands.replay}[args.command]
     return handler(ctx, args)
 
 

@@ -391,8 +391,8 @@ def run_raw(path: Path, ops: list[dict]) -> tuple[float, list[int]]:
             else:
                 row = ex(sql.CASE, {"id": cid}).fetchone()
                 version, prev = row[3], row[6]
-                for tid, name, _due in ex(sql.PENDING_TIMERS, {"case_id": cid}).fetchall():
-                    if name in op["cancel"]:
+                for tid, name, _due, status in ex(sql.CASE_TIMERS, {"case_id": cid}).fetchall():
+                    if status == "pending" and name in op["cancel"]:
                         ex(sql.END_TIMER, {"status": "cancelled", "ended_seq": version + 1,
                                            "id": tid})
             gseq, gprev = ex(sql.CHAIN_HEAD).fetchone()

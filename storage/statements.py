@@ -45,6 +45,8 @@ DUE_TIMERS = ("SELECT id, case_id, name, due, fires_at FROM timers WHERE status 
               "AND fires_at <= :now ORDER BY fires_at, id")
 PENDING_TIMER = ("SELECT id, case_id, name, due, fires_at FROM timers "
                  "WHERE id = :id AND status = 'pending'")
+PENDING_TIMER_NAMED = ("SELECT id, case_id, name, due, fires_at FROM timers WHERE case_id = "
+                       ":case_id AND name = :name AND status = 'pending' ORDER BY id")
 NEXT_FIRES_AT = "SELECT MIN(fires_at) FROM timers WHERE status = 'pending'"
 CASES_OF_KIND_IN = "SELECT id, kind, state, data FROM cases WHERE kind = :kind"
 

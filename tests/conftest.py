@@ -61,5 +61,17 @@ def engine(db, clock, config):
 
 
 @pytest.fixture
-def driver(engine, clock):
-    return Driver(engine, clock)
+def driver(request, engine, clock):
+    """After each test, every case it created is replayed from its log alone and must match
+    what is stored: replay is checked on everything the suite builds (`no_replay` opts out a
+    test that tampers with the database on purpose)."""
+    yield Driver(engine, clock)
+    if request.node.get_closest_marker("no_replay") is None:
+        from workflows.replay import case_ids, replay_many
+        results = replay_many(engine.db, engine.config, case_ids(engine.db), verify=True)
+        assert [r.as_json() for r in results if not r.ok] == []
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "no_replay: the test alters stored rows on purpose, so "
+                                       "replaying its cases must not match")

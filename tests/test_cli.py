@@ -248,3 +248,27 @@ def test_the_demo_walks_its_cases_and_its_audit_passes(tmp_path):
     delivered = list((tmp_path / "demo" / "outbox").glob("*.eml"))
     assert len(delivered) > 20 and f"delivered as .eml files to {tmp_path / 'demo' / 'outbox'}" \
         in result.stdout
+
+
+def test_every_case_of_the_demo_replays_from_its_log_and_matches(tmp_path):
+    Cli(tmp_path).ok("demo", "--keep", str(tmp_path / "demo"))
+    cli = Cli(tmp_path, db=f"sqlite:///{tmp_path / 'demo' / 'demo.db'}")
+    result = cli.ok("replay", "--all", "--verify")
+    assert "6 case(s), 43 log entries replayed; 0 differ" in result.stdout
+    assert "replayed 6 of 6 cases" in result.stderr
+
+
+def test_replay_verify_exits_3_naming_the_case_and_entry_that_differ(cli, tmp_path):
+    case = open_application(cli)
+    cli.ok("fire", case, "support", "--actor", "headteacher:h.brown", "--data",
+           '{"evaluation": "Ready."}', now="2027-01-05")
+    engine = create_engine(f"sqlite:///{tmp_path / 'ast_engine.db'}")
+    with engine.begin() as conn:   # someone moves the deadline by hand
+        conn.execute(text("UPDATE timers SET due = '2027-02-01'"))
+    engine.dispose()
+    result = cli("replay", case, "--verify")
+    assert result.returncode == 3
+    assert f"{case} (application)" in result.stdout and "DIFFERS" in result.stdout
+    assert "entry 1 (open): timers started differ" in result.stdout
+    assert cli("replay", case).returncode == 0          # without --verify: rebuilt only
+    assert cli("replay").returncode == 2                 # neither CASE nor --all

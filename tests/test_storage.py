@@ -94,6 +94,7 @@ def test_audit_verify_passes_on_an_untouched_log(driver: Driver):
     assert verdict.cases == 2
 
 
+@pytest.mark.no_replay
 def test_an_edited_log_row_is_named_by_audit_verify(driver: Driver):
     case = driver.to_not_met()
     db = driver.engine.db
@@ -107,6 +108,7 @@ def test_an_edited_log_row_is_named_by_audit_verify(driver: Driver):
     assert "edited" in verdict.first_break.problem
 
 
+@pytest.mark.no_replay
 def test_an_edit_that_recomputes_the_hash_still_breaks_the_next_link(driver: Driver):
     case = driver.to_not_met()
     db = driver.engine.db
@@ -124,6 +126,7 @@ def test_an_edit_that_recomputes_the_hash_still_breaks_the_next_link(driver: Dri
     assert "prev_hash" in verdict.first_break.problem
 
 
+@pytest.mark.no_replay
 def test_a_deleted_last_entry_is_caught_by_the_stored_heads(driver: Driver):
     case = driver.to_not_met()
     db = driver.engine.db

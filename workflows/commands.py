@@ -234,3 +234,36 @@ def status(ctx: Context, args) -> int:
     else:
         print(present.status(report))
     return 0
+
+
+def replay(ctx: Context, args) -> int:
+    from workflows.replay import case_ids, replay_many
+    require_current(ctx.db)
+    if bool(args.case) == bool(args.all):
+        raise RefusedError("replay: name one CASE or give --all")
+    ids = case_ids(ctx.db) if args.all else [args.case]
+    if not args.all and queries.case_detail(ctx.db, args.case) is None:
+        raise UnknownCaseError(f"no case {args.case!r}", case=args.case)
+
+    def progress(done, total, result):
+        if args.all and not args.json and (done % 100 == 0 or done == total):
+            print(f"replayed {done} of {total} cases", file=sys.stderr, flush=True)
+
+    results = replay_many(ctx.db, ctx.config, ids, args.verify, progress)
+    bad = [r for r in results if not r.ok]
+    if args.json:
+        emit([r.as_json() for r in results])
+    else:
+        for r in results:
+            if not args.all or not r.ok:
+                verdict = ("matches what is stored" if r.ok else "DIFFERS") if args.verify \
+                    else "rebuilt"
+                print(f"{r.case} ({r.kind}): {r.entries} entries -> {r.state} v{r.version}: "
+                      f"{verdict}")
+                for d in r.differences:
+                    print(f"  {d}")
+        entries = sum(r.entries for r in results)
+        if args.all or len(results) > 1:
+            print(f"{len(results)} case(s), {entries} log entries replayed; "
+                  + (f"{len(bad)} differ" if args.verify else "not compared (add --verify)"))
+    return 3 if args.verify and bad else 0

@@ -121,13 +121,18 @@ class Engine:
     def __init__(self, db: Database, config: Config | None = None, *,
                  clock: Clock | None = None, recorder: Clock | None = None,
                  new_id: Callable[[str], str] = new_case_id,
-                 renderer: Callable[[str, Mapping], Any] = render):
+                 renderer: Callable[[str, Mapping], Any] = render,
+                 replaying: bool = False, lookup_db: Database | None = None):
         self.db = db
         self.config = config or Config()
         self.clock = clock or SystemClock()          # the business clock (`--now`)
         self.recorder = recorder or SystemClock()    # the real clock for recorded_at
         self.new_id = new_id
         self.render = renderer
+        # Replay (workflows/replay.py) re-applies logged entries: guards and warnings were
+        # decided when the entry was recorded, and linked cases have their own logs.
+        self.replaying = replaying
+        self.lookup_db = lookup_db   # where other cases are read from, when not this database
         if renderer is render:
             check_all()   # a template that does not parse stops the engine at start-up
         self.calendar = self.config.working_calendar()
@@ -183,6 +188,28 @@ class Engine:
             work.finish()
         return outcome
 
+    def replay_entry(self, case_id: str, kind: str, trigger: str, actor: Actor,
+                     on_behalf_of: Actor | None, data: Mapping, at: datetime,
+                     warnings: list[str]) -> Outcome:
+        """Re-apply one logged entry (replay mode): its own transaction, as when recorded."""
+        with self.db.write() as conn:
+            work = _UnitOfWork(self, conn)
+            work.recorded_warnings = list(warnings)
+            if trigger == "open":
+                outcome = work.open(PROCESSES[kind], case_id, actor, on_behalf_of, data, at)
+            elif trigger.startswith("timer:"):
+                work.chain_head()
+                timer = work.q.one(sql.PENDING_TIMER_NAMED,
+                                   {"case_id": case_id, "name": trigger.removeprefix("timer:")})
+                if timer is None:
+                    raise EngineError(f"case {case_id}: no pending {trigger} to fire")
+                outcome = work.fire_timer(timer)
+            else:
+                outcome = work.fire(case_id, trigger, actor, on_behalf_of, data, at,
+                                    by_a_person=actor != SYSTEM)
+            work.finish()
+        return outcome
+
     def next_fires_at(self) -> datetime | None:
         with self.db.read() as conn:
             row = Statements(self.db, conn).one(sql.NEXT_FIRES_AT, {})
@@ -222,11 +249,16 @@ class _UnitOfWork:
         self.recorded_at = utc_iso(engine.recorder.now())
         self.now = engine.clock.now()
         self.head: tuple[int, str] | None = None
+        self.recorded_warnings: list[str] | None = None   # replay: the warnings as logged
 
     # -- reading -------------------------------------------------------------------------------
 
     def lookup(self, case_id: str) -> CaseView | None:
-        row = self.q.one(sql.CASE, {"id": case_id})
+        if self.engine.lookup_db is not None:
+            with self.engine.lookup_db.read() as conn:
+                row = Statements(self.engine.lookup_db, conn).one(sql.CASE, {"id": case_id})
+        else:
+            row = self.q.one(sql.CASE, {"id": case_id})
         return CaseView(row.id, row.kind, row.state, json.loads(row.data)) if row else None
 
     def funded_posts_at(self, school: str, exclude: str) -> int:
@@ -311,6 +343,11 @@ class _UnitOfWork:
                       local_date(effective_at), pending, self.engine.contacts,
                       self.engine.policy, self)
 
+    def warnings(self, row: Transition, facts: _Facts) -> list[str]:
+        if self.recorded_warnings is not None:
+            return self.recorded_warnings
+        return [w for w in (check(facts) for check in row.warnings) if w]
+
     # -- opening a case ----------------------------------------------------------------------------
 
     def open(self, process: Process, case_id: str, actor: Actor, on_behalf_of: Actor | None,
@@ -328,10 +365,10 @@ class _UnitOfWork:
         case = model.model_dump(mode="json")
         facts = self.facts(process, case_id, actor, on_behalf_of, role, "", case,
                            model.model_dump(), at, {})
-        reason = first_failure(row.guards, facts)
+        reason = None if self.engine.replaying else first_failure(row.guards, facts)
         if reason:
             raise GuardFailedError(f"open: refused: {reason}", trigger="open")
-        warnings = [w for w in (check(facts) for check in row.warnings) if w]
+        warnings = self.warnings(row, facts)
 
         self.q.run(sql.INSERT_CASE, {
             "id": case_id, "kind": process.kind, "state": row.dest.value, "version": 0,
@@ -399,9 +436,10 @@ class _UnitOfWork:
         facts = self.facts(process, case_id, actor, on_behalf_of, role, stored.state, case,
                            event, at, pending)
         facts.deadlines = due_dates
-        warnings = [w for w in (check(facts) for check in row.warnings) if w]
+        warnings = self.warnings(row, facts)
 
-        dest, refusal = machines.run(process.kind, state, row, facts)
+        dest, refusal = machines.run(process.kind, state, row, facts,
+                                     check_guards=not self.engine.replaying)
         if refusal:
             raise GuardFailedError(f"{trigger} refused on case {case_id}: {refusal}",
                                    case=case_id, trigger=trigger, state=stored.state)
@@ -410,7 +448,8 @@ class _UnitOfWork:
         if row.derive:
             record.update(row.derive(facts))
         for effect in row.effects:
-            if isinstance(effect, OpenLinked):
+            if isinstance(effect, OpenLinked) and not (self.engine.replaying
+                                                       and effect.kind in record):
                 record[effect.kind] = self.engine.new_id(PROCESSES[effect.kind].case_prefix)
         if timer_row is not None:
             self.q.run(sql.END_TIMER, {"status": "fired", "ended_seq": stored.version + 1,
@@ -490,7 +529,7 @@ class _UnitOfWork:
             timers_now = {name: {"due": due, "fires_at": _fires(deadlines, name, due)}
                           for name, due in pending.items()}
             context = {"case_id": case_id, "kind": process.kind, "state": dest.value,
-                       "case": case, "event": facts.event, "effective_date": facts.effective_date,
+                       "case": case, "event": _canonical(facts.event), "effective_date": facts.effective_date,
                        "timers": timers_now, "contacts": self.engine.contacts}
             if timer_row is not None:
                 timer = process.timer(timer_row.name)
@@ -501,7 +540,7 @@ class _UnitOfWork:
                 for n, effect in enumerate(notices, start=1)))
 
         outcome = Outcome(case_id, process.kind, dest.value, seq, row.trigger, at, warnings)
-        for effect in row.effects:
+        for effect in () if self.engine.replaying else row.effects:
             if isinstance(effect, OpenLinked):
                 linked = PROCESSES[effect.kind]
                 outcome.linked.append(self.open(linked, record[effect.kind], actor, on_behalf_of,
@@ -530,6 +569,16 @@ class _UnitOfWork:
 
 def _fires(deadlines: Mapping[str, Deadline], name: str, due: date) -> datetime:
     return deadlines[name].fires_at if name in deadlines else fires_at(due)
+
+
+def _canonical(value: Any) -> Any:
+    """Mappings with their keys in sorted order, as the log stores them: a notice rendered from
+    the data as keyed in and one rendered again from the log (replay) read the same."""
+    if isinstance(value, Mapping):
+        return {k: _canonical(value[k]) for k in sorted(value)}
+    if isinstance(value, list):
+        return [_canonical(v) for v in value]
+    return value
 
 
 def _a(noun: str) -> str:
