@@ -123,7 +123,21 @@ def build_parser() -> argparse.ArgumentParser:
     asub = a.add_subparsers(dest="audit_command", required=True, metavar="AUDIT_COMMAND",
                             parser_class=Parser)
     v = asub.add_parser("verify", help="recompute both hash chains; name the first bad entry")
+    v.add_argument("--checkpoint", metavar="FILE",
+                   help="also check the log still holds the head saved in FILE by "
+                        "`audit checkpoint --write` (catches a whole chain rewritten)")
     v.add_argument("--json", action="store_true")
+    cp = asub.add_parser("checkpoint", help="print the current head of the log (count, hash, "
+                                            "time) for an auditor to keep outside the system")
+    cp.add_argument("--write", metavar="FILE", help="also write it to FILE as JSON")
+    cp.add_argument("--json", action="store_true")
+    ex = asub.add_parser("export", help="the transition log for auditors, in log order")
+    ex.add_argument("--case", metavar="CASE")
+    ex.add_argument("--since", metavar="DATE", help="effective on or after this day (London)")
+    ex.add_argument("--until", metavar="DATE", help="effective on or before this day (London)")
+    ex.add_argument("--actor", metavar="ROLE[:ID]",
+                    help="entries by, or keyed in for, this person or role")
+    ex.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
 
     d = sub.add_parser("demo", help="walk realistic cases through their deadlines on a fresh "
                                     "database of its own")

@@ -44,10 +44,12 @@ class Verdict:
 
 
 def verify(entries: Iterable[Mapping], stored_head: tuple[int, str] | None = None,
-           stored_cases: Mapping[str, tuple[int, str]] | None = None) -> Verdict:
+           stored_cases: Mapping[str, tuple[int, str]] | None = None,
+           checkpoint: tuple[int, str] | None = None) -> Verdict:
     """Walk the log in global order and recompute every hash and both links; report the first
     entry where anything disagrees. The stored heads (the chain_head row, each case's version
-    and last hash) catch entries cut off the end of a chain."""
+    and last hash) catch entries cut off the end of a chain; a checkpoint (a head an auditor
+    kept outside the system) catches a whole chain rewritten with fresh hashes."""
     case_heads: dict[str, tuple[int, str]] = {}
     global_head, expected_seq, count = GENESIS, 1, 0
 
@@ -67,9 +69,16 @@ def verify(entries: Iterable[Mapping], stored_head: tuple[int, str] | None = Non
             return verdict(Break(*where, "global_prev_hash does not match the previous entry"))
         if entry_hash(e) != e["hash"]:
             return verdict(Break(*where, "content does not match its hash (the row was edited)"))
+        if checkpoint is not None and e["global_seq"] == checkpoint[0] \
+                and e["hash"] != checkpoint[1]:
+            return verdict(Break(*where, "does not match the checkpoint kept for it: the log "
+                                         "was rewritten since"))
         case_heads[e["case_id"]] = (e["seq"], e["hash"])
         global_head, expected_seq, count = e["hash"], expected_seq + 1, count + 1
 
+    if checkpoint is not None and count < checkpoint[0]:
+        return verdict(Break(count, "-", 0, f"the checkpoint records entry {checkpoint[0]} but "
+                                            f"the log ends at entry {count}"))
     if stored_head is not None and stored_head != (count, global_head):
         return verdict(Break(count, "-", 0, f"the chain head records entry {stored_head[0]} but "
                                             f"the log ends at entry {count}: entries were removed"))

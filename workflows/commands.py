@@ -145,8 +145,13 @@ def tick(ctx: Context, args) -> int:
 
 def audit(ctx: Context, args) -> int:
     require_current(ctx.db)
+    if args.audit_command == "checkpoint":
+        return audit_checkpoint(ctx, args)
+    if args.audit_command == "export":
+        return audit_export(ctx, args)
+    checkpoint = read_checkpoint(args.checkpoint) if args.checkpoint else None
     verdict = hashchain.verify(queries.log_in_order(ctx.db), queries.chain_head(ctx.db),
-                               queries.case_heads(ctx.db))
+                               queries.case_heads(ctx.db), checkpoint)
     if args.json:
         emit({"ok": verdict.ok, "entries": verdict.entries, "cases": verdict.cases,
               "head": verdict.head,
@@ -267,3 +272,64 @@ def replay(ctx: Context, args) -> int:
             print(f"{len(results)} case(s), {entries} log entries replayed; "
                   + (f"{len(bad)} differ" if args.verify else "not compared (add --verify)"))
     return 3 if args.verify and bad else 0
+
+
+def read_checkpoint(path: str) -> tuple[int, str]:
+    try:
+        saved = json.loads(Path(path).read_text(encoding="utf-8"))
+        return int(saved["count"]), str(saved["hash"])
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise RefusedError(f"--checkpoint {path}: not a checkpoint written by `audit checkpoint "
+                           f"--write` ({type(err).__name__}: {err})") from None
+
+
+def audit_checkpoint(ctx: Context, args) -> int:
+    count, head = queries.chain_head(ctx.db)
+    checkpoint = {"count": count, "hash": head, "time": utc_iso(SystemClock().now()),
+                  "database": ctx.db.url.split("@")[-1]}
+    if args.write:
+        Path(args.write).write_text(json.dumps(checkpoint, indent=2) + "\n", encoding="utf-8")
+    if args.json:
+        emit(checkpoint)
+    else:
+        print(f"log head: entry {count}, hash {head}, at {checkpoint['time']}"
+              + (f"; written to {args.write}" if args.write else ""))
+    return 0
+
+
+def audit_export(ctx: Context, args) -> int:
+    import csv
+    from datetime import time, timedelta
+    from workflows.calendar import LONDON
+    from workflows.times import parse_date
+
+    def day_start(text: str, days: int = 0) -> str:
+        local = datetime.combine(parse_date(text) + timedelta(days=days), time(0), LONDON)
+        return utc_iso(local)
+
+    since = day_start(args.since) if args.since else None
+    until = day_start(args.until, 1) if args.until else None   # up to the end of that day
+    columns = ["case", "seq", "trigger", "source", "dest", "actor", "for", "effective_at",
+               "recorded_at", "data", "hash"]
+    writer = csv.writer(sys.stdout) if args.format == "csv" else None
+    if writer:
+        writer.writerow(columns)
+    for entry in queries.log_in_order(ctx.db):
+        if args.case and entry["case_id"] != args.case:
+            continue
+        if since and entry["effective_at"] < since or until and entry["effective_at"] >= until:
+            continue
+        if args.actor and not any(who and (who == args.actor or who.split(":")[0] == args.actor)
+                                  for who in (entry["actor"], entry["on_behalf_of"])):
+            continue
+        row = {"case": entry["case_id"], "seq": entry["seq"], "trigger": entry["trigger"],
+               "source": entry["source"], "dest": entry["dest"], "actor": entry["actor"],
+               "for": entry["on_behalf_of"], "effective_at": entry["effective_at"],
+               "recorded_at": entry["recorded_at"], "data": json.loads(entry["data"]),
+               "hash": entry["hash"]}
+        if writer:
+            writer.writerow([json.dumps(row["data"], ensure_ascii=False, sort_keys=True)
+                             if c == "data" else row[c] for c in columns])
+        else:
+            print(json.dumps(row, ensure_ascii=False))
+    return 0

@@ -1,0 +1,113 @@
+"""What an auditor relies on: a head kept outside the system catches even a log rewritten with
+fresh hashes, and the export gives the log in order, filtered, as JSON lines or CSV."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+from sqlalchemy import text
+
+from storage import hashchain, queries
+from tests.builders import AGENCY, Driver
+from tests.test_cli import Cli, open_application
+from tests.test_storage import drop_append_only_guard
+
+
+def rewrite_history(db, case: str, seq: int, data: str) -> None:
+    """A forger with write access edits one entry and recomputes every hash after it, the
+    chain head and the cases' heads, so that the chains on their own verify again."""
+    drop_append_only_guard(db)
+    with db.engine.begin() as conn:
+        rows = [dict(r) for r in conn.execute(text(
+            "SELECT * FROM transition_log ORDER BY global_seq")).mappings()]
+        heads, previous = {}, hashchain.GENESIS
+        for row in rows:
+            if (row["case_id"], row["seq"]) == (case, seq):
+                row["data"] = data
+            row["prev_hash"] = heads.get(row["case_id"], hashchain.GENESIS)
+            row["global_prev_hash"] = previous
+            row["hash"] = hashchain.entry_hash(row)
+            heads[row["case_id"]] = previous = row["hash"]
+            conn.execute(text("UPDATE transition_log SET data = :data, prev_hash = :prev_hash, "
+                              "global_prev_hash = :global_prev_hash, hash = :hash "
+                              "WHERE global_seq = :global_seq"), row)
+        conn.execute(text("UPDATE chain_head SET hash = :h"), {"h": previous})
+        for case_id, head in heads.items():
+            conn.execute(text("UPDATE cases SET last_hash = :h WHERE id = :c"),
+                         {"h": head, "c": case_id})
+
+
+@pytest.mark.no_replay
+def test_a_rewritten_chain_passes_alone_but_not_against_a_kept_checkpoint(driver: Driver):
+    case = driver.to_not_met()
+    db = driver.engine.db
+    kept = queries.chain_head(db)
+    rewrite_history(db, case, 6, '{"unmet_standards":["A3"]}')
+
+    def verify(checkpoint=None):
+        return hashchain.verify(queries.log_in_order(db), queries.chain_head(db),
+                                queries.case_heads(db), checkpoint)
+
+    assert verify().ok                     # the forgery is self-consistent
+    caught = verify(kept)
+    assert not caught.ok
+    assert caught.first_break.global_seq == kept[0]
+    assert "checkpoint" in caught.first_break.problem
+
+
+def test_a_checkpoint_from_a_longer_log_than_exists_is_caught(driver: Driver):
+    driver.open(at="2026-12-18")
+    db = driver.engine.db
+    count, head = queries.chain_head(db)
+    verdict = hashchain.verify(queries.log_in_order(db), checkpoint=(count + 5, head))
+    assert not verdict.ok and "ends at entry 1" in verdict.first_break.problem
+
+
+def test_audit_checkpoint_and_verify_against_it_from_the_command_line(tmp_path):
+    cli = Cli(tmp_path)
+    cli.ok("init")
+    open_application(cli)
+    saved = tmp_path / "head.json"
+    out = cli.ok("audit", "checkpoint", "--write", str(saved)).stdout
+    kept = json.loads(saved.read_text())
+    assert kept["count"] == 1 and kept["hash"] in out
+    assert "intact" in cli.ok("audit", "verify", "--checkpoint", str(saved)).stdout
+    open_application(cli, now="2026-12-21")       # the log grows: the checkpoint still holds
+    assert cli("audit", "verify", "--checkpoint", str(saved)).returncode == 0
+    saved.write_text('{"count": 1, "hash": "' + "f" * 64 + '"}')
+    result = cli("audit", "verify", "--checkpoint", str(saved))
+    assert result.returncode == 3 and "checkpoint" in result.stdout
+    bad = cli("audit", "verify", "--checkpoint", str(tmp_path / "missing.json"))
+    assert bad.returncode == 2 and bad.stderr.startswith("error: --checkpoint")
+
+
+def test_audit_export_gives_the_log_in_order_filtered_as_jsonl_or_csv(tmp_path):
+    cli = Cli(tmp_path)
+    cli.ok("init")
+    first = open_application(cli, now="2026-12-18")
+    second = open_application(cli, now="2026-12-21")
+    cli.ok("fire", first, "support", "--actor", "operator:it.jones", "--for",
+           "headteacher:h.brown", "--data", '{"evaluation": "Ready."}', now="2027-01-05")
+
+    lines = [json.loads(l) for l in cli.ok("audit", "export").stdout.splitlines()]
+    assert [(l["case"], l["seq"], l["trigger"]) for l in lines] == [
+        (first, 1, "open"), (second, 1, "open"), (first, 2, "support")]
+    assert set(lines[0]) == {"case", "seq", "trigger", "source", "dest", "actor", "for",
+                             "effective_at", "recorded_at", "data", "hash"}
+    assert lines[2]["data"] == {"evaluation": "Ready."}
+
+    only = cli.ok("audit", "export", "--case", second).stdout.splitlines()
+    assert [json.loads(l)["case"] for l in only] == [second]
+    by_operator = cli.ok("audit", "export", "--actor", "operator:it.jones").stdout.splitlines()
+    assert [json.loads(l)["trigger"] for l in by_operator] == ["support"]
+    for_head = cli.ok("audit", "export", "--actor", "headteacher").stdout.splitlines()
+    assert len(for_head) == 3
+    window = cli.ok("audit", "export", "--since", "2026-12-19", "--until", "2026-12-21").stdout
+    assert [json.loads(l)["case"] for l in window.splitlines()] == [second]
+
+    table = list(csv.DictReader(io.StringIO(cli.ok("audit", "export", "--format", "csv").stdout)))
+    assert [r["trigger"] for r in table] == ["open", "open", "support"]
+    assert json.loads(table[2]["data"]) == {"evaluation": "Ready."}
+    assert table[2]["for"] == "headteacher:h.brown"
