@@ -74,7 +74,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("show", help="one case: state, data, timers, log, notices")
     s.add_argument("case", metavar="CASE")
+    s.add_argument("--as-of", metavar="ISO", help="the case as it stood then: its state, the "
+                   "timers pending then and the notices sent by then")
     s.add_argument("--json", action="store_true")
+
+    xp = sub.add_parser("explain", help="the arithmetic behind a case's deadlines, day by day")
+    xp.add_argument("case", metavar="CASE")
+    xp.add_argument("timer", nargs="?", metavar="TIMER", help="one timer (default: all)")
+    xp.add_argument("--json", action="store_true")
 
     ls = sub.add_parser("list", help="cases, one a line")
     ls.add_argument("--kind", choices=("application", "review", "appointment"))
@@ -193,7 +200,8 @@ def dispatch(args) -> int:
                "show": commands.show, "list": commands.list_cases, "tick": commands.tick,
                "audit": commands.audit, "deliver": commands.deliver,
                "daemon": commands.daemon, "notices": commands.notices,
-               "status": commands.status, "replay": commands.replay}[args.command]
+               "status": commands.status, "replay": commands.replay,
+               "explain": commands.explain}[args.command]
     return handler(ctx, args)
 
 

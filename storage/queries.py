@@ -18,29 +18,57 @@ def _log_entry(row) -> dict:
             "recorded_at": row.recorded_at, "data": json.loads(row.data), "hash": row.hash}
 
 
-def case_detail(db: Database, case_id: str) -> dict | None:
+def case_timers(db: Database, case_id: str) -> list[dict]:
+    with db.read() as conn:
+        rows = Statements(db, conn).all(
+            "SELECT name, due, fires_at, status, rule, counted_from, nation, closures, "
+            "started_seq, ended_seq FROM timers WHERE case_id = :id ORDER BY id", {"id": case_id})
+    return [r._asdict() for r in rows]
+
+
+def case_detail(db: Database, case_id: str, as_of: str | None = None) -> dict | None:
+    """One case as `show` prints it; with `as_of` (a UTC instant), as it stood then: its state
+    after the last entry effective by then, the timers pending then, the notices sent by then."""
     with db.read() as conn:
         q = Statements(db, conn)
         case = q.one("SELECT id, kind, state, version, data FROM cases WHERE id = :id",
                      {"id": case_id})
         if case is None:
             return None
-        timers = q.all("SELECT name, due, fires_at, status, rule FROM timers "
-                       "WHERE case_id = :id ORDER BY id", {"id": case_id})
         log = q.all(f"SELECT {LOG_COLUMNS} FROM transition_log WHERE case_id = :id ORDER BY seq",
                     {"id": case_id})
         notices = q.all("SELECT id, template, recipients, subject, status, log_seq FROM notices "
                         "WHERE case_id = :id ORDER BY log_seq, id", {"id": case_id})
+    timers = case_timers(db, case_id)
+    state, version, data = case.state, case.version, json.loads(case.data)
+    if as_of is not None:
+        log = [e for e in log if e.effective_at <= as_of]
+        version = log[-1].seq if log else 0
+        state = log[-1].dest if log else None
+        timers = [{**t, "status": "pending" if t["ended_seq"] is None or t["ended_seq"] > version
+                   else t["status"]} for t in timers if t["started_seq"] <= version]
+        notices = [n for n in notices if n.log_seq <= version]
+        data = _data_as_of(data, log)
     return {
-        "case": case.id, "kind": case.kind, "state": case.state, "version": case.version,
-        "data": json.loads(case.data),
-        "timers": [{"name": t.name, "due": t.due, "fires_at": t.fires_at, "status": t.status,
-                    "rule": t.rule} for t in timers],
+        "case": case.id, "kind": case.kind, "state": state, "version": version,
+        **({"as_of": as_of} if as_of else {}),
+        "data": data,
+        "timers": [{"name": t["name"], "due": t["due"], "fires_at": t["fires_at"],
+                    "status": t["status"], "rule": t["rule"], "started_seq": t["started_seq"],
+                    "ended_seq": None if t["status"] == "pending" else t["ended_seq"]}
+                   for t in timers],
         "log": [_log_entry(e) for e in log],
         "notices": [{"id": n.id, "template": n.template, "to": json.loads(n.recipients),
                      "subject": n.subject, "status": n.status, "seq": n.log_seq}
                     for n in notices],
     }
+
+
+def _data_as_of(data: dict, log: list) -> dict:
+    """The case data holds each trigger's record under its name: keep those keyed by then."""
+    later = {e.trigger for e in log}
+    return {k: v for k, v in data.items()
+            if not (isinstance(v, dict) and "effective_date" in v and k not in later)}
 
 
 def list_cases(db: Database, kind: str | None = None, state: str | None = None,

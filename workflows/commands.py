@@ -106,7 +106,8 @@ def fire(ctx: Context, args) -> int:
 
 def show(ctx: Context, args) -> int:
     require_current(ctx.db)
-    detail = queries.case_detail(ctx.db, args.case)
+    as_of = utc_iso(parse_instant(args.as_of)) if args.as_of else None
+    detail = queries.case_detail(ctx.db, args.case, as_of)
     if detail is None:
         raise UnknownCaseError(f"no case {args.case!r}", case=args.case)
     if args.json:
@@ -332,4 +333,25 @@ def audit_export(ctx: Context, args) -> int:
                              if c == "data" else row[c] for c in columns])
         else:
             print(json.dumps(row, ensure_ascii=False))
+    return 0
+
+
+def explain(ctx: Context, args) -> int:
+    from workflows import explain as explaining
+    require_current(ctx.db)
+    if queries.case_detail(ctx.db, args.case) is None:
+        raise UnknownCaseError(f"no case {args.case!r}", case=args.case)
+    timers = queries.case_timers(ctx.db, args.case)
+    if args.timer:
+        timers = [t for t in timers if t["name"] == args.timer]
+        if not timers:
+            raise RefusedError(f"case {args.case} has no timer {args.timer!r}")
+    explained = [explaining.explain_timer(t) for t in timers]
+    if args.json:
+        emit([{"timer": e.timer, "status": e.status, "rule": e.rule,
+               "counted_from": e.counted_from.isoformat(), "due": e.due.isoformat(),
+               "fires_at": utc_iso(e.fires_at), "steps": e.lines} for e in explained])
+    else:
+        print(explaining.render(args.case, explained) if explained
+              else f"case {args.case} has no timers")
     return 0

@@ -41,22 +41,26 @@ def _data_lines(value, indent: int = 2) -> list[str]:
 
 
 def case(detail: dict) -> str:
+    as_of = f"  as of {london(detail['as_of'])} London" if detail.get("as_of") else ""
     out = [f"{detail['case']}  {detail['kind']}  state: {detail['state']}  "
-           f"version: {detail['version']}", "", "Data:"]
+           f"version: {detail['version']}{as_of}", "", "Data:"]
     out += _data_lines(detail["data"])
-    out += ["", "Timers:"]
+    entries = {e["seq"]: e for e in detail["log"]}
+    out += ["", "Deadlines:"]
     for t in detail["timers"] or []:
         out.append(f"  {t['name']:<22} due {day(t['due'])}  fires {london(t['fires_at'])} London"
-                   f"  {t['status']}")
+                   f"  {_outcome(t, entries)}")
         out.append(f"  {'':<22} {t['rule']}")
     if not detail["timers"]:
         out.append("  (none)")
-    out += ["", "Log (effective time, London):"]
+    out += ["", "Timeline (effective time, London; who, for whom; when it was keyed in):"]
     for e in detail["log"]:
         who = e["actor"] + (f" for {e['for']}" if e["for"] else "")
         move = f"{e['source'] or '-'} -> {e['dest']}"
-        out.append(f"  {e['seq']:>3}  {london(e['effective_at'])}  {e['trigger']:<24} {move:<40}"
-                   f" {who}")
+        keyed = e["recorded_at"][:10] != e["effective_at"][:10]
+        late = f"  (keyed in {london(e['recorded_at'])})" if keyed else ""
+        out.append(f"  {e['seq']:>3}  {london(e['effective_at'])}  {e['trigger']:<26} "
+                   f"{move:<40} {who}{late}")
     out += ["", "Notices:"]
     for n in detail["notices"]:
         out.append(f"  {n['id']:<22} {n['template']:<24} {n['status']:<8} to {', '.join(n['to'])}")
@@ -64,6 +68,20 @@ def case(detail: dict) -> str:
     if not detail["notices"]:
         out.append("  (none)")
     return "\n".join(out)
+
+
+def _outcome(timer: dict, entries: dict) -> str:
+    """Whether the deadline was met, missed or is still running, in words."""
+    ended = entries.get(timer.get("ended_seq"))
+    if timer["status"] == "pending":
+        return "running"
+    if timer["status"] == "fired":
+        if timer["name"] == "review_window":
+            return "passed: the judgement became final"
+        return "MISSED: reported to the LA"
+    if ended is None:
+        return "cancelled"
+    return f"ended by {ended['trigger']} on {london(ended['effective_at'])[:14]}"
 
 
 def case_table(rows: list[dict]) -> str:
