@@ -79,9 +79,12 @@ def test_open_and_fire_print_the_json_shape_of_the_contract(cli):
 def test_show_json_has_timers_log_and_pending_notices_in_utc(cli):
     case = open_application(cli)
     shown = cli.json("show", case)
-    assert shown["timers"] == [{"name": "headteacher_deadline", "due": "2027-01-20",
-                                "fires_at": "2027-01-21T00:00:00+00:00", "status": "pending",
-                                "rule": shown["timers"][0]["rule"]}]
+    timer = shown["timers"][0]
+    assert len(shown["timers"]) == 1
+    assert {k: timer[k] for k in ("name", "due", "fires_at", "status")} == {
+        "name": "headteacher_deadline", "due": "2027-01-20",
+        "fires_at": "2027-01-21T00:00:00+00:00", "status": "pending"}
+    assert timer["rule"].startswith("20 working days after 2026-12-18")
     entry = shown["log"][0]
     assert (entry["seq"], entry["trigger"], entry["source"], entry["dest"]) == \
         (1, "open", None, "received")
@@ -272,3 +275,53 @@ def test_replay_verify_exits_3_naming_the_case_and_entry_that_differ(cli, tmp_pa
     assert "entry 1 (open): timers started differ" in result.stdout
     assert cli("replay", case).returncode == 0          # without --verify: rebuilt only
     assert cli("replay").returncode == 2                 # neither CASE nor --all
+
+
+def test_explain_shows_the_days_counted_and_skipped_by_name(cli):
+    case = open_application(cli)
+    out = cli.ok("explain", case, "headteacher_deadline").stdout
+    assert "counts from Fri 2026-12-18" in out
+    assert "skip   Fri 2026-12-25  bank holiday: Christmas Day" in out
+    assert "skip   Mon 2026-12-28  bank holiday: Boxing Day (observed)" in out
+    assert "skip   Sat 2026-12-19  Saturday" in out
+    assert "  20   Wed 2027-01-20" in out
+    assert "fires  Thu 2027-01-21 00:00 London (GMT) = 2027-01-21T00:00:00+00:00" in out
+    steps = cli.json("explain", case)[0]
+    assert (steps["due"], steps["fires_at"]) == ("2027-01-20", "2027-01-21T00:00:00+00:00")
+    assert cli("explain", case, "nope").returncode == 2
+
+
+def test_explain_names_an_la_closure_day_it_skipped(cli):
+    case = cli.ok("open", "application", "--actor", "headteacher:h.brown", "--data",
+                  json.dumps(application_data()), now="2026-12-18",
+                  env={"AST_ENGINE_CALENDAR_CLOSURES": "2027-01-11"}).stdout.strip()
+    out = cli.ok("explain", case).stdout
+    assert "skip   Mon 2027-01-11  LA closure day" in out
+    assert "due    Thu 2027-01-21" in out
+
+
+def test_show_as_of_gives_the_case_as_it_stood_then(cli):
+    case = open_application(cli)
+    cli.ok("fire", case, "support", "--actor", "headteacher:h.brown", "--data",
+           '{"evaluation": "Ready."}', now="2027-01-05")
+    cli.ok("fire", case, "submit_to_agency", "--actor", "headteacher:h.brown", "--data",
+           json.dumps(FUNDING), now="2027-01-06")
+    then = cli.json("show", case, "--as-of", "2027-01-05T12:00")
+    assert (then["state"], then["version"]) == ("supported", 2)
+    assert [t["status"] for t in then["timers"]] == ["pending"]     # headteacher_deadline ran on
+    assert "support" in then["data"] and "submit_to_agency" not in then["data"]
+    now = cli.json("show", case)
+    assert (now["state"], [t["status"] for t in now["timers"]]) == ("submitted", ["cancelled"])
+    before = cli.json("show", case, "--as-of", "2026-12-01")
+    assert (before["state"], before["log"], before["timers"]) == (None, [], [])
+
+
+def test_show_tells_which_deadlines_were_met_and_which_missed(cli):
+    case = open_application(cli)
+    cli.ok("tick", now="2027-01-22")
+    out = cli.ok("show", case).stdout
+    assert "MISSED: reported to the LA" in out
+    other = open_application(cli, now="2027-01-22")
+    cli.ok("fire", other, "reject", "--actor", "headteacher:h.brown", "--data",
+           '{"reasons": "Not signed."}', now="2027-01-25")
+    assert "ended by reject on Mon 2027-01-25" in cli.ok("show", other).stdout
