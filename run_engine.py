@@ -124,7 +124,22 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("case", nargs="?", metavar="CASE")
     rp.add_argument("--all", action="store_true", help="every case, with progress")
     rp.add_argument("--verify", action="store_true")
+    rp.add_argument("--config", dest="what_if", metavar="OTHER.toml",
+                    help="what-if: show how the case's due dates would differ under another "
+                         "configuration (another nation, an extra closure day); writes nothing")
     rp.add_argument("--json", action="store_true")
+
+    rc = sub.add_parser("recalendar", help="find pending timers whose due date changes under "
+                                           "the calendar now in force; --apply moves them",
+                        description="After a new LA closure day, a `holidays` update that adds "
+                        "a one-off bank holiday, or a changed local-policy number: list every "
+                        "pending timer whose due date is different now. With --apply, move each "
+                        "through a logged `deadline_recomputed` entry (old and new due date), so "
+                        "that replay still verifies.")
+    rc.add_argument("--apply", action="store_true")
+    rc.add_argument("--actor", metavar="operator:ID", help="the operator applying it (required "
+                                                           "with --apply)")
+    rc.add_argument("--json", action="store_true")
 
     a = sub.add_parser("audit", help="check the transition log")
     asub = a.add_subparsers(dest="audit_command", required=True, metavar="AUDIT_COMMAND",
@@ -201,7 +216,8 @@ def dispatch(args) -> int:
                "audit": commands.audit, "deliver": commands.deliver,
                "daemon": commands.daemon, "notices": commands.notices,
                "status": commands.status, "replay": commands.replay,
-               "explain": commands.explain}[args.command]
+               "explain": commands.explain,
+               "recalendar": commands.recalendar}[args.command]
     return handler(ctx, args)
 
 

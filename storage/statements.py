@@ -47,6 +47,14 @@ PENDING_TIMER = ("SELECT id, case_id, name, due, fires_at FROM timers "
                  "WHERE id = :id AND status = 'pending'")
 PENDING_TIMER_NAMED = ("SELECT id, case_id, name, due, fires_at FROM timers WHERE case_id = "
                        ":case_id AND name = :name AND status = 'pending' ORDER BY id")
+PENDING_TIMER_FULL = ("SELECT id, case_id, name, due, fires_at, counted_from FROM timers "
+                      "WHERE id = :id AND status = 'pending'")
+PENDING_TIMER_NAMED_FULL = ("SELECT id, case_id, name, due, fires_at, counted_from FROM timers "
+                            "WHERE case_id = :case_id AND name = :name AND status = 'pending' "
+                            "ORDER BY id")
+ALL_PENDING_TIMERS = ("SELECT t.id, t.case_id, t.name, t.due, t.counted_from, c.kind FROM timers t "
+                      "JOIN cases c ON c.id = t.case_id WHERE t.status = 'pending' "
+                      "ORDER BY t.fires_at, t.id")
 NEXT_FIRES_AT = "SELECT MIN(fires_at) FROM timers WHERE status = 'pending'"
 CASES_OF_KIND_IN = "SELECT id, kind, state, data FROM cases WHERE kind = :kind"
 

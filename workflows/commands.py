@@ -245,6 +245,8 @@ def status(ctx: Context, args) -> int:
 def replay(ctx: Context, args) -> int:
     from workflows.replay import case_ids, replay_many
     require_current(ctx.db)
+    if args.what_if:
+        return what_if(ctx, args)
     if bool(args.case) == bool(args.all):
         raise RefusedError("replay: name one CASE or give --all")
     ids = case_ids(ctx.db) if args.all else [args.case]
@@ -354,4 +356,67 @@ def explain(ctx: Context, args) -> int:
     else:
         print(explaining.render(args.case, explained) if explained
               else f"case {args.case} has no timers")
+    return 0
+
+
+def what_if(ctx: Context, args) -> int:
+    from workflows.config import load
+    from workflows.replay import Replayer
+    if not args.case or args.all:
+        raise RefusedError("replay --config: name one CASE to compare")
+    if queries.case_detail(ctx.db, args.case) is None:
+        raise UnknownCaseError(f"no case {args.case!r}", case=args.case)
+    other = load(args.what_if)
+    replayer = Replayer(ctx.db, other, recorded_calendars=False)
+    try:
+        result = replayer.replay(args.case, verify=False)
+        _, _, rebuilt, _ = replayer.rebuilt(args.case)
+    finally:
+        replayer.close()
+    # The latest timer of each name, stored and rebuilt (a recomputed deadline has two rows).
+    stored = {t["name"]: t["due"] for t in queries.case_timers(ctx.db, args.case)}
+    again = {t.name: t.due for t in rebuilt}
+    rows = [{"timer": name, "stored_due": due, "what_if_due": again.get(name),
+             "changes": again.get(name) != due} for name, due in stored.items()]
+    if args.json:
+        emit({"case": args.case, "config": args.what_if,
+              "calendar": other.working_calendar().describe(), "state": result.state,
+              "timers": rows, "problems": result.differences})
+        return 0
+    print(f"{args.case} under {args.what_if} ({other.working_calendar().describe()}), "
+          f"against what is stored ({ctx.config.working_calendar().describe()}):")
+    for r in rows:
+        change = "same" if not r["changes"] else f"would be {present.day(r['what_if_due'])}"
+        print(f"  {r['timer']:<22} stored due {present.day(r['stored_due'])}   {change}")
+    for problem in result.differences:
+        print(f"  note: {problem}")
+    print("nothing was written")
+    return 0
+
+
+def recalendar(ctx: Context, args) -> int:
+    require_current(ctx.db)
+    engine = ctx.engine()
+    moved = engine.recalendar_preview()
+    if args.apply:
+        if not args.actor:
+            raise RefusedError("recalendar --apply: name the operator with --actor operator:ID")
+        actor = Actor.parse(args.actor)
+        for m in moved:
+            outcome = engine.recompute_deadline(m["timer_id"], actor)
+            m["applied"] = outcome is not None
+            m["seq"] = outcome.version if outcome else None
+    if args.json:
+        emit(moved)
+        return 0
+    calendar = ctx.config.working_calendar().describe()
+    if not moved:
+        print(f"every pending due date already agrees with the calendar in force ({calendar})")
+        return 0
+    for m in moved:
+        done = "moved" if m.get("applied") else "would move"
+        print(f"{m['case']} {m['timer']}: due {m['old_due']} {done} to {m['new_due']}")
+    print(f"{len(moved)} pending timer(s) differ under {calendar}"
+          + ("; each move is logged as deadline_recomputed" if args.apply
+             else "; run with --apply --actor operator:ID to move them"))
     return 0

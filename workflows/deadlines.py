@@ -21,7 +21,12 @@ class Deadline:
 
 def compute(timer: Timer, facts: Facts, calendar: WorkingCalendar,
             policy: Mapping[str, Any]) -> Deadline:
-    start = timer.counted_from(facts)
+    return compute_from(timer, timer.counted_from(facts), calendar, policy)
+
+
+def compute_from(timer: Timer, start: date, calendar: WorkingCalendar,
+                 policy: Mapping[str, Any]) -> Deadline:
+    """The deadline `timer` sets counting from `start` (recalendar recomputes a pending one)."""
     if isinstance(timer.rule, WorkingDays):
         n = timer.rule.count(policy)
         due = calendar.add_working_days(start, n)

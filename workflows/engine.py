@@ -29,7 +29,7 @@ from workflows import machines
 from workflows.calendar import fires_at, local_date
 from workflows.clock import Clock, SystemClock
 from workflows.config import Config
-from workflows.deadlines import Deadline, compute
+from workflows.deadlines import Deadline, compute, compute_from
 from workflows.errors import (ConcurrentChangeError, EffectiveTimeError, EngineError,
                               GuardFailedError, InvalidDataError, NotAllowedInStateError,
                               RefusedError, RoleNotAllowedError, UnknownCaseError,
@@ -190,13 +190,23 @@ class Engine:
 
     def replay_entry(self, case_id: str, kind: str, trigger: str, actor: Actor,
                      on_behalf_of: Actor | None, data: Mapping, at: datetime,
-                     warnings: list[str]) -> Outcome:
-        """Re-apply one logged entry (replay mode): its own transaction, as when recorded."""
+                     warnings: list[str]) -> Outcome | None:
+        """Re-apply one logged entry (replay mode): its own transaction, as when recorded.
+        None for a `deadline_recomputed` that changes nothing under the calendar in use."""
         with self.db.write() as conn:
             work = _UnitOfWork(self, conn)
             work.recorded_warnings = list(warnings)
             if trigger == "open":
                 outcome = work.open(PROCESSES[kind], case_id, actor, on_behalf_of, data, at)
+            elif trigger == "deadline_recomputed":
+                work.chain_head()
+                timer = work.q.one(sql.PENDING_TIMER_NAMED_FULL,
+                                   {"case_id": case_id, "name": data["timer"]})
+                if timer is None:
+                    raise EngineError(f"case {case_id}: no pending {data['timer']} to recompute")
+                outcome = work.recompute(timer, actor, at)
+                if outcome is None:   # no change under this calendar: nothing to write
+                    return None
             elif trigger.startswith("timer:"):
                 work.chain_head()
                 timer = work.q.one(sql.PENDING_TIMER_NAMED,
@@ -209,6 +219,38 @@ class Engine:
                                     by_a_person=actor != SYSTEM)
             work.finish()
         return outcome
+
+    def recompute_deadline(self, timer_id: int, actor: Actor) -> Outcome | None:
+        """Move one pending timer to the due date the calendar now in force gives it, through
+        a logged `deadline_recomputed` entry; None if the date does not change."""
+        if actor.role != "operator":
+            raise RoleNotAllowedError("deadlines are recomputed by an operator "
+                                      "(--actor operator:ID)", trigger="deadline_recomputed")
+        with self.db.write() as conn:
+            work = _UnitOfWork(self, conn)
+            work.chain_head()
+            claim = "" if self.db.is_sqlite else " FOR UPDATE"
+            timer = work.q.one(sql.PENDING_TIMER_FULL + claim, {"id": timer_id})
+            if timer is None:
+                return None
+            outcome = work.recompute(timer, actor, self.clock.now())
+            work.finish()
+        return outcome
+
+    def recalendar_preview(self) -> list[dict]:
+        """Every pending timer whose due date differs under the calendar now in force."""
+        with self.db.read() as conn:
+            q = Statements(self.db, conn)
+            rows = q.all(sql.ALL_PENDING_TIMERS, {})
+        moved = []
+        for t in rows:
+            new = compute_from(PROCESSES[t.kind].timer(t.name),
+                               date.fromisoformat(t.counted_from), self.calendar, self.policy)
+            if new.due.isoformat() != t.due:
+                moved.append({"timer_id": t.id, "case": t.case_id, "timer": t.name,
+                              "old_due": t.due, "new_due": new.due.isoformat(),
+                              "rule": new.rule})
+        return moved
 
     def next_fires_at(self) -> datetime | None:
         with self.db.read() as conn:
@@ -469,6 +511,35 @@ class _UnitOfWork:
         return self.fire(timer.case_id, f"timer:{timer.name}", SYSTEM, None, {"due": timer.due},
                          datetime.fromisoformat(timer.fires_at), by_a_person=False,
                          timer_row=timer)
+
+    def recompute(self, timer, actor: Actor, at: datetime) -> Outcome | None:
+        stored = self.load(timer.case_id)
+        process = PROCESSES[stored.kind]
+        new = compute_from(process.timer(timer.name), date.fromisoformat(timer.counted_from),
+                           self.engine.calendar, self.engine.policy)
+        if new.due.isoformat() == timer.due:
+            return None
+        at = max(at, datetime.fromisoformat(stored.last_effective_at))
+        state = process.states(stored.state)
+        row = Transition("deadline_recomputed", (state,), None, ("operator",))
+        case = json.loads(stored.data)
+        facts = self.facts(process, timer.case_id, actor, None, actor.role, stored.state, case,
+                           {}, at, {})
+        outcome = self.apply(process, row, timer.case_id, version=stored.version,
+                             state=stored.state, dest=state, case=case, record=None, actor=actor,
+                             on_behalf_of=None, at=at, facts=facts, pending={}, warnings=[],
+                             last_hash=stored.last_hash,
+                             log_data={"timer": timer.name, "old_due": timer.due,
+                                       "new_due": new.due.isoformat(), "rule": new.rule})
+        self.q.run(sql.END_TIMER, {"status": "cancelled", "ended_seq": outcome.version,
+                                   "id": timer.id})
+        self.q.run(sql.INSERT_TIMER, {
+            "case_id": timer.case_id, "name": timer.name, "due": new.due.isoformat(),
+            "fires_at": utc_iso(new.fires_at), "rule": new.rule,
+            "counted_from": new.counted_from.isoformat(), "nation": self.engine.calendar.nation,
+            "closures": json.dumps(sorted(c.isoformat() for c in self.engine.calendar.closures)),
+            "started_seq": outcome.version})
+        return outcome
 
     # -- applying a transition -------------------------------------------------------------------
 

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Callable, Iterable
 
 from storage.db import Database
 from storage.migrations import migrate
 from storage.statements import Statements
+from workflows.calendar import WorkingCalendar
 from workflows.clock import FixedClock
 from workflows.config import Config
 from workflows.engine import SYSTEM, Actor, Engine
@@ -25,8 +26,8 @@ from workflows.errors import EngineError
 
 LOG = ("SELECT seq, trigger, source, dest, actor, on_behalf_of, effective_at, recorded_at, data "
        "FROM transition_log WHERE case_id = :id ORDER BY seq")
-TIMERS = ("SELECT name, due, status, started_seq, ended_seq FROM timers WHERE case_id = :id "
-          "ORDER BY id")
+TIMERS = ("SELECT name, due, status, started_seq, ended_seq, nation, closures FROM timers "
+          "WHERE case_id = :id ORDER BY id")
 NOTICES = ("SELECT template, body_sha256, log_seq FROM notices WHERE case_id = :id "
            "ORDER BY log_seq, id")
 
@@ -58,8 +59,13 @@ def _actor(text: str | None) -> Actor | None:
 
 
 class Replayer:
-    def __init__(self, source: Database, config: Config | None = None, **engine_options):
+    def __init__(self, source: Database, config: Config | None = None,
+                 recorded_calendars: bool = True, **engine_options):
+        """`recorded_calendars`: each entry that started timers is re-applied with the calendar
+        (nation, closure days) stored with them, as it was then; a what-if passes False to
+        apply the given configuration's calendar throughout."""
         self.source, self.config = source, config or Config()
+        self.recorded_calendars = recorded_calendars
         self.scratch = Database("sqlite://")
         migrate(self.scratch, "1970-01-01T00:00:00+00:00")
         self.clock = FixedClock(datetime.fromisoformat("1970-01-01T00:00:00+00:00"))
@@ -91,7 +97,12 @@ class Replayer:
         if case is None:
             raise EngineError(f"no case {case_id!r}")
         result = CaseReplay(case_id, case.kind, len(log))
+        in_force = self.engine.calendar
+        used = {t.started_seq: WorkingCalendar(t.nation, frozenset(
+            date.fromisoformat(d) for d in json.loads(t.closures))) for t in timers}
         for entry in log:
+            if self.recorded_calendars:
+                self.engine.calendar = used.get(entry.seq, in_force)
             self.clock.set(datetime.fromisoformat(entry.effective_at))
             self.recorder.set(datetime.fromisoformat(entry.recorded_at))
             data = json.loads(entry.data)
@@ -112,6 +123,7 @@ class Replayer:
                     result.seq = entry.seq
                     result.differences.append(f"entry {entry.seq} ({entry.trigger}): {problem}")
                     break
+        self.engine.calendar = in_force
         now, _, now_timers, now_notices = self.rebuilt(case_id)
         result.state, result.version = (now.state, now.version) if now else (None, 0)
         if verify and result.ok:
