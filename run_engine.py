@@ -161,6 +161,17 @@ def build_parser() -> argparse.ArgumentParser:
                     help="entries by, or keyed in for, this person or role")
     ex.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
 
+    dg = sub.add_parser("diagram", help="a process as a Mermaid state diagram (or SVG)")
+    dg.add_argument("kind", choices=("application", "review", "appointment"))
+    dg.add_argument("--format", choices=("mermaid", "svg"), default="mermaid",
+                    help="svg needs graphviz's `dot` (apt-get install graphviz)")
+    dg.add_argument("--output", metavar="FILE", help="write here instead of standard output")
+
+    xpp = sub.add_parser("export-person", help="everything held about one person as one JSON "
+                                               "document (UK GDPR subject access)")
+    xpp.add_argument("email", metavar="EMAIL")
+    xpp.add_argument("--output", metavar="FILE", help="write here instead of standard output")
+
     d = sub.add_parser("demo", help="walk realistic cases through their deadlines on a fresh "
                                     "database of its own")
     d.add_argument("--keep", metavar="FOLDER",
@@ -217,7 +228,8 @@ def dispatch(args) -> int:
                "daemon": commands.daemon, "notices": commands.notices,
                "status": commands.status, "replay": commands.replay,
                "explain": commands.explain,
-               "recalendar": commands.recalendar}[args.command]
+               "recalendar": commands.recalendar, "diagram": commands.diagram,
+               "export-person": commands.export_person}[args.command]
     return handler(ctx, args)
 
 

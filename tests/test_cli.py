@@ -325,3 +325,32 @@ def test_show_tells_which_deadlines_were_met_and_which_missed(cli):
     cli.ok("fire", other, "reject", "--actor", "headteacher:h.brown", "--data",
            '{"reasons": "Not signed."}', now="2027-01-25")
     assert "ended by reject on Mon 2027-01-25" in cli.ok("show", other).stdout
+
+
+def test_the_readme_embeds_the_current_diagram_of_each_process(tmp_path):
+    readme = (ENGINE.parent / "README.md").read_text()
+    for kind in ("application", "review", "appointment"):
+        text = Cli(tmp_path).ok("diagram", kind).stdout.rstrip()
+        assert f"```mermaid\n{text}\n```" in readme, f"README's {kind} diagram is out of date"
+
+
+def test_export_person_writes_one_json_document_about_the_candidate(cli, tmp_path):
+    case = open_application(cli)
+    out = tmp_path / "ann.json"
+    cli.ok("export-person", "ann.lee@hill.example.org", "--output", str(out))
+    document = json.loads(out.read_text())
+    assert [c["case"] for c in document["cases"]] == [case]
+    assert [(e["case"], e["trigger"]) for e in document["log"]] == [(case, "open")]
+    assert [n["template"] for n in document["notices"]] == ["application_received"]
+    assert "Ann Lee" in document["notices"][0]["body"]
+    assert cli("export-person", "").returncode == 2
+
+
+def test_diagram_svg_is_drawn_when_graphviz_is_here_and_refused_clearly_when_not(tmp_path):
+    import shutil
+    cli = Cli(tmp_path)
+    result = cli("diagram", "application", "--format", "svg", "--output", str(tmp_path / "a.svg"))
+    if shutil.which("dot"):
+        assert result.returncode == 0 and (tmp_path / "a.svg").read_text().startswith("<?xml")
+    else:
+        assert result.returncode == 2 and "graphviz" in result.stderr

@@ -420,3 +420,42 @@ def recalendar(ctx: Context, args) -> int:
           + ("; each move is logged as deadline_recomputed" if args.apply
              else "; run with --apply --actor operator:ID to move them"))
     return 0
+
+
+def diagram(ctx: Context, args) -> int:
+    from workflows import diagram as diagrams
+    if args.format == "svg":
+        try:
+            content: bytes | str = diagrams.svg(args.kind)
+        except diagrams.GraphvizMissingError as err:
+            raise RefusedError(str(err)) from None
+    else:
+        content = diagrams.mermaid(args.kind)
+    if args.output:
+        mode = "wb" if isinstance(content, bytes) else "w"
+        with open(args.output, mode) as out:
+            out.write(content)
+        print(f"wrote the {args.kind} diagram to {args.output}", file=sys.stderr)
+    elif isinstance(content, bytes):
+        sys.stdout.buffer.write(content)
+    else:
+        print(content)
+    return 0
+
+
+def export_person(ctx: Context, args) -> int:
+    from workflows.person import export_person as export
+    require_current(ctx.db)
+    try:
+        document = export(ctx.db, args.email, utc_iso(SystemClock().now()))
+    except ValueError as err:
+        raise RefusedError(f"export-person: {err}") from None
+    text = json.dumps(document, indent=2, ensure_ascii=False)
+    if args.output:
+        Path(args.output).write_text(text + "\n", encoding="utf-8")
+        print(f"wrote {len(document['cases'])} case(s), {len(document['log'])} log entries, "
+              f"{len(document['notices'])} notice(s) about {args.email} to {args.output}",
+              file=sys.stderr)
+    else:
+        print(text)
+    return 0
