@@ -12,7 +12,6 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from tests.builders import ASSESSOR, FUNDING, application_data
-from tests.conftest import PG_URL
 
 ENGINE = Path(__file__).resolve().parent.parent / "run_engine.py"
 
@@ -213,24 +212,15 @@ def test_a_command_before_init_is_refused_with_a_hint(tmp_path):
     assert result.returncode == 2 and "run `init` first" in result.stderr
 
 
-def test_the_same_commands_run_on_postgresql(tmp_path):
-    import uuid
-    schema = f"cli_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    try:
-        cli = Cli(tmp_path, db=f"{PG_URL}?options=-csearch_path%3D{schema}")
-        cli.ok("init")
-        case = open_application(cli)
-        cli.ok("fire", case, "support", "--actor", "headteacher:h.brown", "--data",
-               '{"evaluation": "Ready."}', now="2027-01-05")
-        assert cli.json("show", case)["state"] == "supported"
-        assert "intact" in cli.ok("audit", "verify").stdout
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
+def test_the_same_commands_run_on_postgresql(tmp_path, pg_url):
+    cli = Cli(tmp_path, db=pg_url)
+    cli.ok("init")
+    case = open_application(cli)
+    cli.ok("fire", case, "support", "--actor", "headteacher:h.brown", "--data",
+           '{"evaluation": "Ready."}', now="2027-01-05")
+    assert cli.json("show", case)["state"] == "supported"
+    assert "intact" in cli.ok("audit", "verify").stdout
+    assert cli("replay", "--all", "--verify").returncode == 0
 
 
 def test_help_teaches_the_commands_and_the_time_rules(tmp_path):

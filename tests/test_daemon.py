@@ -7,34 +7,18 @@ import random
 import signal
 import subprocess
 import sys
-import uuid
 from collections import Counter
 
 import pytest
 from sqlalchemy import create_engine, text
 
 from tests import daemon_harness as h
-from tests.conftest import PG_URL
 from tests.mailserver import MailServer
 
 
 @pytest.fixture
 def sqlite_url(tmp_path):
     return f"sqlite:///{tmp_path / 'cases.db'}"
-
-
-@pytest.fixture
-def pg_url():
-    schema = f"d_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    try:
-        yield f"{PG_URL}?options=-csearch_path%3D{schema}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
 
 
 def cli(db_url: str, *args: str, env=None) -> subprocess.CompletedProcess:
