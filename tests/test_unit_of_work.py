@@ -1,6 +1,7 @@
 """One transition is one transaction: all of it is written, or none of it."""
 from __future__ import annotations
 
+import itertools
 import threading
 
 import pytest
@@ -160,3 +161,23 @@ def test_concurrent_fires_on_different_cases_all_land_in_one_unbroken_chain(db_u
                                queries.case_heads(db))
     assert verdict.ok and verdict.entries == 12
     db.dispose()
+
+
+def test_a_timer_that_cannot_fire_stays_pending_and_the_others_still_fire(db, clock, config):
+    """A broken deadline_missed template must not lose the timer, nor hold up the rest."""
+    calls = itertools.count()
+
+    def broken_once(name, context):
+        if name == "deadline_missed" and next(calls) == 0:
+            raise RuntimeError("template store unreachable")
+        return render(name, context)
+
+    driver = Driver(Engine(db, config, clock=clock, renderer=broken_once), clock)
+    first = driver.open(at="2026-12-18").case
+    second = driver.open(at="2026-12-21").case
+    failures = []
+    clock.set(clock.now().replace(year=2027, month=1, day=25))
+    fired = driver.engine.tick(on_error=lambda timer, err: failures.append(timer.case_id))
+    assert failures == [first] and [o.case for o in fired] == [second]
+    assert driver.timers(first)["headteacher_deadline"][2] == "pending"
+    assert [o.case for o in driver.engine.tick()] == [first]     # fires on the next tick

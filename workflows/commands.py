@@ -135,13 +135,22 @@ def tick(ctx: Context, args) -> int:
         if not args.json and outcome is not None:
             print(f"[{done}/{total}] {present.outcome_line(outcome)}")
 
-    fired = engine.tick(progress)
+    failures: list[str] = []
+
+    def failed(timer, err):
+        # One timer that cannot fire stays pending (it is never lost); the others go on.
+        failures.append(f"timer {timer.name} on {timer.case_id} could not fire and stays "
+                        f"pending: {type(err).__name__}: {err}")
+        print(f"error: {failures[-1]}", file=sys.stderr)
+
+    fired = engine.tick(progress, on_error=failed)
     if args.json:
         emit([o.as_json() | {"trigger": o.trigger, "effective_at": utc_iso(o.effective_at)}
               for o in fired])
     else:
-        print(f"{len(fired)} timer(s) fired up to {utc_iso(ctx.clock.now())}")
-    return 0
+        print(f"{len(fired)} timer(s) fired up to {utc_iso(ctx.clock.now())}"
+              + (f"; {len(failures)} could not fire" if failures else ""))
+    return 1 if failures else 0
 
 
 def audit(ctx: Context, args) -> int:
