@@ -12,7 +12,7 @@ import pytest
 from notifications.delivery import FileChannel, SmtpChannel
 from tests.builders import HEADTEACHER, Driver
 from tests.mailserver import MailServer
-from workflows.outbox import Outbox, backoff, retry
+from workflows.notice_queue import Outbox, backoff, retry
 
 
 class FakeChannel:

@@ -182,7 +182,7 @@ def audit(ctx: Context, args) -> int:
 
 def outbox(ctx: Context, say=lambda line: None):
     from notifications.delivery import channel_from
-    from workflows.outbox import Outbox
+    from workflows.notice_queue import Outbox
     delivery = ctx.config.delivery
     return Outbox(ctx.db, channel_from(delivery), delivery.sender, delivery.max_attempts,
                   ctx.clock, say)
@@ -225,7 +225,7 @@ def daemon(ctx: Context, args) -> int:
 def notices(ctx: Context, args) -> int:
     require_current(ctx.db)
     if args.notices_command == "retry":
-        from workflows.outbox import retry
+        from workflows.notice_queue import retry
         before = retry(ctx.db, args.id)
         if not before:
             raise RefusedError(f"no notice {args.id!r}")

@@ -25,7 +25,7 @@ from storage.statements import Statements
 from workflows.clock import Clock
 from workflows.engine import Engine
 from workflows.errors import RefusedError
-from workflows.outbox import DeliveryReport, Outbox
+from workflows.notice_queue import DeliveryReport, Outbox
 from workflows.times import utc_iso
 
 TICK_SECONDS = 5   # a notice committed while the daemon runs goes out within this

@@ -12,7 +12,7 @@ from storage.migrations import migrate
 from workflows.calendar import LONDON
 from workflows.clock import FixedClock, SystemClock
 from workflows.engine import Actor, Engine, Outcome
-from workflows.outbox import Outbox
+from workflows.notice_queue import Outbox
 from workflows.times import parse_instant, utc_iso
 
 ASSESSOR = {"id": "as-17", "name": "Carol Assessor", "email": "carol.assessor@agency.example.org"}

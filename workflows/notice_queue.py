@@ -1,4 +1,5 @@
-"""Delivering the notices that committed transitions stored (a transactional outbox).
+"""The notice queue: delivering the notices that committed transitions stored (a
+transactional outbox).
 
 Each notice is claimed, handed to the channel, and marked `sent` in its own commit right after
 the channel accepted it: a crash in between repeats at most that one notice, with the same
