@@ -126,7 +126,7 @@ def channel_from(delivery, base: Path | None = None) -> Channel:
     """The channel the configuration's [delivery] section names."""
     if delivery.channel == "smtp":
         return SmtpChannel(delivery.smtp_host, delivery.smtp_port, delivery.smtp_starttls,
-                           getattr(delivery, "smtp_username", ""))
+                           delivery.smtp_username)
     folder = Path(delivery.folder)
     return FileChannel(folder if folder.is_absolute() or base is None else base / folder)
 

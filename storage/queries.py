@@ -66,32 +66,31 @@ def case_detail(db: Database, case_id: str, as_of: str | None = None) -> dict | 
 
 def _data_as_of(data: dict, log: list) -> dict:
     """The case data holds each trigger's record under its name: keep those keyed by then."""
-    later = {e.trigger for e in log}
+    logged = {e.trigger for e in log}
     return {k: v for k, v in data.items()
-            if not (isinstance(v, dict) and "effective_date" in v and k not in later)}
+            if not (isinstance(v, dict) and "effective_date" in v and k not in logged)}
 
 
 def list_cases(db: Database, kind: str | None = None, state: str | None = None,
                overdue_at: str | None = None) -> list[dict]:
-    where, params = [], {}
-    if kind:
-        where.append("c.kind = :kind")
-        params["kind"] = kind
-    if state:
-        where.append("c.state = :state")
-        params["state"] = state
-    if overdue_at:
-        where.append("EXISTS (SELECT 1 FROM timers o WHERE o.case_id = c.id AND "
-                     "o.status = 'pending' AND o.fires_at <= :now)")
-        params["now"] = overdue_at
+    where, params = _where([
+        ("c.kind = :kind", "kind", kind), ("c.state = :state", "state", state),
+        ("EXISTS (SELECT 1 FROM timers o WHERE o.case_id = c.id AND o.status = 'pending' "
+         "AND o.fires_at <= :now)", "now", overdue_at)])
     sql = ("SELECT c.id, c.kind, c.state, c.version, c.opened_at, "
            "(SELECT MIN(t.due) FROM timers t WHERE t.case_id = c.id AND t.status = 'pending') "
-           "AS next_due FROM cases c"
-           + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY c.opened_at, c.id")
+           f"AS next_due FROM cases c{where} ORDER BY c.opened_at, c.id")
     with db.read() as conn:
         rows = Statements(db, conn).all(sql, params)
     return [{"case": r.id, "kind": r.kind, "state": r.state, "version": r.version,
              "opened_at": r.opened_at, "next_due": r.next_due} for r in rows]
+
+
+def _where(clauses: list[tuple[str, str, object]]) -> tuple[str, dict]:
+    """` WHERE a AND b` of the clauses whose value was given, with their parameters."""
+    used = [(clause, name, value) for clause, name, value in clauses if value]
+    return ((" WHERE " + " AND ".join(c for c, _, _ in used)) if used else "",
+            {name: value for _, name, value in used})
 
 
 def log_in_order(db: Database, batch: int = 5000) -> Iterator[dict]:
@@ -122,16 +121,10 @@ def case_heads(db: Database) -> dict[str, tuple[int, str]]:
 
 
 def notice_list(db: Database, case_id: str | None = None, status: str | None = None) -> list[dict]:
-    where, params = [], {}
-    if case_id:
-        where.append("case_id = :case_id")
-        params["case_id"] = case_id
-    if status:
-        where.append("status = :status")
-        params["status"] = status
+    where, params = _where([("case_id = :case_id", "case_id", case_id),
+                            ("status = :status", "status", status)])
     sql = ("SELECT id, case_id, template, recipients, subject, status, attempts, last_error, "
-           "created_at, sent_at, next_attempt_at FROM notices"
-           + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY created_at, id")
+           f"created_at, sent_at, next_attempt_at FROM notices{where} ORDER BY created_at, id")
     with db.read() as conn:
         rows = Statements(db, conn).all(sql, params)
     return [{"id": r.id, "case": r.case_id, "template": r.template,

@@ -86,6 +86,7 @@ def test_a_second_daemon_on_one_sqlite_file_refuses_and_other_commands_still_wor
         # Delivery is the daemon's: a `deliver` beside it would send the same notices twice.
         deliver = cli(sqlite_url, "deliver", env=env)
         assert deliver.returncode == 2 and "a daemon already runs" in deliver.stderr
+        assert "nothing for `deliver` to do" in deliver.stderr
         status = cli(sqlite_url, "status", "--json", env=env)
         assert '"stopped_at": null' in status.stdout
     finally:

@@ -198,7 +198,9 @@ def deliver(ctx: Context, args) -> int:
         from sqlalchemy.engine import make_url
         from workflows.daemon import SqliteDaemonLock
         lock = SqliteDaemonLock(make_url(ctx.db.url).database)
-        lock.acquire(f"pid {os.getpid()} (a `deliver` command)")
+        lock.acquire(f"pid {os.getpid()}, a `deliver` command",
+                     "it delivers pending notices within seconds, so there is nothing for "
+                     "`deliver` to do (`notices --status pending` shows what is waiting)")
     try:
         report = outbox(ctx, say=(lambda line: None) if args.json else print).deliver_all()
     finally:

@@ -44,7 +44,9 @@ class SqliteDaemonLock:
         self.path = Path(f"{database_path}.daemon.lock")
         self.handle: TextIO | None = None
 
-    def acquire(self, who: str) -> None:
+    def acquire(self, who: str, when_taken: str = "only one daemon may run per SQLite file: "
+                "stop it first, or move to PostgreSQL to run several") -> None:
+        """Take the lock, or refuse saying who holds it and, in `when_taken`, what to do."""
         handle = open(self.path, "a+")
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -53,8 +55,7 @@ class SqliteDaemonLock:
             holder = handle.read().strip() or "another process"
             handle.close()
             raise DaemonAlreadyRunningError(
-                f"a daemon already runs on this database ({holder}); only one may run per "
-                "SQLite file: stop it first, or move to PostgreSQL to run several") from None
+                f"a daemon already runs on this database ({holder}); {when_taken}") from None
         handle.seek(0)
         handle.truncate()
         handle.write(who)
@@ -94,6 +95,7 @@ class Daemon:
         self.lock = SqliteDaemonLock(make_url(self.db.url).database) if self.db.is_sqlite \
             else None
         self.scheduler = None
+        self.worker = None
 
     def say(self, line: str) -> None:
         print(f"{utc_iso(self.clock.now())[:19]}Z {line}", file=self.out, flush=True)
@@ -210,8 +212,9 @@ class Daemon:
                 self.deliver_notices()
             if not self.stopping.is_set():
                 # One worker thread: the jobs take turns, so they never race each other.
+                self.worker = ThreadPoolExecutor(1)
                 self.scheduler = BlockingScheduler(
-                    executors={"default": ThreadPoolExecutor(1)},
+                    executors={"default": self.worker},
                     job_defaults={"misfire_grace_time": None, "coalesce": True,
                                   "max_instances": 1})
                 self.scheduler.add_job(self.guarded(self.fire_due_timers, "firing timers"),
@@ -230,7 +233,7 @@ class Daemon:
                 self.lock.release()
 
     def _wait_for_jobs(self) -> None:
-        if self.scheduler is not None:
-            executor = self.scheduler._executors.get("default")
-            if executor is not None:
-                executor.shutdown(wait=True)
+        """shutdown(wait=False) from the signal handler left the job in hand running: let it
+        finish before the heartbeat says stopped."""
+        if self.worker is not None:
+            self.worker.shutdown(wait=True)

@@ -533,13 +533,17 @@ class _UnitOfWork:
                                        "new_due": new.due.isoformat(), "rule": new.rule})
         self.q.run(sql.END_TIMER, {"status": "cancelled", "ended_seq": outcome.version,
                                    "id": timer.id})
-        self.q.run(sql.INSERT_TIMER, {
-            "case_id": timer.case_id, "name": timer.name, "due": new.due.isoformat(),
-            "fires_at": utc_iso(new.fires_at), "rule": new.rule,
-            "counted_from": new.counted_from.isoformat(), "nation": self.engine.calendar.nation,
-            "closures": json.dumps(sorted(c.isoformat() for c in self.engine.calendar.closures)),
-            "started_seq": outcome.version})
+        self.q.run(sql.INSERT_TIMER, self.timer_row(timer.case_id, new, outcome.version))
         return outcome
+
+    def timer_row(self, case_id: str, deadline: Deadline, seq: int) -> dict:
+        """A timer as stored: with the calendar it was computed with, for explain and replay."""
+        calendar = self.engine.calendar
+        return {"case_id": case_id, "name": deadline.name, "due": deadline.due.isoformat(),
+                "fires_at": utc_iso(deadline.fires_at), "rule": deadline.rule,
+                "counted_from": deadline.counted_from.isoformat(), "nation": calendar.nation,
+                "closures": json.dumps(sorted(c.isoformat() for c in calendar.closures)),
+                "started_seq": seq}
 
     # -- applying a transition -------------------------------------------------------------------
 
@@ -587,13 +591,8 @@ class _UnitOfWork:
                 "written: look at it again and retry", case=case_id, trigger=row.trigger,
                 state=state)
         self.q.run(sql.INSERT_LOG, entry)
-        self.q.many(sql.INSERT_TIMER, ({
-            "case_id": case_id, "name": d.name, "due": d.due.isoformat(),
-            "fires_at": utc_iso(d.fires_at), "rule": d.rule,
-            "counted_from": d.counted_from.isoformat(),
-            "nation": self.engine.calendar.nation,
-            "closures": json.dumps(sorted(c.isoformat() for c in self.engine.calendar.closures)),
-            "started_seq": seq} for d in deadlines.values()))
+        self.q.many(sql.INSERT_TIMER, (self.timer_row(case_id, d, seq)
+                                       for d in deadlines.values()))
 
         notices = [n for n in row.effects if isinstance(n, Notify)]
         if notices:
