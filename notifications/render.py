@@ -117,6 +117,7 @@ def ground(value: str) -> str:
 # --- environment -----------------------------------------------------------------------
 
 _env: ImmutableSandboxedEnvironment | None = None
+_loaded: dict[str, tuple[jinja2.Template, dict]] = {}
 
 
 def _environment() -> ImmutableSandboxedEnvironment:
@@ -129,28 +130,46 @@ def _environment() -> ImmutableSandboxedEnvironment:
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=True,
+            # Templates are code: read once, checked at start-up (check_all), changed by a
+            # deploy and a restart. Reloading would stat a file for every notice rendered.
+            auto_reload=False,
         )
         env.filters.update(longdate=longdate, codes=codes, names=names, ground=ground)
+        _loaded.clear()   # what the previous environment loaded is not this one's
         _env = env
     return _env
 
 
 def _load(name: str) -> jinja2.Template:
-    try:
-        return _environment().get_template(f"{name}.txt.j2")
-    except jinja2.TemplateError as exc:
-        raise TemplateRenderError(name, exc) from exc
+    return _template(name)[0]
+
+
+def _template(name: str) -> tuple[jinja2.Template, dict]:
+    """A template and its globals as one dict, loaded once (templates do not reload)."""
+    env = _environment()   # first: a new environment empties what was loaded
+    found = _loaded.get(name)
+    if found is None:
+        try:
+            tmpl = env.get_template(f"{name}.txt.j2")
+        except jinja2.TemplateError as exc:
+            raise TemplateRenderError(name, exc) from exc
+        found = _loaded[name] = (tmpl, dict(tmpl.globals))
+    return found
 
 
 def render(name: str, context: Mapping) -> RenderedNotice:
     """Render notice ``name`` with ``context``; any failure is a ``TemplateRenderError``."""
-    tmpl = _load(name)
+    tmpl, template_globals = _template(name)
     try:
         parts = {}
+        # One context for both blocks, as rendering the whole template would share it (what a
+        # block sets stays in that block), holding the environment's globals and the data:
+        # merging them here is cheaper than Jinja's merge through a ChainMap per block.
+        shared = tmpl.new_context({**template_globals, **context}, shared=True)
         for block in ("subject", "body"):
             if block not in tmpl.blocks:
                 raise jinja2.TemplateError(f"the template has no {{% block {block} %}}")
-            parts[block] = "".join(tmpl.blocks[block](tmpl.new_context(dict(context))))
+            parts[block] = "".join(tmpl.blocks[block](shared))
     except (jinja2.TemplateError, TypeError, ValueError, KeyError) as exc:
         # TypeError/ValueError/KeyError come from the filters given bad data.
         raise TemplateRenderError(name, exc) from exc

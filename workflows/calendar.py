@@ -68,12 +68,7 @@ class WorkingCalendar:
         # "N working days after D" counts from the day after D, whatever D is.
         if n < 1:
             raise ValueError(f"n must be at least 1, got {n}")
-        d = start
-        while n:
-            d += timedelta(days=1)
-            if self.is_working_day(d):
-                n -= 1
-        return d
+        return _add_working_days(self, start, n)
 
     def skipped_between(self, start: date, end: date) -> list[tuple[date, str]]:
         # Same half-open interval as add_working_days, so explaining a deadline
@@ -94,10 +89,23 @@ class WorkingCalendar:
         return f"{self.nation.capitalize()}, LA closure days {days}"
 
 
+@lru_cache(maxsize=65536)
+def _add_working_days(calendar: WorkingCalendar, start: date, n: int) -> date:
+    # A calendar is immutable, so the same count from the same day always lands on the same
+    # date: replaying thousands of cases counts each deadline once.
+    d = start
+    while n:
+        d += timedelta(days=1)
+        if calendar.is_working_day(d):
+            n -= 1
+    return d
+
+
 def six_weeks_after(d: date) -> date:
     return d + timedelta(days=42)
 
 
+@lru_cache(maxsize=4096)
 def fires_at(due: date) -> datetime:
     # Build the local midnight first and convert afterwards: a fixed UTC offset
     # would be an hour out for half the year. UK clocks change at 01:00 UTC,
@@ -106,6 +114,7 @@ def fires_at(due: date) -> datetime:
     return midnight.astimezone(timezone.utc)
 
 
+@lru_cache(maxsize=4096)
 def local_date(instant: datetime) -> date:
     # A naive value could be UTC or London; guessing would shift dates by a day
     # around midnight for half the year, so refuse it.

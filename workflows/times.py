@@ -8,6 +8,7 @@ Out: instants are always UTC ISO 8601 ending "+00:00".
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from datetime import date, datetime, time, timezone
 
 from .calendar import LONDON
@@ -76,5 +77,8 @@ def to_utc(instant: datetime) -> datetime:
     return instant.astimezone(timezone.utc)
 
 
+@lru_cache(maxsize=4096)
 def utc_iso(instant: datetime) -> str:
+    # Cached: a transition writes the same few instants into several rows, and replay writes
+    # each recorded instant again. Equal instants give the same text whatever their zone.
     return to_utc(instant).isoformat()
