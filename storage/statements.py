@@ -14,7 +14,6 @@ from storage.db import Database
 
 CASE = ("SELECT id, kind, state, version, data, last_effective_at, last_hash "
         "FROM cases WHERE id = :id")
-CASE_FOR_UPDATE = CASE + " FOR UPDATE"
 CASE_TIMERS = "SELECT id, name, due, status FROM timers WHERE case_id = :case_id ORDER BY id"
 CHAIN_HEAD = "SELECT global_seq, hash FROM chain_head WHERE id = 1"
 SET_CHAIN_HEAD = "UPDATE chain_head SET global_seq = :global_seq, hash = :hash WHERE id = 1"
@@ -43,10 +42,6 @@ INSERT_NOTICE = (
     " :subject, :body, :body_sha256, 'pending', 0, :created_at)")
 DUE_TIMERS = ("SELECT id, case_id, name, due, fires_at FROM timers WHERE status = 'pending' "
               "AND fires_at <= :now ORDER BY fires_at, id")
-PENDING_TIMER = ("SELECT id, case_id, name, due, fires_at FROM timers "
-                 "WHERE id = :id AND status = 'pending'")
-PENDING_TIMER_NAMED = ("SELECT id, case_id, name, due, fires_at FROM timers WHERE case_id = "
-                       ":case_id AND name = :name AND status = 'pending' ORDER BY id")
 PENDING_TIMER_FULL = ("SELECT id, case_id, name, due, fires_at, counted_from FROM timers "
                       "WHERE id = :id AND status = 'pending'")
 PENDING_TIMER_NAMED_FULL = ("SELECT id, case_id, name, due, fires_at, counted_from FROM timers "
@@ -69,18 +64,26 @@ class Statements:
         self.db = db
         if db.is_sqlite:
             self.cursor = conn.connection.cursor()
-            self.cursor.row_factory = _named_row
+            self._rows = self._named   # sqlite3 hands out tuples: named once per statement
         else:
             from psycopg.rows import namedtuple_row
             self.cursor = conn.connection.driver_connection.cursor(row_factory=namedtuple_row)
+            self._rows = lambda rows: rows
 
     def one(self, sql: str, params: Mapping[str, Any]) -> Any:
         self.cursor.execute(self.db.sql(sql), params)
-        return self.cursor.fetchone()
+        row = self.cursor.fetchone()
+        return None if row is None else self._rows([row])[0]
 
     def all(self, sql: str, params: Mapping[str, Any]) -> list:
         self.cursor.execute(self.db.sql(sql), params)
-        return self.cursor.fetchall()
+        return self._rows(self.cursor.fetchall())
+
+    def _named(self, rows: list) -> list:
+        if not rows:
+            return rows
+        make = _row_class(tuple(d[0] for d in self.cursor.description))._make
+        return [make(row) for row in rows]
 
     def run(self, sql: str, params: Mapping[str, Any]) -> int:
         self.cursor.execute(self.db.sql(sql), params)
@@ -95,7 +98,3 @@ class Statements:
 @lru_cache(maxsize=256)
 def _row_class(columns: tuple[str, ...]):
     return namedtuple("Row", columns, rename=True)
-
-
-def _named_row(cursor, values: tuple):
-    return _row_class(tuple(d[0] for d in cursor.description))._make(values)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 
 import pytest
+from sqlalchemy import text
 
 from tests.builders import AGENCY, Driver
 from workflows.config import Config
@@ -64,3 +65,20 @@ def test_replay_writes_nothing_to_the_database_it_reads(driver: Driver):
     before = driver.snapshot()
     replay_many(driver.engine.db, Config(), case_ids(driver.engine.db), verify=True)
     assert driver.snapshot() == before
+
+
+@pytest.mark.no_replay
+def test_worker_processes_reach_the_same_verdicts_as_one_process(driver: Driver):
+    cases = [driver.to_certified() for _ in range(4)] + list(driver.to_review())
+    with driver.engine.db.engine.begin() as conn:   # one deadline moved by hand
+        conn.execute(text("UPDATE timers SET due = '2030-01-01' WHERE case_id = :case "
+                          "AND name = 'decision_letter'"), {"case": cases[2]})
+    progress = []
+    here = replay_many(driver.engine.db, Config(), cases, verify=True, workers=1)
+    workers = replay_many(driver.engine.db, Config(), cases, verify=True, workers=2, batch=2,
+                          on_progress=lambda done, total, r: progress.append((done, total)))
+    assert [r.as_json() for r in workers] == [r.as_json() for r in here]
+    assert [r.case for r in workers] == cases                      # in the order asked
+    assert [r.ok for r in workers] == [True, True, False, True, True, True]
+    assert "timers started differ" in workers[2].differences[0]
+    assert progress == [(n, 6) for n in range(1, 7)]

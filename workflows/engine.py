@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import Enum
@@ -23,7 +24,9 @@ from states import PROCESSES
 from states.spec import (CancelTimers, MoveLinked, Notify, OpenLinked, Process, StartTimer,
                          Transition, first_failure)
 from storage import hashchain, statements as sql
+from storage.case_store import SqlCaseStore
 from storage.db import Database
+from storage.memory_store import MemoryCaseStore
 from storage.statements import Statements
 from workflows import machines
 from workflows.calendar import fires_at, local_date
@@ -122,8 +125,10 @@ class Engine:
                  clock: Clock | None = None, recorder: Clock | None = None,
                  new_id: Callable[[str], str] = new_case_id,
                  renderer: Callable[[str, Mapping], Any] = render,
-                 replaying: bool = False, lookup_db: Database | None = None):
+                 replaying: bool = False, lookup_db: Database | None = None,
+                 memory: MemoryCaseStore | None = None):
         self.db = db
+        self.memory = memory   # replay: every unit of work reads and writes this, not `db`
         self.config = config or Config()
         self.clock = clock or SystemClock()          # the business clock (`--now`)
         self.recorder = recorder or SystemClock()    # the real clock for recorded_at
@@ -139,6 +144,12 @@ class Engine:
         self.contacts = self.config.contacts.model_dump()
         self.policy = self.config.policy.model_dump()
 
+    def transaction(self):
+        """The store one unit of work uses: a database transaction, or replay's memory."""
+        if self.memory is not None:
+            return nullcontext(self.memory)
+        return _sql_transaction(self.db)
+
     # -- the public operations, each one transaction ---------------------------------------------
 
     def open(self, kind: str, actor: Actor, data: Mapping | None,
@@ -151,8 +162,8 @@ class Engine:
         if not process.openable:
             raise RefusedError(f"{_a(kind)} case is opened only by its application's "
                                "request_review, not directly", trigger="open")
-        with self.db.write() as conn:
-            work = _UnitOfWork(self, conn)
+        with self.transaction() as store:
+            work = _UnitOfWork(self, store)
             outcome = work.open(process, self.new_id(process.case_prefix), actor, on_behalf_of,
                                 data or {}, effective_at)
             work.finish()
@@ -161,8 +172,8 @@ class Engine:
     def fire(self, case_id: str, trigger: str, actor: Actor, data: Mapping | None = None,
              effective_at: datetime | None = None, on_behalf_of: Actor | None = None,
              expected_version: int | None = None) -> Outcome:
-        with self.db.write() as conn:
-            work = _UnitOfWork(self, conn)
+        with self.transaction() as store:
+            work = _UnitOfWork(self, store)
             outcome = work.fire(case_id, trigger, actor, on_behalf_of, data or {}, effective_at,
                                 expected_version=expected_version)
             work.finish()
@@ -176,12 +187,11 @@ class Engine:
     def fire_timer(self, timer_id: int) -> Outcome | None:
         """Fire one pending timer as its own transaction; None if it is no longer pending
         (cancelled meanwhile, or taken by another daemon)."""
-        with self.db.write() as conn:
-            work = _UnitOfWork(self, conn)
+        with self.transaction() as store:
+            work = _UnitOfWork(self, store)
             work.chain_head()   # the global lock first, as every write takes it (no deadlock)
             # PostgreSQL: the row lock claims the timer; one another daemon holds is skipped.
-            claim = "" if self.db.is_sqlite else " FOR UPDATE SKIP LOCKED"
-            timer = work.q.one(sql.PENDING_TIMER + claim, {"id": timer_id})
+            timer = work.store.pending_timer(timer_id, claim="skip")
             if timer is None:
                 return None
             outcome = work.fire_timer(timer)
@@ -193,15 +203,14 @@ class Engine:
                      warnings: list[str]) -> Outcome | None:
         """Re-apply one logged entry (replay mode): its own transaction, as when recorded.
         None for a `deadline_recomputed` that changes nothing under the calendar in use."""
-        with self.db.write() as conn:
-            work = _UnitOfWork(self, conn)
+        with self.transaction() as store:
+            work = _UnitOfWork(self, store)
             work.recorded_warnings = list(warnings)
             if trigger == "open":
                 outcome = work.open(PROCESSES[kind], case_id, actor, on_behalf_of, data, at)
             elif trigger == "deadline_recomputed":
                 work.chain_head()
-                timer = work.q.one(sql.PENDING_TIMER_NAMED_FULL,
-                                   {"case_id": case_id, "name": data["timer"]})
+                timer = work.store.pending_timer_named(case_id, data["timer"])
                 if timer is None:
                     raise EngineError(f"case {case_id}: no pending {data['timer']} to recompute")
                 outcome = work.recompute(timer, actor, at)
@@ -209,8 +218,7 @@ class Engine:
                     return None
             elif trigger.startswith("timer:"):
                 work.chain_head()
-                timer = work.q.one(sql.PENDING_TIMER_NAMED,
-                                   {"case_id": case_id, "name": trigger.removeprefix("timer:")})
+                timer = work.store.pending_timer_named(case_id, trigger.removeprefix("timer:"))
                 if timer is None:
                     raise EngineError(f"case {case_id}: no pending {trigger} to fire")
                 outcome = work.fire_timer(timer)
@@ -226,11 +234,10 @@ class Engine:
         if actor.role != "operator":
             raise RoleNotAllowedError("deadlines are recomputed by an operator "
                                       "(--actor operator:ID)", trigger="deadline_recomputed")
-        with self.db.write() as conn:
-            work = _UnitOfWork(self, conn)
+        with self.transaction() as store:
+            work = _UnitOfWork(self, store)
             work.chain_head()
-            claim = "" if self.db.is_sqlite else " FOR UPDATE"
-            timer = work.q.one(sql.PENDING_TIMER_FULL + claim, {"id": timer_id})
+            timer = work.store.pending_timer(timer_id, claim="wait")
             if timer is None:
                 return None
             outcome = work.recompute(timer, actor, self.clock.now())
@@ -285,9 +292,8 @@ class _UnitOfWork:
     """The state of one transaction: its connection, the global chain head it holds, and the
     recorded time every row it writes shares."""
 
-    def __init__(self, engine: Engine, conn):
-        self.engine, self.db = engine, engine.db
-        self.q = Statements(engine.db, conn)
+    def __init__(self, engine: Engine, store: SqlCaseStore | MemoryCaseStore):
+        self.engine, self.store = engine, store
         self.recorded_at = utc_iso(engine.recorder.now())
         self.now = engine.clock.now()
         self.head: tuple[int, str] | None = None
@@ -300,28 +306,26 @@ class _UnitOfWork:
             with self.engine.lookup_db.read() as conn:
                 row = Statements(self.engine.lookup_db, conn).one(sql.CASE, {"id": case_id})
         else:
-            row = self.q.one(sql.CASE, {"id": case_id})
+            row = self.store.case(case_id)
         return CaseView(row.id, row.kind, row.state, json.loads(row.data)) if row else None
 
     def funded_posts_at(self, school: str, exclude: str) -> int:
         counted = {"funding_secured", "advertised", "shortlisting", "appointed",
                    "ast2_submitted", "filled"}
-        rows = self.q.all(sql.CASES_OF_KIND_IN, {"kind": "appointment"})
+        rows = self.store.cases_of_kind("appointment")
         return sum(1 for r in rows if r.id != exclude and r.state in counted
                    and json.loads(r.data)["school"]["name"] == school)
 
     def chain_head(self) -> tuple[int, str]:
         if self.head is None:
-            # On PostgreSQL the row lock orders every write, taken before anything is read so
-            # that guards reading other cases (Annex E's count, an appointee's certificate) see
-            # every earlier commit; SQLite's BEGIN IMMEDIATE already does the same.
-            row = self.q.one(sql.CHAIN_HEAD + ("" if self.db.is_sqlite else " FOR UPDATE"), {})
-            self.head = (row.global_seq, row.hash)
+            # Taken before anything is read (the store locks it where the database needs a
+            # lock), so that guards reading other cases see every earlier commit.
+            self.head = self.store.chain_head()
         return self.head
 
     def finish(self) -> None:
         if self.head is not None:
-            self.q.run(sql.SET_CHAIN_HEAD, {"global_seq": self.head[0], "hash": self.head[1]})
+            self.store.set_chain_head(*self.head)
 
     # -- checks shared by open and fire -----------------------------------------------------------
 
@@ -412,7 +416,7 @@ class _UnitOfWork:
             raise GuardFailedError(f"open: refused: {reason}", trigger="open")
         warnings = self.warnings(row, facts)
 
-        self.q.run(sql.INSERT_CASE, {
+        self.store.insert_case({
             "id": case_id, "kind": process.kind, "state": row.dest.value, "version": 0,
             "data": _json(case), "opened_at": utc_iso(at), "last_effective_at": utc_iso(at),
             "last_hash": hashchain.GENESIS, "updated_at": self.recorded_at})
@@ -425,7 +429,7 @@ class _UnitOfWork:
     # -- firing a trigger --------------------------------------------------------------------------
 
     def load(self, case_id: str):
-        row = self.q.one(sql.CASE, {"id": case_id})
+        row = self.store.case(case_id)
         if row is None:
             raise UnknownCaseError(f"no case {case_id!r}", case=case_id)
         return row
@@ -458,7 +462,7 @@ class _UnitOfWork:
                 state=stored.state)
 
         case = json.loads(stored.data)
-        timer_rows = self.q.all(sql.CASE_TIMERS, {"case_id": case_id})
+        timer_rows = self.store.timers_of(case_id)
         pending_rows = [t for t in timer_rows if t.status == "pending"]
         pending = {t.name: date.fromisoformat(t.due) for t in pending_rows}
         due_dates = {t.name: date.fromisoformat(t.due) for t in timer_rows}   # latest of each
@@ -474,9 +478,9 @@ class _UnitOfWork:
         model = self.validate(row, data, case_id, stored.state)
         at = self.effective(effective_at, stored.last_effective_at, case_id, trigger,
                             by_a_person=by_a_person)
-        event = model.model_dump() if model else {}
-        facts = self.facts(process, case_id, actor, on_behalf_of, role, stored.state, case,
-                           event, at, pending)
+        facts = probe   # now with the event and its time
+        facts.event = model.model_dump() if model else {}
+        facts.effective_date = local_date(at)
         facts.deadlines = due_dates
         warnings = self.warnings(row, facts)
 
@@ -494,8 +498,7 @@ class _UnitOfWork:
                                                        and effect.kind in record):
                 record[effect.kind] = self.engine.new_id(PROCESSES[effect.kind].case_prefix)
         if timer_row is not None:
-            self.q.run(sql.END_TIMER, {"status": "fired", "ended_seq": stored.version + 1,
-                                       "id": timer_row.id})
+            self.store.end_timer(timer_row.id, "fired", stored.version + 1)
             pending = {k: v for k, v in pending.items() if k != timer_row.name}
         else:
             case = {**case, trigger: {**record, "effective_date": local_date(at).isoformat()}}
@@ -531,9 +534,8 @@ class _UnitOfWork:
                              last_hash=stored.last_hash,
                              log_data={"timer": timer.name, "old_due": timer.due,
                                        "new_due": new.due.isoformat(), "rule": new.rule})
-        self.q.run(sql.END_TIMER, {"status": "cancelled", "ended_seq": outcome.version,
-                                   "id": timer.id})
-        self.q.run(sql.INSERT_TIMER, self.timer_row(timer.case_id, new, outcome.version))
+        self.store.end_timer(timer.id, "cancelled", outcome.version)
+        self.store.start_timers([self.timer_row(timer.case_id, new, outcome.version)])
         return outcome
 
     def timer_row(self, case_id: str, deadline: Deadline, seq: int) -> dict:
@@ -561,8 +563,7 @@ class _UnitOfWork:
             if isinstance(effect, CancelTimers):
                 for t in pending_rows:
                     if t.name in pending and (not effect.names or t.name in effect.names):
-                        self.q.run(sql.END_TIMER, {"status": "cancelled", "ended_seq": seq,
-                                                   "id": t.id})
+                        self.store.end_timer(t.id, "cancelled", seq)
                         del pending[t.name]
             elif isinstance(effect, StartTimer):
                 deadline = compute(process.timer(effect.name), facts, self.engine.calendar,
@@ -578,10 +579,12 @@ class _UnitOfWork:
             "on_behalf_of": str(on_behalf_of) if on_behalf_of else None,
             "effective_at": utc_iso(at), "recorded_at": self.recorded_at,
             "data": _json(log_data), "prev_hash": last_hash, "global_prev_hash": global_prev}
-        entry["hash"] = hashchain.entry_hash(entry)
+        # Replay rebuilds a case on its own, outside the global chain its hashes link into:
+        # they are left empty there (`audit verify` is what checks the stored ones).
+        entry["hash"] = "" if self.engine.replaying else hashchain.entry_hash(entry)
         self.head = (global_seq, entry["hash"])
 
-        changed = self.q.run(sql.UPDATE_CASE, {
+        changed = self.store.update_case({
             "id": case_id, "state": dest.value, "version": seq, "data": _json(case),
             "last_effective_at": utc_iso(at), "last_hash": entry["hash"],
             "updated_at": self.recorded_at, "expected_version": version})
@@ -590,9 +593,8 @@ class _UnitOfWork:
                 f"case {case_id} changed while {row.trigger} was being applied; nothing was "
                 "written: look at it again and retry", case=case_id, trigger=row.trigger,
                 state=state)
-        self.q.run(sql.INSERT_LOG, entry)
-        self.q.many(sql.INSERT_TIMER, (self.timer_row(case_id, d, seq)
-                                       for d in deadlines.values()))
+        self.store.append_log(entry)
+        self.store.start_timers([self.timer_row(case_id, d, seq) for d in deadlines.values()])
 
         notices = [n for n in row.effects if isinstance(n, Notify)]
         if notices:
@@ -605,9 +607,9 @@ class _UnitOfWork:
                 timer = process.timer(timer_row.name)
                 context["missed"] = {"timer": timer.name, "due": date.fromisoformat(timer_row.due),
                                      "duty": timer.duty, "whose": timer.whose}
-            self.q.many(sql.INSERT_NOTICE, (
+            self.store.store_notices([
                 self.notice(case_id, seq, n, effect, context, facts)
-                for n, effect in enumerate(notices, start=1)))
+                for n, effect in enumerate(notices, start=1)])
 
         outcome = Outcome(case_id, process.kind, dest.value, seq, row.trigger, at, warnings)
         for effect in () if self.engine.replaying else row.effects:
@@ -637,6 +639,12 @@ class _UnitOfWork:
                 "created_at": self.recorded_at}
 
 
+@contextmanager
+def _sql_transaction(db: Database):
+    with db.write() as conn:
+        yield SqlCaseStore(db, conn)
+
+
 def _fires(deadlines: Mapping[str, Deadline], name: str, due: date) -> datetime:
     return deadlines[name].fires_at if name in deadlines else fires_at(due)
 
@@ -644,7 +652,7 @@ def _fires(deadlines: Mapping[str, Deadline], name: str, due: date) -> datetime:
 def _canonical(value: Any) -> Any:
     """Mappings with their keys in sorted order, as the log stores them: a notice rendered from
     the data as keyed in and one rendered again from the log (replay) read the same."""
-    if isinstance(value, Mapping):
+    if isinstance(value, dict):   # (a dict check: the Mapping ABC costs a good deal more)
         return {k: _canonical(value[k]) for k in sorted(value)}
     if isinstance(value, list):
         return [_canonical(v) for v in value]

@@ -11,12 +11,15 @@ appointee's address) reads the database being replayed.
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Callable, Iterable
+from functools import lru_cache
+from typing import Callable, Iterable, Sequence
 
 from storage.db import Database
-from storage.migrations import migrate
+from storage.memory_store import MemoryCaseStore
 from storage.statements import Statements
 from workflows.calendar import WorkingCalendar
 from workflows.clock import FixedClock
@@ -24,12 +27,16 @@ from workflows.config import Config
 from workflows.engine import SYSTEM, Actor, Engine
 from workflows.errors import EngineError
 
-LOG = ("SELECT seq, trigger, source, dest, actor, on_behalf_of, effective_at, recorded_at, data "
-       "FROM transition_log WHERE case_id = :id ORDER BY seq")
-TIMERS = ("SELECT name, due, status, started_seq, ended_seq, nation, closures FROM timers "
-          "WHERE case_id = :id ORDER BY id")
-NOTICES = ("SELECT template, body_sha256, log_seq FROM notices WHERE case_id = :id "
-           "ORDER BY log_seq, id")
+# The stored side, read for a batch of cases at a time (see `StoredCases`).
+CASES = "SELECT id, kind, state, version FROM cases WHERE id IN ({ids})"
+LOG = ("SELECT case_id, seq, trigger, source, dest, actor, on_behalf_of, effective_at, "
+       "recorded_at, data FROM transition_log WHERE case_id IN ({ids}) ORDER BY case_id, seq")
+TIMERS = ("SELECT case_id, name, due, status, started_seq, ended_seq, nation, closures "
+          "FROM timers WHERE case_id IN ({ids}) ORDER BY case_id, id")
+NOTICES = ("SELECT case_id, template, body_sha256, log_seq FROM notices "
+           "WHERE case_id IN ({ids}) ORDER BY case_id, log_seq, id")
+BATCH = 200   # cases per round of queries (and per task for a worker): few round trips,
+              # bounded memory, progress every few hundred cases
 
 
 @dataclass
@@ -52,6 +59,36 @@ class CaseReplay:
                 "first_difference_at_seq": self.seq, "differences": self.differences}
 
 
+@dataclass
+class StoredCase:
+    """One case as the database holds it: the row, its log, timers and notices."""
+    case: object
+    log: list = field(default_factory=list)
+    timers: list = field(default_factory=list)
+    notices: list = field(default_factory=list)
+
+
+def read_stored(db: Database, ids: Sequence[str]) -> dict[str, StoredCase]:
+    """The stored side of `ids`, in four queries."""
+    if not ids:
+        return {}
+    marks = ", ".join(f":c{n}" for n in range(len(ids)))
+    params = {f"c{n}": case_id for n, case_id in enumerate(ids)}
+    with db.read() as conn:
+        q = Statements(db, conn)
+        found = {c.id: StoredCase(c) for c in q.all(CASES.format(ids=marks), params)}
+        for table, sql in (("log", LOG), ("timers", TIMERS), ("notices", NOTICES)):
+            for row in q.all(sql.format(ids=marks), params):
+                getattr(found[row.case_id], table).append(row)
+    return found
+
+
+@lru_cache(maxsize=256)
+def _recorded_calendar(nation: str, closures: str) -> WorkingCalendar:
+    return WorkingCalendar(nation, frozenset(date.fromisoformat(d) for d in json.loads(closures)))
+
+
+@lru_cache(maxsize=4096)
 def _actor(text: str | None) -> Actor | None:
     if text is None:
         return None
@@ -66,51 +103,42 @@ class Replayer:
         apply the given configuration's calendar throughout."""
         self.source, self.config = source, config or Config()
         self.recorded_calendars = recorded_calendars
-        self.scratch = Database("sqlite://")
-        migrate(self.scratch, "1970-01-01T00:00:00+00:00")
+        self.memory = MemoryCaseStore()
         self.clock = FixedClock(datetime.fromisoformat("1970-01-01T00:00:00+00:00"))
         self.recorder = FixedClock(self.clock.at)
-        self.engine = Engine(self.scratch, self.config, clock=self.clock, recorder=self.recorder,
+        self.engine = Engine(None, self.config, clock=self.clock, recorder=self.recorder,
                              new_id=lambda prefix: "", replaying=True, lookup_db=source,
-                             **engine_options)
-
-    def stored(self, case_id: str) -> tuple:
-        with self.source.read() as conn:
-            q = Statements(self.source, conn)
-            case = q.one("SELECT id, kind, state, version FROM cases WHERE id = :id",
-                         {"id": case_id})
-            if case is None:
-                return None, [], [], []
-            return case, q.all(LOG, {"id": case_id}), q.all(TIMERS, {"id": case_id}), \
-                q.all(NOTICES, {"id": case_id})
+                             memory=self.memory, **engine_options)
 
     def rebuilt(self, case_id: str) -> tuple:
-        with self.scratch.read() as conn:
-            q = Statements(self.scratch, conn)
-            case = q.one("SELECT id, kind, state, version FROM cases WHERE id = :id",
-                         {"id": case_id})
-            return case, q.all(LOG, {"id": case_id}), q.all(TIMERS, {"id": case_id}), \
-                q.all(NOTICES, {"id": case_id})
+        m = self.memory
+        return (m.case(case_id), m.log.get(case_id, []), m.timers.get(case_id, []),
+                m.notices.get(case_id, []))
 
     def replay(self, case_id: str, verify: bool = True) -> CaseReplay:
-        case, log, timers, notices = self.stored(case_id)
-        if case is None:
+        stored = read_stored(self.source, [case_id]).get(case_id)
+        if stored is None:
             raise EngineError(f"no case {case_id!r}")
+        return self.replay_stored(stored, verify)
+
+    def replay_stored(self, stored: StoredCase, verify: bool = True) -> CaseReplay:
+        case, log, timers, notices = stored.case, stored.log, stored.timers, stored.notices
+        case_id = case.id
         result = CaseReplay(case_id, case.kind, len(log))
         in_force = self.engine.calendar
-        used = {t.started_seq: WorkingCalendar(t.nation, frozenset(
-            date.fromisoformat(d) for d in json.loads(t.closures))) for t in timers}
+        used = {t.started_seq: _recorded_calendar(t.nation, t.closures) for t in timers}
+        by_seq = _by_seq(timers, notices) if verify else {}
         for entry in log:
             if self.recorded_calendars:
                 self.engine.calendar = used.get(entry.seq, in_force)
-            self.clock.set(datetime.fromisoformat(entry.effective_at))
-            self.recorder.set(datetime.fromisoformat(entry.recorded_at))
+            at = datetime.fromisoformat(entry.effective_at)
+            self.clock.at = at
+            self.recorder.at = datetime.fromisoformat(entry.recorded_at)
             data = json.loads(entry.data)
             warnings = data.pop("warnings", [])   # as decided when recorded
             try:
                 self.engine.replay_entry(case_id, case.kind, entry.trigger, _actor(entry.actor),
-                                         _actor(entry.on_behalf_of), data,
-                                         datetime.fromisoformat(entry.effective_at), warnings)
+                                         _actor(entry.on_behalf_of), data, at, warnings)
             except Exception as err:   # a refusal now is itself the difference to report
                 result.seq = entry.seq
                 result.differences.append(
@@ -118,7 +146,7 @@ class Replayer:
                     f"{type(err).__name__}: {err}")
                 break
             if verify:
-                problem = self.compare_entry(case_id, entry, timers, notices)
+                problem = self.compare_entry(case_id, entry, by_seq)
                 if problem:
                     result.seq = entry.seq
                     result.differences.append(f"entry {entry.seq} ({entry.trigger}): {problem}")
@@ -131,9 +159,11 @@ class Replayer:
                                                     now_notices)
         return result
 
-    def compare_entry(self, case_id: str, entry, timers, notices) -> str | None:
+    def compare_entry(self, case_id: str, entry, stored_by_seq: dict) -> str | None:
+        """The first difference at `entry` between what is stored (grouped by `_by_seq`) and
+        what replaying it wrote, or None."""
         _, log, now_timers, now_notices = self.rebuilt(case_id)
-        mine = next((e for e in log if e.seq == entry.seq), None)
+        mine = log[-1] if log and log[-1].seq == entry.seq else None
         if mine is None:
             return "replay wrote no log entry"
         for column in ("trigger", "source", "dest", "effective_at", "data"):
@@ -141,15 +171,13 @@ class Replayer:
                 return (f"{column} differs: stored {getattr(entry, column)!r}, "
                         f"replayed {getattr(mine, column)!r}")
         seq = entry.seq
-        started = [(t.name, t.due) for t in timers if t.started_seq == seq]
+        started, ended, sent = stored_by_seq.get(seq, _NOTHING)
         now_started = [(t.name, t.due) for t in now_timers if t.started_seq == seq]
         if started != now_started:
             return f"timers started differ: stored {started}, replayed {now_started}"
-        ended = [(t.name, t.status) for t in timers if t.ended_seq == seq]
         now_ended = [(t.name, t.status) for t in now_timers if t.ended_seq == seq]
         if ended != now_ended:
             return f"timers ended differ: stored {ended}, replayed {now_ended}"
-        sent = [(n.template, n.body_sha256) for n in notices if n.log_seq == seq]
         now_sent = [(n.template, n.body_sha256) for n in now_notices if n.log_seq == seq]
         if sent != now_sent:
             if [t for t, _ in sent] != [t for t, _ in now_sent]:
@@ -176,7 +204,22 @@ class Replayer:
         return out
 
     def close(self) -> None:
-        self.scratch.dispose()
+        self.memory = None
+
+
+_NOTHING = ([], [], [])
+
+
+def _by_seq(timers: list, notices: list) -> dict[int, tuple[list, list, list]]:
+    """What each log entry of a stored case did: timers started, timers ended, notices."""
+    out: dict[int, tuple[list, list, list]] = {}
+    for t in timers:
+        out.setdefault(t.started_seq, ([], [], []))[0].append((t.name, t.due))
+        if t.ended_seq is not None:
+            out.setdefault(t.ended_seq, ([], [], []))[1].append((t.name, t.status))
+    for n in notices:
+        out.setdefault(n.log_seq, ([], [], []))[2].append((n.template, n.body_sha256))
+    return out
 
 
 def case_ids(db: Database) -> list[str]:
@@ -186,15 +229,59 @@ def case_ids(db: Database) -> list[str]:
 
 
 def replay_many(db: Database, config: Config, ids: Iterable[str], verify: bool,
-                on_progress: Callable[[int, int, CaseReplay], None] = lambda *a: None
-                ) -> list[CaseReplay]:
+                on_progress: Callable[[int, int, CaseReplay], None] = lambda *a: None,
+                workers: int | None = None, batch: int = BATCH) -> list[CaseReplay]:
+    """Replay `ids` in batches, in order. Cases are independent (each is rebuilt from its own
+    log, and reads of other cases go to `db`), so batches run in `workers` processes, by
+    default one per CPU this process may use; a single batch runs here."""
     ids = list(ids)
-    replayer = Replayer(db, config)
-    try:
-        results = []
-        for n, case_id in enumerate(ids, start=1):
-            results.append(replayer.replay(case_id, verify))
-            on_progress(n, len(ids), results[-1])
+    batches = [ids[first:first + batch] for first in range(0, len(ids), batch)]
+    workers = min(workers or len(os.sched_getaffinity(0)), len(batches))
+    results: list[CaseReplay] = []
+    if workers <= 1:
+        replayer = Replayer(db, config)
+        done = (_replay_batch(replayer, db, part, verify) for part in batches)
+        for part in done:
+            _collect(results, part, len(ids), on_progress)
         return results
-    finally:
-        replayer.close()
+    # fork: each worker starts with the current code and configuration already loaded; it
+    # opens its own connections (`_worker_start`), never the parent's.
+    context = multiprocessing.get_context(
+        "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+    with context.Pool(workers, initializer=_worker_start, initargs=(db.url, config)) as pool:
+        for part in pool.imap(_worker_replay, [(part, verify) for part in batches]):
+            _collect(results, part, len(ids), on_progress)
+    return results
+
+
+def _replay_batch(replayer: Replayer, db: Database, ids: list[str], verify: bool
+                  ) -> list[CaseReplay]:
+    stored = read_stored(db, ids)
+    out = []
+    for case_id in ids:
+        if case_id not in stored:
+            raise EngineError(f"no case {case_id!r}")
+        out.append(replayer.replay_stored(stored[case_id], verify))
+        replayer.memory.forget(case_id)   # compared: only the current case is kept
+    return out
+
+
+def _collect(results: list, part: list[CaseReplay], total: int, on_progress) -> None:
+    for result in part:
+        results.append(result)
+        on_progress(len(results), total, result)
+
+
+_worker: tuple[Database, Replayer] | None = None
+
+
+def _worker_start(url: str, config: Config) -> None:
+    global _worker
+    db = Database(url)
+    _worker = (db, Replayer(db, config))
+
+
+def _worker_replay(task: tuple[list[str], bool]) -> list[CaseReplay]:
+    db, replayer = _worker
+    ids, verify = task
+    return _replay_batch(replayer, db, ids, verify)
