@@ -289,8 +289,8 @@ class Engine:
 
 
 class _UnitOfWork:
-    """The state of one transaction: its connection, the global chain head it holds, and the
-    recorded time every row it writes shares."""
+    """The state of one transaction: its store (storage/case_store.py, or replay's memory),
+    the global chain head it holds, and the recorded time every row it writes shares."""
 
     def __init__(self, engine: Engine, store: SqlCaseStore | MemoryCaseStore):
         self.engine, self.store = engine, store
