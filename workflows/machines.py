@@ -23,8 +23,6 @@ class CaseModel:
 
 def _condition(guard: Guard):
     def check(event) -> bool:
-        if not event.kwargs.get("check_guards", True):
-            return True
         reason = guard(event.kwargs["facts"])
         if reason:
             event.model.refusal = reason
@@ -62,6 +60,5 @@ def run(kind: str, state: Enum, row: Transition, facts: Facts, check_guards: boo
         dest = MACHINES[kind].events[row.trigger].transitions[state.name][0].dest
         return (type(state)[dest] if dest is not None else state), None
     model = CaseModel(state)
-    moved = MACHINES[kind].events[row.trigger].trigger(model, facts=facts,
-                                                       check_guards=check_guards)
+    moved = MACHINES[kind].events[row.trigger].trigger(model, facts=facts)
     return model.state, (None if moved else model.refusal or "a guard did not hold")

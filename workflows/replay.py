@@ -240,9 +240,8 @@ def replay_many(db: Database, config: Config, ids: Iterable[str], verify: bool,
     results: list[CaseReplay] = []
     if workers <= 1:
         replayer = Replayer(db, config)
-        done = (_replay_batch(replayer, db, part, verify) for part in batches)
-        for part in done:
-            _collect(results, part, len(ids), on_progress)
+        for part in batches:
+            _collect(results, _replay_batch(replayer, db, part, verify), len(ids), on_progress)
         return results
     # fork: each worker starts with the current code and configuration already loaded; it
     # opens its own connections (`_worker_start`), never the parent's.
