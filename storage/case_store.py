@@ -3,12 +3,15 @@
 same operations in memory (storage/memory_store.py), so a replayed entry runs the very code that
 recorded it, without the cost of a database.
 
-Rows come back with attribute access (`row.state`); a case's `data` is its stored JSON text."""
+Rows come back with attribute access (`row.state`). A case's `data` goes in and comes back as
+a dict, stored as canonical JSON text (storage/jsontext.py); the dicts handed out are the
+caller's to read, not to change (the memory store shares them)."""
 from __future__ import annotations
 
+import json
 from typing import Any, Iterable, Mapping
 
-from storage import statements as sql
+from storage import jsontext, statements as sql
 from storage.db import Database
 from storage.statements import Statements
 
@@ -33,10 +36,12 @@ class SqlCaseStore:
     # -- reading ---------------------------------------------------------------------------------
 
     def case(self, case_id: str) -> Any:
-        return self.q.one(sql.CASE, {"id": case_id})
+        row = self.q.one(sql.CASE, {"id": case_id})
+        return row._replace(data=json.loads(row.data)) if row else None
 
     def cases_of_kind(self, kind: str) -> list:
-        return self.q.all(sql.CASES_OF_KIND_IN, {"kind": kind})
+        return [r._replace(data=json.loads(r.data))
+                for r in self.q.all(sql.CASES_OF_KIND_IN, {"kind": kind})]
 
     def timers_of(self, case_id: str) -> list:
         return self.q.all(sql.CASE_TIMERS, {"case_id": case_id})
@@ -53,11 +58,11 @@ class SqlCaseStore:
     # -- writing ---------------------------------------------------------------------------------
 
     def insert_case(self, row: Mapping) -> None:
-        self.q.run(sql.INSERT_CASE, row)
+        self.q.run(sql.INSERT_CASE, {**row, "data": jsontext.dumps(row["data"])})
 
     def update_case(self, row: Mapping) -> int:
         """The number of rows changed: 0 when `expected_version` is no longer the case's."""
-        return self.q.run(sql.UPDATE_CASE, row)
+        return self.q.run(sql.UPDATE_CASE, {**row, "data": jsontext.dumps(row["data"])})
 
     def append_log(self, entry: Mapping) -> None:
         self.q.run(sql.INSERT_LOG, entry)

@@ -1,6 +1,7 @@
 """The unit of work's store (storage/case_store.py) kept in memory, for replay: the rows it
 holds are exactly the rows the database would hold, so a replayed case can be compared with the
-stored one column for column, but nothing is parsed, locked or committed.
+stored one column for column, but nothing is locked or committed, and case data is kept as the
+dict the database would give back (jsontext.as_read_back), not written out and parsed again.
 
 It has no rollback: replay stops a case at the first entry that cannot be re-applied, and that
 case's rows are then reported, not trusted."""
@@ -10,6 +11,7 @@ from types import SimpleNamespace
 from typing import Any, Iterable, Mapping
 
 from storage.hashchain import GENESIS
+from storage.jsontext import as_read_back
 
 
 class MemoryCaseStore:
@@ -61,16 +63,16 @@ class MemoryCaseStore:
     def insert_case(self, row: Mapping) -> None:
         if row["id"] in self.cases:
             raise KeyError(f"case {row['id']} is already open")
-        self.cases[row["id"]] = SimpleNamespace(**row)
+        self.cases[row["id"]] = SimpleNamespace(**{**row, "data": as_read_back(row["data"])})
         self.log[row["id"]], self.timers[row["id"]], self.notices[row["id"]] = [], [], []
 
     def update_case(self, row: Mapping) -> int:
         case = self.cases.get(row["id"])
         if case is None or case.version != row["expected_version"]:
             return 0
-        for column in ("state", "version", "data", "last_effective_at", "last_hash",
-                       "updated_at"):
+        for column in ("state", "version", "last_effective_at", "last_hash", "updated_at"):
             setattr(case, column, row[column])
+        case.data = as_read_back(row["data"], previous=case.data)
         return 1
 
     def append_log(self, entry: Mapping) -> None:

@@ -23,7 +23,7 @@ from notifications.render import TemplateRenderError, check_all, render
 from states import PROCESSES
 from states.spec import (CancelTimers, MoveLinked, Notify, OpenLinked, Process, StartTimer,
                          Transition, first_failure)
-from storage import hashchain, statements as sql
+from storage import hashchain, jsontext, statements as sql
 from storage.case_store import SqlCaseStore
 from storage.db import Database
 from storage.memory_store import MemoryCaseStore
@@ -305,16 +305,16 @@ class _UnitOfWork:
         if self.engine.lookup_db is not None:
             with self.engine.lookup_db.read() as conn:
                 row = Statements(self.engine.lookup_db, conn).one(sql.CASE, {"id": case_id})
-        else:
-            row = self.store.case(case_id)
-        return CaseView(row.id, row.kind, row.state, json.loads(row.data)) if row else None
+            return CaseView(row.id, row.kind, row.state, json.loads(row.data)) if row else None
+        row = self.store.case(case_id)
+        return CaseView(row.id, row.kind, row.state, row.data) if row else None
 
     def funded_posts_at(self, school: str, exclude: str) -> int:
         counted = {"funding_secured", "advertised", "shortlisting", "appointed",
                    "ast2_submitted", "filled"}
         rows = self.store.cases_of_kind("appointment")
         return sum(1 for r in rows if r.id != exclude and r.state in counted
-                   and json.loads(r.data)["school"]["name"] == school)
+                   and r.data["school"]["name"] == school)
 
     def chain_head(self) -> tuple[int, str]:
         if self.head is None:
@@ -418,7 +418,7 @@ class _UnitOfWork:
 
         self.store.insert_case({
             "id": case_id, "kind": process.kind, "state": row.dest.value, "version": 0,
-            "data": _json(case), "opened_at": utc_iso(at), "last_effective_at": utc_iso(at),
+            "data": case, "opened_at": utc_iso(at), "last_effective_at": utc_iso(at),
             "last_hash": hashchain.GENESIS, "updated_at": self.recorded_at})
         return self.apply(process, row, case_id, version=0, state=None, dest=row.dest,
                           case=case, record=None, actor=actor, on_behalf_of=on_behalf_of,
@@ -461,7 +461,7 @@ class _UnitOfWork:
                 f"(only from {', '.join(sources)})", case=case_id, trigger=trigger,
                 state=stored.state)
 
-        case = json.loads(stored.data)
+        case = stored.data
         timer_rows = self.store.timers_of(case_id)
         pending_rows = [t for t in timer_rows if t.status == "pending"]
         pending = {t.name: date.fromisoformat(t.due) for t in pending_rows}
@@ -525,7 +525,7 @@ class _UnitOfWork:
         at = max(at, datetime.fromisoformat(stored.last_effective_at))
         state = process.states(stored.state)
         row = Transition("deadline_recomputed", (state,), None, ("operator",))
-        case = json.loads(stored.data)
+        case = stored.data
         facts = self.facts(process, timer.case_id, actor, None, actor.role, stored.state, case,
                            {}, at, {})
         outcome = self.apply(process, row, timer.case_id, version=stored.version,
@@ -578,14 +578,14 @@ class _UnitOfWork:
             "source": state, "dest": dest.value, "actor": str(actor),
             "on_behalf_of": str(on_behalf_of) if on_behalf_of else None,
             "effective_at": utc_iso(at), "recorded_at": self.recorded_at,
-            "data": _json(log_data), "prev_hash": last_hash, "global_prev_hash": global_prev}
+            "data": jsontext.dumps(log_data), "prev_hash": last_hash, "global_prev_hash": global_prev}
         # Replay rebuilds a case on its own, outside the global chain its hashes link into:
         # they are left empty there (`audit verify` is what checks the stored ones).
         entry["hash"] = "" if self.engine.replaying else hashchain.entry_hash(entry)
         self.head = (global_seq, entry["hash"])
 
         changed = self.store.update_case({
-            "id": case_id, "state": dest.value, "version": seq, "data": _json(case),
+            "id": case_id, "state": dest.value, "version": seq, "data": case,
             "last_effective_at": utc_iso(at), "last_hash": entry["hash"],
             "updated_at": self.recorded_at, "expected_version": version})
         if changed != 1:
@@ -662,15 +662,3 @@ def _canonical(value: Any) -> Any:
 def _a(noun: str) -> str:
     return ("an " if noun[0] in "aeiou" else "a ") + noun
 
-
-def _json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      default=_jsonable)
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return utc_iso(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    raise TypeError(f"not JSON: {value!r}")

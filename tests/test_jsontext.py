@@ -1,0 +1,39 @@
+"""Case data as the stores keep it: the memory store (replay) must hold exactly what the
+database would give back, or a replayed notice could read differently from the recorded one."""
+import json
+import math
+from datetime import date, datetime, timezone
+
+from storage.jsontext import as_read_back, dumps
+
+
+def read_back(value):
+    return json.loads(dumps(value))
+
+
+def test_what_the_memory_store_keeps_is_what_the_database_gives_back():
+    case = {"zeta": 1, "alpha": {"b": [1, 2.5, None, True], "a": ("x", "y")},
+            "candidate": {"name": "Ann Smith", "email": "ann@example.org"}, "é": "ü"}
+    kept = as_read_back(case)
+    assert kept == read_back(case)
+    # the order a template iterating the data would see, at every level
+    assert list(kept) == list(read_back(case)) == ["alpha", "candidate", "zeta", "é"]
+    assert list(kept["alpha"]) == ["a", "b"] and kept["alpha"]["a"] == ["x", "y"]
+
+
+def test_values_json_writes_differently_are_read_back_as_the_database_would():
+    odd = {"when": date(2027, 3, 10), "at": datetime(2027, 3, 10, 9, tzinfo=timezone.utc),
+           "counts": {1: "one"}, "nan": float("nan")}
+    kept = as_read_back(odd)
+    assert kept["when"] == "2027-03-10" and kept["at"] == "2027-03-10T09:00:00+00:00"
+    assert kept["counts"] == {"1": "one"} and math.isnan(kept["nan"])
+
+
+def test_a_transition_adds_to_the_previous_data_without_copying_it_again():
+    before = as_read_back({"open": {"school": "Hill"}, "candidate": {"name": "Ann"}})
+    after = as_read_back({**before, "support": {"z": 1, "a": 2}}, previous=before)
+    assert after == read_back({**before, "support": {"z": 1, "a": 2}})
+    assert list(after) == ["candidate", "open", "support"]
+    assert list(after["support"]) == ["a", "z"]
+    assert after["open"] is before["open"]   # shared, as nothing changes what was kept
+    assert as_read_back(before, previous=before) is before
