@@ -116,6 +116,25 @@ def ground(value: str) -> str:
 
 # --- environment -----------------------------------------------------------------------
 
+_DICT_ATTRIBUTES = frozenset(dir(dict))
+
+
+class NoticeEnvironment(ImmutableSandboxedEnvironment):
+    """The sandbox, reading the case's data faster: notices are mostly `case.candidate.name`
+    on plain dicts, and the sandbox would first look for a dict attribute of that name, raise
+    and catch AttributeError, then read the key. A name that is not an attribute of dict reads
+    the key straight away, which is where the sandbox ends up anyway; anything else (a
+    missing key, `items`, `_private`) takes the sandbox's own path."""
+
+    def getattr(self, obj, attribute):
+        if type(obj) is dict and attribute not in _DICT_ATTRIBUTES:
+            try:
+                return obj[attribute]
+            except KeyError:
+                pass
+        return super().getattr(obj, attribute)
+
+
 _env: ImmutableSandboxedEnvironment | None = None
 _loaded: dict[str, tuple[jinja2.Template, dict]] = {}
 
@@ -123,7 +142,7 @@ _loaded: dict[str, tuple[jinja2.Template, dict]] = {}
 def _environment() -> ImmutableSandboxedEnvironment:
     global _env
     if _env is None:
-        env = ImmutableSandboxedEnvironment(
+        env = NoticeEnvironment(
             loader=FileSystemLoader(TEMPLATES),
             undefined=StrictUndefined,
             autoescape=select_autoescape(["html"]),

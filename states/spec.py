@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
 from enum import Enum
 from typing import Any, Callable, Mapping, Protocol, Sequence
 
@@ -143,6 +144,15 @@ class Transition:
     def roles_for(self, facts: Facts) -> tuple[str, ...]:
         return self.roles(facts) if callable(self.roles) else self.roles
 
+    # The effects by kind, in declared order: the engine reads them on every transition.
+    @cached_property
+    def notices(self) -> tuple[Notify, ...]:
+        return tuple(e for e in self.effects if isinstance(e, Notify))
+
+    @cached_property
+    def opens_linked(self) -> tuple[OpenLinked, ...]:
+        return tuple(e for e in self.effects if isinstance(e, OpenLinked))
+
 
 @dataclass(frozen=True)
 class Process:
@@ -155,11 +165,18 @@ class Process:
     openable: bool = True               # False: opened only by another case (a review)
     case_prefix: str = ""
     _by_trigger: dict = field(default_factory=dict, compare=False, repr=False)
+    _by_value: dict = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self):
         validate(self)
         for row in self.all_transitions():
             self._by_trigger.setdefault(row.trigger, []).append(row)
+        self._by_value.update({s.value: s for s in self.states})
+
+    def state(self, value: str) -> Enum:
+        """The state a case row names (as `states(value)`, without the Enum's lookup cost)."""
+        found = self._by_value.get(value)
+        return found if found is not None else self.states(value)
 
     @property
     def initial(self) -> Enum:

@@ -11,8 +11,7 @@ from typing import Any
 
 
 def dumps(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      default=_jsonable)
+    return _ENCODER.encode(value)
 
 
 def _jsonable(value: Any) -> Any:
@@ -25,42 +24,27 @@ def _jsonable(value: Any) -> Any:
     raise TypeError(f"not JSON: {value!r}")
 
 
+# Built once: json.dumps with options builds an encoder per call, which costs twice the
+# encoding of a log entry's data. Data is a tree read from forms, so there is no cycle to check.
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                            default=_jsonable, check_circular=False)
+
+
 def as_read_back(value: Any, previous: dict | None = None) -> Any:
-    """`json.loads(dumps(value))`, built directly: dicts with their keys in sorted order, tuples
-    as lists. A top-level entry that is the very object `previous` holds under that key was
-    built by this function already and is shared, not copied again: a transition adds one
-    entry to a case's data and keeps the rest. Callers must not change what this returns."""
+    """`json.loads(dumps(value))` (dicts with their keys in sorted order, tuples as lists,
+    dates as text), without writing out again what is already read back: a top-level entry
+    that is the very object `previous` holds under that key is shared, not copied, since a
+    transition adds one entry to a case's data and keeps the rest. Callers must not change
+    what this returns."""
     if value is previous:
         return previous
-    try:
-        if previous is not None and type(value) is dict:
-            return {k: v if previous.get(k, _ABSENT) is v else _native(v)
-                    for k, v in sorted(value.items())}
-        return _native(value)
-    except _NotNative:   # a date, a number key: let the encoder decide what it reads back as
-        return json.loads(dumps(value))
+    if previous is None or type(value) is not dict or \
+            not all(type(k) is str for k in value.keys() - previous.keys()):
+        return _DECODER.decode(dumps(value))
+    get = previous.get
+    return {k: v if get(k, _ABSENT) is v else _DECODER.decode(dumps(v))
+            for k, v in sorted(value.items())}
 
 
 _ABSENT = object()
-
-
-class _NotNative(Exception):
-    pass
-
-
-def _native(value: Any) -> Any:
-    kind = type(value)
-    if kind is str or kind is int or kind is bool or value is None:
-        return value
-    if kind is dict:
-        if not all(type(k) is str for k in value):
-            raise _NotNative
-        return {k: _native(v) for k, v in sorted(value.items())}
-    if kind is list or kind is tuple:
-        return [_native(v) for v in value]
-    if kind is float and value == value and value not in (_INF, -_INF):
-        return value   # NaN and infinities are written as names; let the encoder handle them
-    raise _NotNative
-
-
-_INF = float("inf")
+_DECODER = json.JSONDecoder()

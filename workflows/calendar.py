@@ -6,6 +6,7 @@ fires is an instant, and instants are always handed out in UTC.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from functools import lru_cache
@@ -82,11 +83,20 @@ class WorkingCalendar:
             d += timedelta(days=1)
         return skipped
 
+    def closures_json(self) -> str:
+        """The closure days as stored with each timer (a JSON list of ISO dates, sorted)."""
+        return _closures_json(self.closures)
+
     def describe(self) -> str:
         if not self.closures:
             return f"{self.nation.capitalize()}, no LA closure days"
         days = ", ".join(d.isoformat() for d in sorted(self.closures))
         return f"{self.nation.capitalize()}, LA closure days {days}"
+
+
+@lru_cache(maxsize=256)
+def _closures_json(closures: frozenset[date]) -> str:
+    return json.dumps(sorted(d.isoformat() for d in closures))
 
 
 @lru_cache(maxsize=65536)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import Any, Mapping
 
 from states.spec import CalendarDays, Facts, Timer, WorkingDays
@@ -27,8 +28,15 @@ def compute(timer: Timer, facts: Facts, calendar: WorkingCalendar,
 def compute_from(timer: Timer, start: date, calendar: WorkingCalendar,
                  policy: Mapping[str, Any]) -> Deadline:
     """The deadline `timer` sets counting from `start` (recalendar recomputes a pending one)."""
+    days = timer.rule.count(policy) if isinstance(timer.rule, WorkingDays) else None
+    return _deadline(timer, start, calendar, days)
+
+
+@lru_cache(maxsize=65536)
+def _deadline(timer: Timer, start: date, calendar: WorkingCalendar, n: int | None) -> Deadline:
+    # Cached: timer, calendar and the day count are immutable, so a count from the same day
+    # always gives the same deadline (replay counts each one once, not once per case).
     if isinstance(timer.rule, WorkingDays):
-        n = timer.rule.count(policy)
         due = calendar.add_working_days(start, n)
         source = f" (local policy {timer.rule.policy})" if timer.rule.policy else ""
         rule = (f"{n} working days{source} after {start} ({timer.starting_point}), "

@@ -89,7 +89,7 @@ class CaseView:
     data: Mapping[str, Any]
 
 
-@dataclass
+@dataclass(slots=True)
 class _Facts:
     """The engine's side of states.spec.Facts."""
     case_id: str
@@ -200,11 +200,12 @@ class Engine:
 
     def replay_entry(self, case_id: str, kind: str, trigger: str, actor: Actor,
                      on_behalf_of: Actor | None, data: Mapping, at: datetime,
-                     warnings: list[str]) -> Outcome | None:
-        """Re-apply one logged entry (replay mode): its own transaction, as when recorded.
-        None for a `deadline_recomputed` that changes nothing under the calendar in use."""
+                     warnings: list[str], recorded_at: str) -> Outcome | None:
+        """Re-apply one logged entry (replay mode): its own transaction, as when recorded, at
+        its recorded time (`recorded_at`, the log's text). None for a `deadline_recomputed`
+        that changes nothing under the calendar in use."""
         with self.transaction() as store:
-            work = _UnitOfWork(self, store)
+            work = _UnitOfWork(self, store, recorded_at)
             work.recorded_warnings = list(warnings)
             if trigger == "open":
                 outcome = work.open(PROCESSES[kind], case_id, actor, on_behalf_of, data, at)
@@ -292,9 +293,10 @@ class _UnitOfWork:
     """The state of one transaction: its store (storage/case_store.py, or replay's memory),
     the global chain head it holds, and the recorded time every row it writes shares."""
 
-    def __init__(self, engine: Engine, store: SqlCaseStore | MemoryCaseStore):
+    def __init__(self, engine: Engine, store: SqlCaseStore | MemoryCaseStore,
+                 recorded_at: str | None = None):
         self.engine, self.store = engine, store
-        self.recorded_at = utc_iso(engine.recorder.now())
+        self.recorded_at = recorded_at or utc_iso(engine.recorder.now())
         self.now = engine.clock.now()
         self.head: tuple[int, str] | None = None
         self.recorded_warnings: list[str] | None = None   # replay: the warnings as logged
@@ -440,7 +442,7 @@ class _UnitOfWork:
         self.chain_head()
         stored = self.load(case_id)
         process = PROCESSES[stored.kind]
-        state = process.states(stored.state)
+        state = process.state(stored.state)
         if expected_version is not None and stored.version != expected_version:
             raise ConcurrentChangeError(
                 f"case {case_id} is at version {stored.version}, not {expected_version}: it "
@@ -462,10 +464,12 @@ class _UnitOfWork:
                 state=stored.state)
 
         case = stored.data
-        timer_rows = self.store.timers_of(case_id)
-        pending_rows = [t for t in timer_rows if t.status == "pending"]
-        pending = {t.name: date.fromisoformat(t.due) for t in pending_rows}
-        due_dates = {t.name: date.fromisoformat(t.due) for t in timer_rows}   # latest of each
+        pending_rows, pending, due_dates = [], {}, {}   # due dates: the latest of each name
+        for t in self.store.timers_of(case_id):
+            due = due_dates[t.name] = date.fromisoformat(t.due)
+            if t.status == "pending":
+                pending_rows.append(t)
+                pending[t.name] = due
         role = SYSTEM.role if actor == SYSTEM else self.role_of(actor, on_behalf_of, trigger)
         probe = self.facts(process, case_id, actor, on_behalf_of, role, stored.state, case, {},
                            self.now, pending)
@@ -480,7 +484,7 @@ class _UnitOfWork:
                             by_a_person=by_a_person)
         facts = probe   # now with the event and its time
         facts.event = model.model_dump() if model else {}
-        facts.effective_date = local_date(at)
+        facts.effective_date = effective_date = local_date(at)
         facts.deadlines = due_dates
         warnings = self.warnings(row, facts)
 
@@ -493,15 +497,14 @@ class _UnitOfWork:
         record = model.model_dump(mode="json") if model else {}
         if row.derive:
             record.update(row.derive(facts))
-        for effect in row.effects:
-            if isinstance(effect, OpenLinked) and not (self.engine.replaying
-                                                       and effect.kind in record):
+        for effect in row.opens_linked:
+            if not (self.engine.replaying and effect.kind in record):
                 record[effect.kind] = self.engine.new_id(PROCESSES[effect.kind].case_prefix)
         if timer_row is not None:
             self.store.end_timer(timer_row.id, "fired", stored.version + 1)
             pending = {k: v for k, v in pending.items() if k != timer_row.name}
         else:
-            case = {**case, trigger: {**record, "effective_date": local_date(at).isoformat()}}
+            case = {**case, trigger: {**record, "effective_date": effective_date.isoformat()}}
         return self.apply(process, row, case_id, version=stored.version, state=stored.state,
                           dest=dest, case=case, record=record, actor=actor,
                           on_behalf_of=on_behalf_of, at=at, facts=facts, pending=pending,
@@ -523,7 +526,7 @@ class _UnitOfWork:
         if new.due.isoformat() == timer.due:
             return None
         at = max(at, datetime.fromisoformat(stored.last_effective_at))
-        state = process.states(stored.state)
+        state = process.state(stored.state)
         row = Transition("deadline_recomputed", (state,), None, ("operator",))
         case = stored.data
         facts = self.facts(process, timer.case_id, actor, None, actor.role, stored.state, case,
@@ -544,7 +547,7 @@ class _UnitOfWork:
         return {"case_id": case_id, "name": deadline.name, "due": deadline.due.isoformat(),
                 "fires_at": utc_iso(deadline.fires_at), "rule": deadline.rule,
                 "counted_from": deadline.counted_from.isoformat(), "nation": calendar.nation,
-                "closures": json.dumps(sorted(c.isoformat() for c in calendar.closures)),
+                "closures": calendar.closures_json(),
                 "started_seq": seq}
 
     # -- applying a transition -------------------------------------------------------------------
@@ -596,7 +599,7 @@ class _UnitOfWork:
         self.store.append_log(entry)
         self.store.start_timers([self.timer_row(case_id, d, seq) for d in deadlines.values()])
 
-        notices = [n for n in row.effects if isinstance(n, Notify)]
+        notices = row.notices
         if notices:
             timers_now = {name: {"due": due, "fires_at": _fires(deadlines, name, due)}
                           for name, due in pending.items()}
@@ -624,7 +627,7 @@ class _UnitOfWork:
 
     def notice(self, case_id: str, seq: int, n: int, effect: Notify, context: dict,
                facts: _Facts) -> dict:
-        to = list(dict.fromkeys(a for a in (r(facts) for r in effect.to) if a))
+        to = list(dict.fromkeys([a for r in effect.to if (a := r(facts))]))
         if not to:
             raise InvalidDataError(f"notice {effect.template} has no recipient: the case names "
                                    "no address for it", case=case_id, trigger=facts.kind)
@@ -633,7 +636,7 @@ class _UnitOfWork:
         except TemplateRenderError as err:
             raise EngineError(f"case {case_id}: {err}; nothing was written") from err
         return {"id": f"{case_id}.{seq}.{n}", "case_id": case_id, "log_seq": seq,
-                "template": effect.template, "recipients": json.dumps(to),
+                "template": effect.template, "recipients": _RECIPIENTS.encode(to),
                 "subject": rendered.subject, "body": rendered.body,
                 "body_sha256": hashlib.sha256(rendered.body.encode()).hexdigest(),
                 "created_at": self.recorded_at}
@@ -643,6 +646,9 @@ class _UnitOfWork:
 def _sql_transaction(db: Database):
     with db.write() as conn:
         yield SqlCaseStore(db, conn)
+
+
+_RECIPIENTS = json.JSONEncoder()   # a notice's addresses as a JSON list, as json.dumps writes it
 
 
 def _fires(deadlines: Mapping[str, Deadline], name: str, due: date) -> datetime:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
+from functools import lru_cache
 
 from transitions import Machine
 
@@ -55,10 +56,15 @@ def run(kind: str, state: Enum, row: Transition, facts: Facts, check_guards: boo
     one and the first failing guard's reason (transitions itself only says False). A replay
     does not check guards again: they were decided when the entry was recorded."""
     if not check_guards:
-        # Nothing to decide: the machine's own table says where the trigger leads from here
-        # (one transition per trigger and source state, states/spec.py checks that).
-        dest = MACHINES[kind].events[row.trigger].transitions[state.name][0].dest
-        return (type(state)[dest] if dest is not None else state), None
+        return destination(kind, row.trigger, state), None
     model = CaseModel(state)
     moved = MACHINES[kind].events[row.trigger].trigger(model, facts=facts)
     return model.state, (None if moved else model.refusal or "a guard did not hold")
+
+
+@lru_cache(maxsize=None)
+def destination(kind: str, trigger: str, state: Enum) -> Enum:
+    """Where `trigger` leads from `state` when nothing is decided: the machine's own table
+    (one transition per trigger and source state, states/spec.py checks that)."""
+    dest = MACHINES[kind].events[trigger].transitions[state.name][0].dest
+    return type(state)[dest] if dest is not None else state

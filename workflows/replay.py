@@ -105,8 +105,7 @@ class Replayer:
         self.recorded_calendars = recorded_calendars
         self.memory = MemoryCaseStore()
         self.clock = FixedClock(datetime.fromisoformat("1970-01-01T00:00:00+00:00"))
-        self.recorder = FixedClock(self.clock.at)
-        self.engine = Engine(None, self.config, clock=self.clock, recorder=self.recorder,
+        self.engine = Engine(None, self.config, clock=self.clock,
                              new_id=lambda prefix: "", replaying=True, lookup_db=source,
                              memory=self.memory, **engine_options)
 
@@ -133,12 +132,12 @@ class Replayer:
                 self.engine.calendar = used.get(entry.seq, in_force)
             at = datetime.fromisoformat(entry.effective_at)
             self.clock.at = at
-            self.recorder.at = datetime.fromisoformat(entry.recorded_at)
             data = json.loads(entry.data)
             warnings = data.pop("warnings", [])   # as decided when recorded
             try:
                 self.engine.replay_entry(case_id, case.kind, entry.trigger, _actor(entry.actor),
-                                         _actor(entry.on_behalf_of), data, at, warnings)
+                                         _actor(entry.on_behalf_of), data, at, warnings,
+                                         entry.recorded_at)
             except Exception as err:   # a refusal now is itself the difference to report
                 result.seq = entry.seq
                 result.differences.append(
@@ -162,14 +161,18 @@ class Replayer:
     def compare_entry(self, case_id: str, entry, stored_by_seq: dict) -> str | None:
         """The first difference at `entry` between what is stored (grouped by `_by_seq`) and
         what replaying it wrote, or None."""
-        _, log, now_timers, now_notices = self.rebuilt(case_id)
+        memory = self.memory
+        log = memory.log.get(case_id)
         mine = log[-1] if log and log[-1].seq == entry.seq else None
         if mine is None:
             return "replay wrote no log entry"
-        for column in ("trigger", "source", "dest", "effective_at", "data"):
-            if getattr(mine, column) != getattr(entry, column):
-                return (f"{column} differs: stored {getattr(entry, column)!r}, "
-                        f"replayed {getattr(mine, column)!r}")
+        if (mine.trigger, mine.source, mine.dest, mine.effective_at, mine.data) != \
+                (entry.trigger, entry.source, entry.dest, entry.effective_at, entry.data):
+            for column in ("trigger", "source", "dest", "effective_at", "data"):
+                if getattr(mine, column) != getattr(entry, column):
+                    return (f"{column} differs: stored {getattr(entry, column)!r}, "
+                            f"replayed {getattr(mine, column)!r}")
+        now_timers, now_notices = memory.timers.get(case_id, ()), memory.notices.get(case_id, ())
         seq = entry.seq
         started, ended, sent = stored_by_seq.get(seq, _NOTHING)
         now_started = [(t.name, t.due) for t in now_timers if t.started_seq == seq]
