@@ -7,6 +7,8 @@ from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
+from jinja2 import StrictUndefined
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from notifications import render as render_module
 from notifications.render import (
@@ -405,6 +407,27 @@ def test_the_sandbox_refuses_to_mutate_the_context(scratch_templates):
         "{% block subject %}{{ case.clear() }}{% endblock %}{% block body %}{% endblock %}")
     with pytest.raises(TemplateRenderError, match="evil.*SecurityError"):
         render("evil", SAMPLES["application_received"])
+
+
+def test_case_data_reads_in_notices_as_the_stock_sandbox_reads_it(scratch_templates):
+    # The notice environment reads dict keys first (render.NoticeEnvironment); a key that
+    # shares a dict method's name, a private-looking key and a missing key must still read as
+    # Jinja's own sandbox reads them.
+    (scratch_templates / "reads.txt.j2").write_text(
+        "{% block subject %}{{ case.name }}|{{ case._note }}|{{ case.items is callable }}"
+        "{% endblock %}{% block body %}{{ case.missing is defined }}|{{ case['items'] }}"
+        "{% endblock %}")
+    context = {"case": {"name": "Ann", "_note": "n", "items": "3 items"}}
+    rendered = render("reads", context)
+    stock = ImmutableSandboxedEnvironment(undefined=StrictUndefined).from_string(
+        (scratch_templates / "reads.txt.j2").read_text())
+    shared = stock.new_context(context, shared=False)
+    assert rendered.subject == "".join(stock.blocks["subject"](shared)) == "Ann|n|True"
+    assert rendered.body.strip() == "".join(stock.blocks["body"](shared)) == "False|3 items"
+    (scratch_templates / "private.txt.j2").write_text(
+        "{% block subject %}{{ case.__class__ }}{% endblock %}{% block body %}{% endblock %}")
+    with pytest.raises(TemplateRenderError, match="private.*SecurityError|private.*unsafe"):
+        render("private", context)
 
 
 # --- filters ----------------------------------------------------------------------------
