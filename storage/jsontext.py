@@ -42,9 +42,40 @@ def as_read_back(value: Any, previous: dict | None = None) -> Any:
             not all(type(k) is str for k in value.keys() - previous.keys()):
         return _DECODER.decode(dumps(value))
     get = previous.get
-    return {k: v if get(k, _ABSENT) is v else _DECODER.decode(dumps(v))
+    return {k: v if get(k, _ABSENT) is v else _small_read_back(v)
             for k, v in sorted(value.items())}
 
 
 _ABSENT = object()
 _DECODER = json.JSONDecoder()
+
+
+def _small_read_back(value: Any) -> Any:
+    # A trigger's record is a few plain values: sorting them here costs half of writing and
+    # parsing them. Anything else (a date, a number key, NaN) goes through the encoder.
+    try:
+        return _plain(value)
+    except _NotPlain:
+        return _DECODER.decode(dumps(value))
+
+
+class _NotPlain(Exception):
+    pass
+
+
+def _plain(value: Any) -> Any:
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return value
+    if kind is dict:
+        if not all(type(k) is str for k in value):
+            raise _NotPlain
+        return {k: _plain(value[k]) for k in sorted(value)}
+    if kind is list or kind is tuple:
+        return [_plain(v) for v in value]
+    if kind is float and -_INF < value < _INF:   # NaN and infinities are written as names
+        return value
+    raise _NotPlain
+
+
+_INF = float("inf")

@@ -37,3 +37,12 @@ def test_a_transition_adds_to_the_previous_data_without_copying_it_again():
     assert list(after["support"]) == ["a", "z"]
     assert after["open"] is before["open"]   # shared, as nothing changes what was kept
     assert as_read_back(before, previous=before) is before
+
+
+def test_a_record_with_values_json_writes_differently_is_read_back_as_the_database_would():
+    before = as_read_back({"open": {"school": "Hill"}})
+    record = {"on": date(2027, 3, 10), "score": 1.5, "odd": float("inf"), "keys": {2: "b"},
+              "list": ("x", {"b": 1, "a": [True, None]})}
+    after = as_read_back({**before, "judge": record}, previous=before)
+    assert after == read_back({**before, "judge": record})
+    assert list(after["judge"]) == sorted(record) and list(after["judge"]["list"][1]) == ["a", "b"]
