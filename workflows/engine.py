@@ -450,14 +450,15 @@ class _UnitOfWork:
                 trigger=trigger, state=stored.state)
         if trigger == "open":
             raise UnknownTriggerError(f"case {case_id} is already open", case=case_id)
-        if not process.rows(trigger):
+        rows = process.rows(trigger)
+        if not rows:
             raise UnknownTriggerError(
                 f"unknown trigger {trigger!r} for a {process.kind} case; triggers: "
                 f"{', '.join(t for t in process.triggers() if not t.startswith('timer:'))}",
                 case=case_id, trigger=trigger, state=stored.state)
         row = process.row_from(trigger, state)
         if row is None:
-            sources = sorted({s.value for r in process.rows(trigger) for s in r.sources})
+            sources = sorted({s.value for r in rows for s in r.sources})
             raise NotAllowedInStateError(
                 f"{trigger} is not allowed in state {stored.state} of case {case_id} "
                 f"(only from {', '.join(sources)})", case=case_id, trigger=trigger,
@@ -576,11 +577,12 @@ class _UnitOfWork:
 
         global_seq, global_prev = self.chain_head()
         global_seq += 1
+        dest_state, effective_at = dest.value, utc_iso(at)
         entry = {
             "global_seq": global_seq, "case_id": case_id, "seq": seq, "trigger": row.trigger,
-            "source": state, "dest": dest.value, "actor": str(actor),
+            "source": state, "dest": dest_state, "actor": str(actor),
             "on_behalf_of": str(on_behalf_of) if on_behalf_of else None,
-            "effective_at": utc_iso(at), "recorded_at": self.recorded_at,
+            "effective_at": effective_at, "recorded_at": self.recorded_at,
             "data": jsontext.dumps(log_data), "prev_hash": last_hash, "global_prev_hash": global_prev}
         # Replay rebuilds a case on its own, outside the global chain its hashes link into:
         # they are left empty there (`audit verify` is what checks the stored ones).
@@ -588,8 +590,8 @@ class _UnitOfWork:
         self.head = (global_seq, entry["hash"])
 
         changed = self.store.update_case({
-            "id": case_id, "state": dest.value, "version": seq, "data": case,
-            "last_effective_at": utc_iso(at), "last_hash": entry["hash"],
+            "id": case_id, "state": dest_state, "version": seq, "data": case,
+            "last_effective_at": effective_at, "last_hash": entry["hash"],
             "updated_at": self.recorded_at, "expected_version": version})
         if changed != 1:
             raise ConcurrentChangeError(
@@ -603,7 +605,7 @@ class _UnitOfWork:
         if notices:
             timers_now = {name: {"due": due, "fires_at": _fires(deadlines, name, due)}
                           for name, due in pending.items()}
-            context = {"case_id": case_id, "kind": process.kind, "state": dest.value,
+            context = {"case_id": case_id, "kind": process.kind, "state": dest_state,
                        "case": case, "event": _canonical(facts.event), "effective_date": facts.effective_date,
                        "timers": timers_now, "contacts": self.engine.contacts}
             if timer_row is not None:
@@ -614,7 +616,7 @@ class _UnitOfWork:
                 self.notice(case_id, seq, n, effect, context, facts)
                 for n, effect in enumerate(notices, start=1)])
 
-        outcome = Outcome(case_id, process.kind, dest.value, seq, row.trigger, at, warnings)
+        outcome = Outcome(case_id, process.kind, dest_state, seq, row.trigger, at, warnings)
         for effect in () if self.engine.replaying else row.effects:
             if isinstance(effect, OpenLinked):
                 linked = PROCESSES[effect.kind]
