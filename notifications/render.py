@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -66,6 +67,7 @@ class TemplateRenderError(Exception):
 
 # --- filters ---------------------------------------------------------------------------
 
+@lru_cache(maxsize=4096)   # the same few hundred dates recur in every notice of a run
 def longdate(value: date | datetime | str) -> str:
     """A date as a letter writes it: 'Wednesday 20 January 2027'.
 
