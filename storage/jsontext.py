@@ -55,7 +55,7 @@ def _small_read_back(value: Any) -> Any:
     # parsing them. Anything else (a date, a number key, NaN) goes through the encoder.
     try:
         return _plain(value)
-    except _NotPlain:
+    except (_NotPlain, TypeError):   # TypeError: keys that cannot be sorted together
         return _DECODER.decode(dumps(value))
 
 
@@ -65,17 +65,22 @@ class _NotPlain(Exception):
 
 def _plain(value: Any) -> Any:
     kind = type(value)
-    if kind is str or kind is int or kind is bool or value is None:
-        return value
     if kind is dict:
-        if not all(type(k) is str for k in value):
-            raise _NotPlain
-        return {k: _plain(value[k]) for k in sorted(value)}
+        out = {}
+        for key in sorted(value):   # (a key of another type than str raises TypeError or below)
+            if type(key) is not str:
+                raise _NotPlain
+            item = value[key]
+            out[key] = item if type(item) in _TEXT_AS_IS else _plain(item)
+        return out
     if kind is list or kind is tuple:
-        return [_plain(v) for v in value]
+        return [item if type(item) in _TEXT_AS_IS else _plain(item) for item in value]
+    if kind in _TEXT_AS_IS:
+        return value
     if kind is float and -_INF < value < _INF:   # NaN and infinities are written as names
         return value
     raise _NotPlain
 
 
+_TEXT_AS_IS = frozenset((str, int, bool, type(None)))   # read back exactly as they are
 _INF = float("inf")

@@ -10,6 +10,7 @@ appointee's address) reads the database being replayed.
 """
 from __future__ import annotations
 
+import gc
 import json
 import multiprocessing
 import os
@@ -316,6 +317,9 @@ def _worker_start(url: str, config: Config) -> None:
     global _worker
     db = Database(url)
     _worker = (db, Replayer(db, config))
+    # What the worker has now (the code, the templates, the calendars) lives as long as it
+    # does: the garbage collector need not walk it again on every full collection.
+    gc.freeze()
 
 
 def _worker_replay(task: tuple[list[str], bool]) -> list[CaseReplay]:
