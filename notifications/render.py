@@ -93,9 +93,10 @@ def codes(value: Iterable[str] | str) -> str:
 
 def names(value: Iterable[Mapping | str] | Mapping | str) -> str:
     """People as prose: [{'name': 'A'}, 'B', 'C'] -> 'A, B and C'."""
-    if isinstance(value, (str, Mapping)):
+    # (dict before Mapping: a dict is matched without the ABC's slower check)
+    if isinstance(value, (str, dict, Mapping)):
         value = [value]
-    items = [item["name"] if isinstance(item, Mapping) else str(item) for item in value]
+    items = [item["name"] if isinstance(item, (dict, Mapping)) else str(item) for item in value]
     if len(items) <= 1:
         return "".join(items)
     return ", ".join(items[:-1]) + " and " + items[-1]

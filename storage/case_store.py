@@ -8,7 +8,6 @@ a dict, stored as canonical JSON text (storage/jsontext.py); the dicts handed ou
 caller's to read, not to change (the memory store shares them)."""
 from __future__ import annotations
 
-import json
 from typing import Any, Iterable, Mapping
 
 from storage import jsontext, statements as sql
@@ -37,10 +36,10 @@ class SqlCaseStore:
 
     def case(self, case_id: str) -> Any:
         row = self.q.one(sql.CASE, {"id": case_id})
-        return row._replace(data=json.loads(row.data)) if row else None
+        return row._replace(data=jsontext.loads(row.data)) if row else None
 
     def cases_of_kind(self, kind: str) -> list:
-        return [r._replace(data=json.loads(r.data))
+        return [r._replace(data=jsontext.loads(r.data))
                 for r in self.q.all(sql.CASES_OF_KIND_IN, {"kind": kind})]
 
     def timers_of(self, case_id: str) -> list:

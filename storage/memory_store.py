@@ -27,6 +27,14 @@ class MemoryCaseStore:
         self._given: dict[str, dict] = {}
         self._timer_ids = 0
 
+    # The unit of work's transaction (Engine.transaction): this store is its own, with nothing
+    # to commit and no rollback.
+    def __enter__(self) -> "MemoryCaseStore":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        return None
+
     def forget(self, case_id: str) -> None:
         """Drop a case once it has been compared: replaying every case keeps only one."""
         for timer in self.timers.get(case_id, ()):
@@ -74,8 +82,8 @@ class MemoryCaseStore:
         case = self.cases.get(row["id"])
         if case is None or case.version != row["expected_version"]:
             return 0
-        for column in ("state", "version", "last_effective_at", "last_hash", "updated_at"):
-            setattr(case, column, row[column])
+        vars(case).update(state=row["state"], version=row["version"], updated_at=row["updated_at"],
+                          last_effective_at=row["last_effective_at"], last_hash=row["last_hash"])
         if row["data"] is not self._given.get(row["id"]):
             case.data = as_read_back(row["data"], previous=case.data)
             self._given[row["id"]] = row["data"]

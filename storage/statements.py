@@ -5,7 +5,7 @@ storage/tables.py remain the schema these statements write."""
 from __future__ import annotations
 
 from collections import namedtuple
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any, Iterable, Mapping
 
 from sqlalchemy.engine import Connection
@@ -82,8 +82,10 @@ class Statements:
     def _named(self, rows: list) -> list:
         if not rows:
             return rows
-        make = _row_class(tuple(d[0] for d in self.cursor.description))._make
-        return [make(row) for row in rows]
+        row_class = _row_class(tuple(d[0] for d in self.cursor.description))
+        # The cursor's rows have exactly these columns: no need for namedtuple's own _make,
+        # which checks the length again in Python for every row.
+        return list(map(partial(tuple.__new__, row_class), rows))
 
     def run(self, sql: str, params: Mapping[str, Any]) -> int:
         self.cursor.execute(self.db.sql(sql), params)

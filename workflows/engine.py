@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import Enum
@@ -48,6 +48,11 @@ ACTS_FOR_NOBODY = ("system", "auditor")
 class Actor:
     role: str
     id: str
+    # Whether this is SYSTEM (the engine itself), as a plain attribute: every transition asks.
+    is_system: bool = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "is_system", self.role == "system" and self.id == "")
 
     @classmethod
     def parse(cls, text: str) -> "Actor":
@@ -146,9 +151,7 @@ class Engine:
 
     def transaction(self):
         """The store one unit of work uses: a database transaction, or replay's memory."""
-        if self.memory is not None:
-            return nullcontext(self.memory)
-        return _sql_transaction(self.db)
+        return self.memory if self.memory is not None else _sql_transaction(self.db)
 
     # -- the public operations, each one transaction ---------------------------------------------
 
@@ -225,7 +228,7 @@ class Engine:
                 outcome = work.fire_timer(timer)
             else:
                 outcome = work.fire(case_id, trigger, actor, on_behalf_of, data, at,
-                                    by_a_person=actor != SYSTEM)
+                                    by_a_person=not actor.is_system)
             work.finish()
         return outcome
 
@@ -450,15 +453,14 @@ class _UnitOfWork:
                 trigger=trigger, state=stored.state)
         if trigger == "open":
             raise UnknownTriggerError(f"case {case_id} is already open", case=case_id)
-        rows = process.rows(trigger)
-        if not rows:
+        if not process.rows(trigger):
             raise UnknownTriggerError(
                 f"unknown trigger {trigger!r} for a {process.kind} case; triggers: "
                 f"{', '.join(t for t in process.triggers() if not t.startswith('timer:'))}",
                 case=case_id, trigger=trigger, state=stored.state)
         row = process.row_from(trigger, state)
         if row is None:
-            sources = sorted({s.value for r in rows for s in r.sources})
+            sources = sorted({s.value for r in process.rows(trigger) for s in r.sources})
             raise NotAllowedInStateError(
                 f"{trigger} is not allowed in state {stored.state} of case {case_id} "
                 f"(only from {', '.join(sources)})", case=case_id, trigger=trigger,
@@ -471,11 +473,11 @@ class _UnitOfWork:
             if t.status == "pending":
                 pending_rows.append(t)
                 pending[t.name] = due
-        role = SYSTEM.role if actor == SYSTEM else self.role_of(actor, on_behalf_of, trigger)
+        role = "system" if actor.is_system else self.role_of(actor, on_behalf_of, trigger)
         probe = self.facts(process, case_id, actor, on_behalf_of, role, stored.state, case, {},
                            self.now, pending)
         allowed = row.roles_for(probe)
-        if role not in allowed or (role == "system") != (actor == SYSTEM):
+        if role not in allowed or (role == "system") != actor.is_system:
             who = ", ".join(allowed)
             raise RoleNotAllowedError(
                 f"role {role} may not fire {trigger} on case {case_id} in state {stored.state}; "

@@ -20,6 +20,7 @@ from functools import lru_cache
 from operator import attrgetter
 from typing import Callable, Iterable, Sequence
 
+from storage import jsontext
 from storage.db import Database
 from storage.memory_store import MemoryCaseStore
 from storage.statements import Statements
@@ -148,7 +149,7 @@ class Replayer:
                 self.engine.calendar = used.get(entry.seq, in_force)
             at = datetime.fromisoformat(entry.effective_at)
             self.clock.at = at
-            data = json.loads(entry.data)
+            data = jsontext.loads(entry.data)
             warnings = data.pop("warnings", [])   # as decided when recorded
             try:
                 self.engine.replay_entry(case_id, case.kind, entry.trigger, _actor(entry.actor),
