@@ -45,9 +45,11 @@ def as_read_back(value: Any, previous: dict | None = None) -> Any:
     what this returns."""
     if value is previous:
         return previous
-    if previous is None or type(value) is not dict or \
-            not all(type(k) is str for k in value.keys() - previous.keys()):
+    if previous is None or type(value) is not dict:
         return loads(dumps(value))
+    for key in value.keys() - previous.keys():
+        if type(key) is not str:
+            return loads(dumps(value))
     get = previous.get
     return {k: v if get(k, _ABSENT) is v else _small_read_back(v)
             for k, v in sorted(value.items())}

@@ -50,21 +50,19 @@ def build(process: Process) -> Machine:
 MACHINES: dict[str, Machine] = {kind: build(process) for kind, process in PROCESSES.items()}
 
 
-def run(kind: str, state: Enum, row: Transition, facts: Facts, check_guards: bool = True
-        ) -> tuple[Enum, str | None]:
+def run(kind: str, state: Enum, row: Transition, facts: Facts) -> tuple[Enum, str | None]:
     """Fire `row.trigger` from `state` on the kind's machine. Returns the new state, or the old
-    one and the first failing guard's reason (transitions itself only says False). A replay
-    does not check guards again: they were decided when the entry was recorded."""
-    if not check_guards:
-        return destination(kind, row.trigger, state), None
+    one and the first failing guard's reason (transitions itself only says False)."""
     model = CaseModel(state)
     moved = MACHINES[kind].events[row.trigger].trigger(model, facts=facts)
     return model.state, (None if moved else model.refusal or "a guard did not hold")
 
 
 @lru_cache(maxsize=None)
-def destination(kind: str, trigger: str, state: Enum) -> Enum:
-    """Where `trigger` leads from `state` when nothing is decided: the machine's own table
-    (one transition per trigger and source state, states/spec.py checks that)."""
-    dest = MACHINES[kind].events[trigger].transitions[state.name][0].dest
-    return type(state)[dest] if dest is not None else state
+def destination(kind: str, trigger: str, state: str) -> Enum:
+    """Where `trigger` leads from the state named `state` when no guard is decided again (a
+    replay): the machine's own table, one transition per trigger and source state
+    (states/spec.py checks that). Keyed by names, which hash without a call."""
+    source = PROCESSES[kind].state(state)
+    dest = MACHINES[kind].events[trigger].transitions[source.name][0].dest
+    return type(source)[dest] if dest is not None else source
