@@ -48,11 +48,15 @@ ACTS_FOR_NOBODY = ("system", "auditor")
 class Actor:
     role: str
     id: str
-    # Whether this is SYSTEM (the engine itself), as a plain attribute: every transition asks.
+    # Whether this is SYSTEM (the engine itself) and the actor as the log writes it, as plain
+    # attributes: every transition asks for both.
     is_system: bool = field(init=False, repr=False, compare=False)
+    text: str = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "is_system", self.role == "system" and self.id == "")
+        object.__setattr__(self, "text",
+                           self.role if self.role == "system" else f"{self.role}:{self.id}")
 
     @classmethod
     def parse(cls, text: str) -> "Actor":
@@ -64,7 +68,7 @@ class Actor:
         return cls(role, ident)
 
     def __str__(self) -> str:
-        return self.role if self.role == "system" else f"{self.role}:{self.id}"
+        return self.text
 
 
 SYSTEM = Actor("system", "")   # timers and linked cases; written as plain `system` in the log
@@ -453,12 +457,12 @@ class _UnitOfWork:
                 trigger=trigger, state=stored.state)
         if trigger == "open":
             raise UnknownTriggerError(f"case {case_id} is already open", case=case_id)
-        if not process.rows(trigger):
+        row = process.row_from(trigger, state)
+        if row is None and not process.rows(trigger):
             raise UnknownTriggerError(
                 f"unknown trigger {trigger!r} for a {process.kind} case; triggers: "
                 f"{', '.join(t for t in process.triggers() if not t.startswith('timer:'))}",
                 case=case_id, trigger=trigger, state=stored.state)
-        row = process.row_from(trigger, state)
         if row is None:
             sources = sorted({s.value for r in process.rows(trigger) for s in r.sources})
             raise NotAllowedInStateError(
@@ -579,15 +583,17 @@ class _UnitOfWork:
                 deadlines[effect.name] = deadline
                 pending[effect.name] = deadline.due
 
-        global_seq, global_prev = self.chain_head()
+        global_seq, global_prev = self.head or self.chain_head()
         global_seq += 1
-        dest_state, effective_at = dest.value, utc_iso(at)
+        # (_value_: the member's value, without the two calls of the `value` property)
+        dest_state, effective_at = dest._value_, utc_iso(at)
         entry = {
             "global_seq": global_seq, "case_id": case_id, "seq": seq, "trigger": row.trigger,
-            "source": state, "dest": dest_state, "actor": str(actor),
-            "on_behalf_of": str(on_behalf_of) if on_behalf_of else None,
+            "source": state, "dest": dest_state, "actor": actor.text,
+            "on_behalf_of": on_behalf_of.text if on_behalf_of else None,
             "effective_at": effective_at, "recorded_at": self.recorded_at,
-            "data": jsontext.dumps(log_data), "prev_hash": last_hash, "global_prev_hash": global_prev}
+            "data": jsontext.dumps(log_data), "prev_hash": last_hash,
+            "global_prev_hash": global_prev}
         # Replay rebuilds a case on its own, outside the global chain its hashes link into:
         # they are left empty there (`audit verify` is what checks the stored ones).
         entry["hash"] = "" if self.engine.replaying else hashchain.entry_hash(entry)
@@ -611,8 +617,9 @@ class _UnitOfWork:
             timers_now = {name: {"due": due, "fires_at": _fires(deadlines, name, due)}
                           for name, due in pending.items()}
             context = {"case_id": case_id, "kind": process.kind, "state": dest_state,
-                       "case": case, "event": _canonical(facts.event), "effective_date": facts.effective_date,
-                       "timers": timers_now, "contacts": self.engine.contacts}
+                       "case": case, "event": _canonical(facts.event) if facts.event else {},
+                       "effective_date": facts.effective_date, "timers": timers_now,
+                       "contacts": self.engine.contacts}
             if timer_row is not None:
                 timer = process.timer(timer_row.name)
                 context["missed"] = {"timer": timer.name, "due": date.fromisoformat(timer_row.due),
