@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import copy
 import json
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 
+import pytest
 from sqlalchemy import text
 
 from workflows.engine import Actor, Engine, Outcome
@@ -152,3 +154,13 @@ class Driver:
 
 def recipients(notice) -> list[str]:
     return json.loads(notice.recipients)
+
+
+@contextmanager
+def refused(driver: Driver, error: type[Exception], match: str):
+    """The block is refused with `error` (its message matching `match`) and nothing at all
+    changed in the database. Yields pytest's ExceptionInfo, for more checks of the error."""
+    before = driver.snapshot()
+    with pytest.raises(error, match=match) as caught:
+        yield caught
+    assert driver.snapshot() == before

@@ -14,7 +14,7 @@ import json
 import pytest
 
 from tests.builders import (AGENCY, ASSESSOR, FUNDING, HEADTEACHER, OFFICER, Driver,
-                            appointment_data, application_data, recipients)
+                            appointment_data, application_data, recipients, refused)
 from workflows.engine import Actor
 from workflows.errors import (EffectiveTimeError, GuardFailedError, InvalidDataError,
                               NotAllowedInStateError, RoleNotAllowedError, UnknownCaseError,
@@ -73,10 +73,8 @@ def data_of(entry) -> dict:
 
 def assert_refused(driver: Driver, error: type[Exception], match: str, action):
     """`action` is refused with `error` (message matching `match`) and nothing at all changed."""
-    before = driver.snapshot()
-    with pytest.raises(error, match=match) as caught:
+    with refused(driver, error, match) as caught:
         action()
-    assert driver.snapshot() == before
     return caught.value
 
 
