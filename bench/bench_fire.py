@@ -651,8 +651,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"database: {args.preload:,} preloaded cases; the engine's database ends with "
               f"{counts['cases']:,} cases, {counts['transition_log']:,} log entries, "
               f"{counts['timers']:,} timers, {counts['notices']:,} notices")
-        print(f"same rows: the raw database holds the engine's rows exactly "
-              f"(recorded times and hashes aside)")
+        print("same rows: the raw database holds the engine's rows exactly "
+              "(recorded times and hashes aside)")
         for label, (verdict, secs) in verdicts.items():
             state = "intact" if verdict.ok else f"BROKEN at {verdict.first_break}"
             print(f"hash chains ({label}): {verdict.entries:,} entries {state} "

@@ -12,7 +12,7 @@ from pydantic import Field, field_validator, model_validator
 from states import standards
 from states.common import (Data, Email, NoData, Official, Person, School, Text, agency, as_date,
                            candidate, effective_date, headteacher, la_coordinator, post_school)
-from states.spec import (CalendarDays, CancelTimers, Facts, MoveLinked, Notify, OpenLinked,
+from states.spec import (CalendarDays, CancelTimers, Facts, Notify, OpenLinked,
                          Process, StartTimer, Timer, TimerFired, Transition, WorkingDays,
                          every_state_but)
 

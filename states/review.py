@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from enum import Enum
 
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from states.application import Ground, Post
 from states.common import (Data, NoData, Official, Person, Text, candidate, effective_date,

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import text
 
 from storage import hashchain, queries
-from tests.builders import AGENCY, Driver
+from tests.builders import Driver
 from tests.test_cli import Cli, open_application
 from tests.test_storage import drop_append_only_guard
 

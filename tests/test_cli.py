@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.builders import ASSESSOR, FUNDING, application_data
+from tests.builders import FUNDING, application_data
 
 ENGINE = Path(__file__).resolve().parent.parent / "run_engine.py"
 

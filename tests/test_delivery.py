@@ -7,7 +7,6 @@ import email
 import threading
 from datetime import timedelta
 
-import pytest
 
 from notifications.delivery import FileChannel, SmtpChannel
 from tests.builders import HEADTEACHER, Driver

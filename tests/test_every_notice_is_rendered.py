@@ -6,7 +6,7 @@ import json
 
 from states import PROCESSES
 from states.spec import Notify
-from tests.builders import AGENCY, ASSESSOR, HEADTEACHER, OFFICER, Driver, appointment_data, \
+from tests.builders import AGENCY, HEADTEACHER, OFFICER, Driver, appointment_data, \
     application_data
 
 COORDINATOR = "review_coordinator:rc"

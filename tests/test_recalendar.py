@@ -12,7 +12,7 @@ from tests.test_cli import Cli, open_application
 from workflows.config import Config
 from workflows.engine import Actor, Engine
 from workflows.errors import RoleNotAllowedError
-from workflows.replay import Replayer, case_ids, replay_many
+from workflows.replay import replay_many
 
 CLOSED_11_JAN = Config(calendar={"closures": ["2027-01-11"]})
 

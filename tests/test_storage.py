@@ -8,8 +8,8 @@ from sqlalchemy.exc import DBAPIError
 
 from storage import hashchain, queries
 from storage.db import Database
-from storage.migrations import LATEST, MIGRATIONS, SchemaError, migrate, require_current
-from tests.builders import AGENCY, Driver
+from storage.migrations import MIGRATIONS, SchemaError, migrate, require_current
+from tests.builders import Driver
 
 
 def verify(db):
@@ -128,7 +128,7 @@ def test_an_edit_that_recomputes_the_hash_still_breaks_the_next_link(driver: Dri
 
 @pytest.mark.no_replay
 def test_a_deleted_last_entry_is_caught_by_the_stored_heads(driver: Driver):
-    case = driver.to_not_met()
+    driver.to_not_met()
     db = driver.engine.db
     drop_append_only_guard(db)
     with db.engine.begin() as conn:

@@ -14,7 +14,7 @@ import socket
 import sys
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Callable, TextIO
 

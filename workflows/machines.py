@@ -5,7 +5,7 @@ rows anyway. The machine decides whether the trigger may leave the state and whe
 hold; the engine (workflows/engine.py) applies the effects."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
 from functools import lru_cache
 
