@@ -20,6 +20,7 @@ from functools import lru_cache
 from operator import attrgetter
 from typing import Callable, Iterable, Sequence
 
+from notifications.render import check_all
 from storage import jsontext
 from storage.db import Database
 from storage.memory_store import MemoryCaseStore
@@ -282,9 +283,11 @@ def replay_many(db: Database, config: Config, ids: Iterable[str], verify: bool,
     size = min(batch, max(TASK_MIN, len(ids) // (workers * 16)))
     tasks = [(ids[first:first + size], verify) for first in range(0, len(ids), size)]
     # fork: each worker starts with the current code and configuration already loaded, and
-    # with what every replay loads first (templates, the bank holidays: 0.1-0.4 s) loaded
-    # once here; it opens its own connections (`_worker_start`), never the parent's.
-    Replayer(db, config).engine.calendar.is_working_day(date(2000, 1, 3))
+    # with what every replay loads first loaded once here: the templates, and the bank
+    # holidays (their first lookup takes 0.1-0.4 s). It opens its own connections
+    # (`_worker_start`), never the parent's.
+    check_all()
+    config.working_calendar().bank_holiday(date(2000, 1, 3))
     context = multiprocessing.get_context(
         "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
     with context.Pool(workers, initializer=_worker_start, initargs=(db.url, config)) as pool:
