@@ -16,7 +16,12 @@ HASHED = ("global_seq", "case_id", "seq", "trigger", "source", "dest", "actor", 
 
 
 def entry_hash(entry: Mapping) -> str:
-    canonical = json.dumps([entry[k] for k in HASHED], separators=(",", ":"), ensure_ascii=False)
+    values = [entry[k] for k in HASHED]
+    if entry.get("engine") is not None:
+        # Entries since migration 4 also cover the engine's own record; the ones before it
+        # have none and hash as they always did.
+        values.append(entry["engine"])
+    canonical = json.dumps(values, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 

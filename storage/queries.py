@@ -9,13 +9,14 @@ from storage.db import Database
 from storage.statements import Statements
 
 LOG_COLUMNS = ("global_seq, case_id, seq, trigger, source, dest, actor, on_behalf_of, "
-               "effective_at, recorded_at, data, prev_hash, global_prev_hash, hash")
+               "effective_at, recorded_at, data, engine, prev_hash, global_prev_hash, hash")
 
 
 def _log_entry(row) -> dict:
     return {"seq": row.seq, "trigger": row.trigger, "source": row.source, "dest": row.dest,
             "actor": row.actor, "for": row.on_behalf_of, "effective_at": row.effective_at,
-            "recorded_at": row.recorded_at, "data": json.loads(row.data), "hash": row.hash}
+            "recorded_at": row.recorded_at, "data": json.loads(row.data),
+            "engine": engine_record(row.engine), "hash": row.hash}
 
 
 def case_timers(db: Database, case_id: str) -> list[dict]:
@@ -155,3 +156,9 @@ def status(db: Database, now: str) -> dict:
         "notices": {"pending": counts.get("pending", 0), "sent": counts.get("sent", 0),
                     "failed": counts.get("failed", 0)},
     }
+
+
+def engine_record(text: str | None) -> dict:
+    """What the engine recorded about an entry (warnings, a case it opened); entries from
+    before migration 4 kept that inside their data, and read here as {}."""
+    return json.loads(text) if text else {}

@@ -27,9 +27,9 @@ UPDATE_CASE = (
     "WHERE id = :id AND version = :expected_version")
 INSERT_LOG = (
     "INSERT INTO transition_log (global_seq, case_id, seq, trigger, source, dest, actor,"
-    " on_behalf_of, effective_at, recorded_at, data, prev_hash, global_prev_hash, hash)"
+    " on_behalf_of, effective_at, recorded_at, data, engine, prev_hash, global_prev_hash, hash)"
     " VALUES (:global_seq, :case_id, :seq, :trigger, :source, :dest, :actor, :on_behalf_of,"
-    " :effective_at, :recorded_at, :data, :prev_hash, :global_prev_hash, :hash)")
+    " :effective_at, :recorded_at, :data, :engine, :prev_hash, :global_prev_hash, :hash)")
 INSERT_TIMER = (
     "INSERT INTO timers (case_id, name, due, fires_at, status, rule, counted_from, nation,"
     " closures, started_seq) VALUES (:case_id, :name, :due, :fires_at, 'pending', :rule,"
@@ -37,9 +37,10 @@ INSERT_TIMER = (
 END_TIMER = ("UPDATE timers SET status = :status, ended_seq = :ended_seq "
              "WHERE id = :id AND status = 'pending'")
 INSERT_NOTICE = (
-    "INSERT INTO notices (id, case_id, log_seq, template, recipients, subject, body, body_sha256,"
-    " status, attempts, created_at) VALUES (:id, :case_id, :log_seq, :template, :recipients,"
-    " :subject, :body, :body_sha256, 'pending', 0, :created_at)")
+    "INSERT INTO notices (id, case_id, log_seq, template, template_sha256, recipients, subject,"
+    " body, body_sha256, status, attempts, created_at) VALUES (:id, :case_id, :log_seq,"
+    " :template, :template_sha256, :recipients, :subject, :body, :body_sha256, 'pending', 0,"
+    " :created_at)")
 DUE_TIMERS = ("SELECT id, case_id, name, due, fires_at FROM timers WHERE status = 'pending' "
               "AND fires_at <= :now ORDER BY fires_at, id")
 PENDING_TIMER_FULL = ("SELECT id, case_id, name, due, fires_at, counted_from FROM timers "

@@ -37,10 +37,14 @@ class TransitionLog(SQLModel, table=True):
     on_behalf_of: Optional[str] = None
     effective_at: str
     recorded_at: str
-    data: str = Field(sa_column=Column(Text, nullable=False))
+    data: str = Field(sa_column=Column(Text, nullable=False))   # what the person submitted
     prev_hash: str
     global_prev_hash: str
     hash: str
+    # Migration 4: what the engine recorded about the entry (warnings it gave, a case it
+    # opened, facts it derived), kept apart from `data` so that no submitted key can pose as
+    # one of the engine's own. NULL on entries written before the migration.
+    engine: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
 class ChainHead(SQLModel, table=True):
@@ -81,6 +85,7 @@ class Notice(SQLModel, table=True):
     subject: str
     body: str = Field(sa_column=Column(Text, nullable=False))
     body_sha256: str
+    template_sha256: Optional[str] = None   # migration 4: the template version that rendered it
     status: str                         # pending, sent, failed
     attempts: int = 0
     last_error: Optional[str] = None

@@ -139,7 +139,8 @@ class Driver:
 
     def log(self, case: str) -> list:
         return self.rows("SELECT seq, trigger, source, dest, actor, on_behalf_of, effective_at,"
-                         " data FROM transition_log WHERE case_id = :id ORDER BY seq", id=case)
+                         " data, engine FROM transition_log WHERE case_id = :id ORDER BY seq",
+                         id=case)
 
     def count(self, table: str) -> int:
         return self.rows(f"SELECT COUNT(*) AS n FROM {table}")[0].n

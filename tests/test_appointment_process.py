@@ -212,14 +212,14 @@ def test_a_second_funded_post_at_a_primary_school_is_a_warning_by_default(driver
     assert len(outcome.warnings) == 1
     assert outcome.warnings[0].startswith("la_limits: this would be AST post 2 at Brook Primary")
     assert "at most 1 at a primary school" in outcome.warnings[0]
-    assert json.loads(driver.log(second)[-1].data)["warnings"] == outcome.warnings
+    assert json.loads(driver.log(second)[-1].engine)["warnings"] == outcome.warnings
 
 
 def test_the_first_funded_post_at_a_primary_school_has_no_warning(driver: Driver):
     post = open_post(driver, school=PRIMARY)
     outcome = driver.fire(post, "secure_funding", HEAD, at="2027-03-02")
     assert outcome.warnings == []
-    assert "warnings" not in json.loads(driver.log(post)[-1].data)
+    assert "warnings" not in json.loads(driver.log(post)[-1].engine)
 
 
 def test_a_second_funded_primary_post_is_refused_when_the_la_refuses(db, clock):
@@ -410,7 +410,7 @@ def test_appointing_above_the_first_point_is_a_recorded_warning(driver: Driver):
     assert outcome.warnings == [
         "spine_point: appointed on point 7, not the range's first point 5 (section 4 expects "
         "the first point unless the school says why)"]
-    assert json.loads(driver.log(post)[-1].data)["warnings"] == outcome.warnings
+    assert json.loads(driver.log(post)[-1].engine)["warnings"] == outcome.warnings
 
 
 @pytest.mark.parametrize("point", [4, 10, 1, 18])
@@ -544,14 +544,15 @@ def test_an_la_funded_post_is_paid_in_the_next_funding_stream(driver: Driver, co
     assert outcome.state == "filled"
     entry = driver.log(post)[-1]
     assert (entry.trigger, entry.dest) == ("confirm_funding", "filled")
-    assert json.loads(entry.data) == {"funding_stream": stream}
+    assert json.loads(entry.engine) == {"derived": {"funding_stream": stream}}
+    assert json.loads(entry.data) == {}
 
 
 def test_a_school_funded_post_records_no_funding_stream(driver: Driver):
     post = to_ast2_submitted(driver)
     driver.fire(post, "confirm_funding", LA, at="2027-06-10")
     assert driver.state(post) == "filled"
-    assert "funding_stream" not in json.loads(driver.log(post)[-1].data)
+    assert "derived" not in json.loads(driver.log(post)[-1].engine)
 
 
 @pytest.mark.parametrize("actor", [HEAD, POST_SCHOOL])
@@ -733,4 +734,4 @@ def test_the_annex_e_numbers_are_local_policy(db, clock):
     to_funded(driver, school=PRIMARY)
     second = to_funded(driver, school=PRIMARY, at="2027-03-03")
     assert driver.state(second) == "funding_secured"
-    assert "warnings" not in json.loads(driver.log(second)[-1].data)
+    assert "warnings" not in json.loads(driver.log(second)[-1].engine)

@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from storage import hashchain, queries
 from tests.builders import Driver
-from tests.test_cli import Cli, open_application
+from tests.cli import Cli, open_application
 from tests.test_storage import drop_append_only_guard
 
 
@@ -94,8 +94,10 @@ def test_audit_export_gives_the_log_in_order_filtered_as_jsonl_or_csv(tmp_path):
     lines = [json.loads(l) for l in cli.ok("audit", "export").stdout.splitlines()]
     assert [(l["case"], l["seq"], l["trigger"]) for l in lines] == [
         (first, 1, "open"), (second, 1, "open"), (first, 2, "support")]
-    assert set(lines[0]) == {"case", "seq", "trigger", "source", "dest", "actor", "for",
-                             "effective_at", "recorded_at", "data", "hash"}
+    shown = json.loads(cli.ok("show", first, "--json").stdout)["log"][0]
+    assert set(lines[0]) == set(shown) | {"case"}   # the keys of a show log entry, and the case
+    assert set(lines[0]) >= {"case", "seq", "trigger", "source", "dest", "actor", "for",
+                             "effective_at", "recorded_at", "data", "engine", "hash"}
     assert lines[2]["data"] == {"evaluation": "Ready."}
 
     only = cli.ok("audit", "export", "--case", second).stdout.splitlines()

@@ -96,7 +96,7 @@ def test_request_review_opens_a_requested_review_in_the_same_transaction(driver:
     request = driver.log(application)[-1]
     assert request.trigger == "request_review"
     assert opened[0].effective_at == request.effective_at == "2027-03-01T09:00:00+00:00"
-    assert json.loads(request.data)["review"] == review
+    assert json.loads(request.engine)["opened"] == {"review": review}
     assert data_of(driver, application)["request_review"]["review"] == review
 
 

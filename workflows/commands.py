@@ -47,6 +47,9 @@ def read_data(text: str | None) -> dict:
             text = Path(text[1:]).read_text(encoding="utf-8")
         except OSError as err:
             raise RefusedError(f"--data: cannot read {text[1:]}: {err.strerror}") from None
+        except UnicodeDecodeError as err:
+            raise RefusedError(f"--data: {text[1:]} is not UTF-8 text (byte {err.start})"
+                               ) from None
     try:
         value = json.loads(text)
     except json.JSONDecodeError as err:
@@ -324,7 +327,7 @@ def audit_export(ctx: Context, args) -> int:
     since = day_start(args.since) if args.since else None
     until = day_start(args.until, 1) if args.until else None   # up to the end of that day
     columns = ["case", "seq", "trigger", "source", "dest", "actor", "for", "effective_at",
-               "recorded_at", "data", "hash"]
+               "recorded_at", "data", "engine", "hash"]
     writer = csv.writer(sys.stdout) if args.format == "csv" else None
     if writer:
         writer.writerow(columns)
@@ -340,10 +343,10 @@ def audit_export(ctx: Context, args) -> int:
                "source": entry["source"], "dest": entry["dest"], "actor": entry["actor"],
                "for": entry["on_behalf_of"], "effective_at": entry["effective_at"],
                "recorded_at": entry["recorded_at"], "data": json.loads(entry["data"]),
-               "hash": entry["hash"]}
+               "engine": queries.engine_record(entry["engine"]), "hash": entry["hash"]}
         if writer:
-            writer.writerow([json.dumps(row["data"], ensure_ascii=False, sort_keys=True)
-                             if c == "data" else row[c] for c in columns])
+            writer.writerow([json.dumps(row[c], ensure_ascii=False, sort_keys=True)
+                             if c in ("data", "engine") else row[c] for c in columns])
         else:
             print(json.dumps(row, ensure_ascii=False))
     return 0

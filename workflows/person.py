@@ -19,13 +19,14 @@ import json
 from typing import Any
 
 from storage.db import Database
+from storage.queries import engine_record
 from storage.statements import Statements
 
 CHUNK = 500   # case ids per `IN (...)` list
 
 CASE_COLUMNS = "id, kind, state, version, data, opened_at, last_effective_at, last_hash, updated_at"
 LOG_COLUMNS = ("global_seq, case_id, seq, trigger, source, dest, actor, on_behalf_of, "
-               "effective_at, recorded_at, data, prev_hash, global_prev_hash, hash")
+               "effective_at, recorded_at, data, engine, prev_hash, global_prev_hash, hash")
 TIMER_COLUMNS = ("id, case_id, name, due, fires_at, status, rule, counted_from, nation, closures, "
                  "started_seq, ended_seq")
 NOTICE_COLUMNS = ("id, case_id, log_seq, template, recipients, subject, body, body_sha256, status, "
@@ -103,6 +104,7 @@ def _log_entry(row) -> dict:
             "trigger": row.trigger, "source": row.source, "dest": row.dest, "actor": row.actor,
             "for": row.on_behalf_of, "effective_at": row.effective_at,
             "recorded_at": row.recorded_at, "data": json.loads(row.data),
+            "engine": engine_record(row.engine),
             "prev_hash": row.prev_hash, "global_prev_hash": row.global_prev_hash,
             "hash": row.hash}
 
@@ -129,3 +131,4 @@ def _json_or_text(text: str | None) -> Any:
         return json.loads(text)
     except ValueError:
         return text
+

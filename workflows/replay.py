@@ -21,6 +21,7 @@ from operator import attrgetter
 from typing import Callable, Iterable, Sequence
 
 from notifications.render import check_all
+from states import PROCESSES
 from storage import jsontext
 from storage.db import Database
 from storage.memory_store import MemoryCaseStore
@@ -34,10 +35,10 @@ from workflows.errors import EngineError
 # The stored side, read for a batch of cases at a time (see `StoredCases`).
 CASES = "SELECT id, kind, state, version FROM cases WHERE id IN ({ids})"
 LOG = ("SELECT case_id, seq, trigger, source, dest, actor, on_behalf_of, effective_at, "
-       "recorded_at, data FROM transition_log WHERE case_id IN ({ids}) ORDER BY case_id, seq")
+       "recorded_at, data, engine FROM transition_log WHERE case_id IN ({ids}) ORDER BY case_id, seq")
 TIMERS = ("SELECT case_id, name, due, status, started_seq, ended_seq, nation, closures "
           "FROM timers WHERE case_id IN ({ids}) ORDER BY case_id, id")
-NOTICES = ("SELECT case_id, template, body_sha256, log_seq FROM notices "
+NOTICES = ("SELECT id, case_id, template, template_sha256, body_sha256, log_seq FROM notices "
            "WHERE case_id IN ({ids}) ORDER BY case_id, log_seq, id")
 BATCH = 200   # cases per round of queries (and at most per task for a worker): few round
               # trips, bounded memory, progress every few hundred cases
@@ -145,16 +146,17 @@ class Replayer:
         result = CaseReplay(case_id, case.kind, len(log))
         in_force = self.engine.calendar
         used = {t.started_seq: _recorded_calendar(t.nation, t.closures) for t in timers}
+        self.engine.template_versions = {n.id: n.template_sha256 for n in notices}
         for entry in log:
             if self.recorded_calendars:
                 self.engine.calendar = used.get(entry.seq, in_force)
             at = datetime.fromisoformat(entry.effective_at)
             self.clock.at = at
             data = jsontext.loads(entry.data)
-            warnings = data.pop("warnings", [])   # as decided when recorded
             try:
                 self.engine.replay_entry(case_id, case.kind, entry.trigger, _actor(entry.actor),
-                                         _actor(entry.on_behalf_of), data, at, warnings,
+                                         _actor(entry.on_behalf_of), data, at,
+                                         _engine_record(entry, data, case.kind),
                                          entry.recorded_at)
             except Exception as err:   # a refusal now is itself the difference to report
                 result.seq = entry.seq
@@ -168,7 +170,7 @@ class Replayer:
                     result.seq = entry.seq
                     result.differences.append(f"entry {entry.seq} ({entry.trigger}): {problem}")
                     break
-        self.engine.calendar = in_force
+        self.engine.calendar, self.engine.template_versions = in_force, {}
         now, _, now_timers, now_notices = self.rebuilt(case_id)
         result.state, result.version = (now.state, now.version) if now else (None, 0)
         if by_seq is not None and result.ok:
@@ -182,7 +184,8 @@ class Replayer:
         now, log, timers, notices = self.rebuilt(stored.case.id)
         return (now is not None and (now.state, now.version) ==
                 (stored.case.state, stored.case.version)
-                and list(map(_LOG_COLUMNS, log)) == list(map(_LOG_COLUMNS, stored.log))
+                and len(log) == len(stored.log)
+                and all(map(_same_entry, log, stored.log))
                 and list(map(_TIMER_COLUMNS, timers)) == list(map(_TIMER_COLUMNS, stored.timers))
                 and list(map(_NOTICE_COLUMNS, notices)) ==
                 list(map(_NOTICE_COLUMNS, stored.notices)))
@@ -195,9 +198,8 @@ class Replayer:
         mine = log[-1] if log and log[-1].seq == entry.seq else None
         if mine is None:
             return "replay wrote no log entry"
-        if (mine.trigger, mine.source, mine.dest, mine.effective_at, mine.data) != \
-                (entry.trigger, entry.source, entry.dest, entry.effective_at, entry.data):
-            for column in ("trigger", "source", "dest", "effective_at", "data"):
+        if not _same_entry(mine, entry):
+            for column in ("trigger", "source", "dest", "effective_at", "data", "engine"):
                 if getattr(mine, column) != getattr(entry, column):
                     return (f"{column} differs: stored {getattr(entry, column)!r}, "
                             f"replayed {getattr(mine, column)!r}")
@@ -241,6 +243,31 @@ class Replayer:
 
 _NOTHING = ([], [], [])
 _LOG_COLUMNS = attrgetter("seq", "trigger", "source", "dest", "effective_at", "data")
+
+
+def _same_entry(replayed, stored) -> bool:
+    """Whether a replayed log entry is the stored one in every column replay compares. An
+    entry written before migration 4 has no `engine` column (it kept the engine's record in
+    `data`, which is compared)."""
+    return (_LOG_COLUMNS(replayed) == _LOG_COLUMNS(stored)
+            and (stored.engine is None or replayed.engine == stored.engine))
+
+
+def _engine_record(entry, data: dict, kind: str) -> dict:
+    """What the engine recorded about a stored entry. An entry from before migration 4 kept
+    it inside `data` (the warnings, the id of a case the trigger opened): read it from there,
+    leaving `data` as stored, so that replay writes it again as it was."""
+    if entry.engine is not None:
+        return jsontext.loads(entry.engine)
+    record: dict = {}
+    warnings = data.get("warnings")
+    if isinstance(warnings, list) and all(isinstance(w, str) for w in warnings):
+        record["warnings"] = warnings
+    opened = {effect.kind: data[effect.kind] for row in PROCESSES[kind].rows(entry.trigger)
+              for effect in row.opens_linked if isinstance(data.get(effect.kind), str)}
+    if opened:
+        record["opened"] = opened
+    return record
 _TIMER_COLUMNS = attrgetter("name", "due", "status", "started_seq", "ended_seq")
 _NOTICE_COLUMNS = attrgetter("log_seq", "template", "body_sha256")
 
