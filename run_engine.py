@@ -180,7 +180,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    early = keep_early_signals() if "daemon" in (sys.argv[1:] if argv is None else argv) else []
+    argv = sys.argv[1:] if argv is None else argv
+    early = keep_early_signals() if "daemon" in argv else []
+    for n, arg in enumerate(argv, start=1):
+        # Bytes that are not UTF-8 reach Python as lone surrogates, which no database, hash
+        # or mail can take: refused here, before anything is opened.
+        if any("\ud800" <= c <= "\udfff" for c in arg):
+            shown = repr(arg.encode("utf-8", "surrogateescape"))[2:-1]
+            print(f"error: argument {n} ({shown}) is not valid UTF-8 text", file=sys.stderr)
+            return EXIT_REFUSED
     args = build_parser().parse_args(argv)
     args.early_signals = early
     try:

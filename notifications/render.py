@@ -8,6 +8,7 @@ an error (``TemplateRenderError``), so the transition that wanted the notice rol
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -54,6 +55,36 @@ class RenderedNotice:
     template: str
     subject: str
     body: str
+    version: str = ""   # the sha256 of the template source that rendered it
+
+
+# Every version a template has had stays renderable: a notice records the version that rendered
+# it, and replay renders it again with that very version, so that rewording a letter never
+# makes a case that was sent the old wording look tampered with. When a template changes, its
+# previous source is kept here as `earlier/NAME-SHA16.txt.j2` (the first 16 hex digits of the
+# sha256 of that source).
+EARLIER = TEMPLATES / "earlier"
+
+
+@lru_cache(maxsize=None)
+def version(name: str) -> str:
+    """The sha256 of the current source of template `name`: the version a notice records."""
+    try:
+        return hashlib.sha256((TEMPLATES / f"{name}.txt.j2").read_bytes()).hexdigest()
+    except OSError as exc:
+        raise TemplateRenderError(name, exc) from exc
+
+
+def _source_file(name: str, wanted: str | None) -> str:
+    """The template file (relative to TEMPLATES) of version `wanted` of `name`."""
+    if wanted is None or wanted == version(name):
+        return f"{name}.txt.j2"
+    earlier = f"earlier/{name}-{wanted[:16]}.txt.j2"
+    if not (TEMPLATES / earlier).exists():
+        raise TemplateRenderError(name, LookupError(
+            f"version {wanted[:16]} is neither the current template nor kept in "
+            f"{EARLIER.relative_to(TEMPLATES.parent.parent)}"))
+    return earlier
 
 
 class TemplateRenderError(Exception):
@@ -166,22 +197,26 @@ def _load(name: str) -> jinja2.Template:
     return _template(name)[0]
 
 
-def _template(name: str) -> tuple[jinja2.Template, dict]:
-    """A template and its globals as one dict, loaded once (templates do not reload)."""
+def _template(name: str, wanted: str | None = None) -> tuple[jinja2.Template, dict]:
+    """A template (its current version, or the earlier one `wanted`) and its globals as one
+    dict, loaded once (templates do not reload)."""
     env = _environment()   # first: a new environment empties what was loaded
-    found = _loaded.get(name)
+    key = name if wanted is None else f"{name}@{wanted}"
+    found = _loaded.get(key)
     if found is None:
         try:
-            tmpl = env.get_template(f"{name}.txt.j2")
+            tmpl = env.get_template(_source_file(name, wanted))
         except jinja2.TemplateError as exc:
             raise TemplateRenderError(name, exc) from exc
-        found = _loaded[name] = (tmpl, dict(tmpl.globals))
+        found = _loaded[key] = (tmpl, dict(tmpl.globals))
     return found
 
 
-def render(name: str, context: Mapping) -> RenderedNotice:
-    """Render notice ``name`` with ``context``; any failure is a ``TemplateRenderError``."""
-    tmpl, template_globals = _template(name)
+def render(name: str, context: Mapping, version_wanted: str | None = None) -> RenderedNotice:
+    """Render notice ``name`` with ``context``, with its current template or, for a notice
+    rendered before (replay), the version it recorded; any failure is a
+    ``TemplateRenderError``."""
+    tmpl, template_globals = _template(name, version_wanted)
     try:
         parts = {}
         # One context for both blocks, as rendering the whole template would share it (what a
@@ -197,7 +232,8 @@ def render(name: str, context: Mapping) -> RenderedNotice:
         raise TemplateRenderError(name, exc) from exc
     subject = " ".join(parts["subject"].split())
     body = parts["body"].strip("\n") + "\n"
-    return RenderedNotice(template=name, subject=subject, body=body)
+    return RenderedNotice(template=name, subject=subject, body=body,
+                          version=version_wanted or version(name))
 
 
 def check_all() -> None:

@@ -25,8 +25,8 @@ def test_a_renderer_that_is_not_deterministic_is_caught_at_the_first_notice(driv
     case = driver.to_certified()
     counter = itertools.count()
 
-    def drifting(name, context):
-        notice = render(name, context)
+    def drifting(name, context, version=None):
+        notice = render(name, context, version)
         return type(notice)(notice.template, notice.subject, notice.body + f"\n{next(counter)}")
 
     replayer = Replayer(driver.engine.db, Config(), renderer=drifting)

@@ -15,10 +15,10 @@ from workflows.errors import (ConcurrentChangeError, EngineError, NotAllowedInSt
 
 def failing_on(template: str, error: Exception):
     """A renderer that fails on one template, as a broken template or a crash would."""
-    def renderer(name, context):
+    def renderer(name, context, version=None):
         if name == template:
             raise error
-        return render(name, context)
+        return render(name, context, version)
     return renderer
 
 
@@ -163,10 +163,10 @@ def test_a_timer_that_cannot_fire_stays_pending_and_the_others_still_fire(db, cl
     """A broken deadline_missed template must not lose the timer, nor hold up the rest."""
     calls = itertools.count()
 
-    def broken_once(name, context):
+    def broken_once(name, context, version=None):
         if name == "deadline_missed" and next(calls) == 0:
             raise RuntimeError("template store unreachable")
-        return render(name, context)
+        return render(name, context, version)
 
     driver = Driver(Engine(db, config, clock=clock, renderer=broken_once), clock)
     first = driver.open(at="2026-12-18").case

@@ -28,7 +28,7 @@ from storage.case_store import SqlCaseStore
 from storage.db import Database
 from storage.memory_store import MemoryCaseStore
 from storage.statements import Statements
-from workflows import machines
+from workflows import machines, text
 from workflows.calendar import fires_at, local_date
 from workflows.clock import Clock, SystemClock
 from workflows.config import Config
@@ -54,6 +54,10 @@ class Actor:
     text: str = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        for part in (self.role, self.id):
+            why = text.problem(part, name=True) if isinstance(part, str) else "not text"
+            if why:
+                raise RefusedError(f"actor {self.role!r}:{self.id!r}: {why}")
         object.__setattr__(self, "is_system", self.role == "system" and self.id == "")
         object.__setattr__(self, "text",
                            self.role if self.role == "system" else f"{self.role}:{self.id}")
@@ -114,6 +118,7 @@ class _Facts:
     policy: Mapping[str, Any]
     _work: "_UnitOfWork"
     deadlines: Mapping[str, date] = field(default_factory=dict)
+    statuses: Mapping[str, str] = field(default_factory=dict)   # name -> status of the latest
 
     def lookup(self, case_id: str) -> CaseView | None:
         return self._work.lookup(case_id)
@@ -133,7 +138,7 @@ class Engine:
     def __init__(self, db: Database, config: Config | None = None, *,
                  clock: Clock | None = None, recorder: Clock | None = None,
                  new_id: Callable[[str], str] = new_case_id,
-                 renderer: Callable[[str, Mapping], Any] = render,
+                 renderer: Callable[..., Any] = render,
                  replaying: bool = False, lookup_db: Database | None = None,
                  memory: MemoryCaseStore | None = None):
         self.db = db
@@ -147,6 +152,8 @@ class Engine:
         # decided when the entry was recorded, and linked cases have their own logs.
         self.replaying = replaying
         self.lookup_db = lookup_db   # where other cases are read from, when not this database
+        # Replay: notice id -> the template version that rendered the stored notice.
+        self.template_versions: Mapping[str, str] = {}
         if renderer is render:
             check_all()   # a template that does not parse stops the engine at start-up
         self.calendar = self.config.working_calendar()
@@ -169,6 +176,7 @@ class Engine:
         if not process.openable:
             raise RefusedError(f"{_a(kind)} case is opened only by its application's "
                                "request_review, not directly", trigger="open")
+        _refuse_invalid_text(data, "open")
         with self.transaction() as store:
             work = _UnitOfWork(self, store)
             outcome = work.open(process, self.new_id(process.case_prefix), actor, on_behalf_of,
@@ -179,6 +187,11 @@ class Engine:
     def fire(self, case_id: str, trigger: str, actor: Actor, data: Mapping | None = None,
              effective_at: datetime | None = None, on_behalf_of: Actor | None = None,
              expected_version: int | None = None) -> Outcome:
+        for name, value in (("case", case_id), ("trigger", trigger)):
+            why = text.problem(value, name=True) if isinstance(value, str) else "not text"
+            if why:
+                raise RefusedError(f"{name} {value!r}: {why}")
+        _refuse_invalid_text(data, trigger)
         with self.transaction() as store:
             work = _UnitOfWork(self, store)
             outcome = work.fire(case_id, trigger, actor, on_behalf_of, data or {}, effective_at,
@@ -207,13 +220,14 @@ class Engine:
 
     def replay_entry(self, case_id: str, kind: str, trigger: str, actor: Actor,
                      on_behalf_of: Actor | None, data: Mapping, at: datetime,
-                     warnings: list[str], recorded_at: str) -> Outcome | None:
+                     engine: Mapping, recorded_at: str) -> Outcome | None:
         """Re-apply one logged entry (replay mode): its own transaction, as when recorded, at
-        its recorded time (`recorded_at`, the log's text). None for a `deadline_recomputed`
-        that changes nothing under the calendar in use."""
+        its recorded time (`recorded_at`, the log's text), with what the engine recorded then
+        (`engine`: the warnings it gave, the cases it opened). None for a
+        `deadline_recomputed` that changes nothing under the calendar in use."""
         with self.transaction() as store:
             work = _UnitOfWork(self, store, recorded_at)
-            work.recorded_warnings = list(warnings)
+            work.recorded = engine
             if trigger == "open":
                 outcome = work.open(PROCESSES[kind], case_id, actor, on_behalf_of, data, at)
             elif trigger == "deadline_recomputed":
@@ -306,7 +320,7 @@ class _UnitOfWork:
         self.recorded_at = recorded_at or utc_iso(engine.recorder.now())
         self.now = engine.clock.now()
         self.head: tuple[int, str] | None = None
-        self.recorded_warnings: list[str] | None = None   # replay: the warnings as logged
+        self.recorded: Mapping | None = None   # replay: what the engine recorded then
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -399,8 +413,8 @@ class _UnitOfWork:
                       self.engine.policy, self)
 
     def warnings(self, row: Transition, facts: _Facts) -> list[str]:
-        if self.recorded_warnings is not None:
-            return self.recorded_warnings
+        if self.recorded is not None:
+            return list(self.recorded.get("warnings", ()))
         return [w for w in (check(facts) for check in row.warnings) if w]
 
     # -- opening a case ----------------------------------------------------------------------------
@@ -433,7 +447,7 @@ class _UnitOfWork:
                           case=case, record=None, actor=actor, on_behalf_of=on_behalf_of,
                           at=at, facts=facts, pending={}, warnings=warnings,
                           last_hash=hashchain.GENESIS,
-                          log_data={**case, **({"warnings": warnings} if warnings else {})})
+                          log_data=case, engine=_engine_record(warnings))
 
     # -- firing a trigger --------------------------------------------------------------------------
 
@@ -472,8 +486,10 @@ class _UnitOfWork:
 
         case = stored.data
         pending_rows, pending, due_dates = [], {}, {}   # due dates: the latest of each name
+        statuses = {}
         for t in self.store.timers_of(case_id):
             due = due_dates[t.name] = date.fromisoformat(t.due)
+            statuses[t.name] = t.status
             if t.status == "pending":
                 pending_rows.append(t)
                 pending[t.name] = due
@@ -492,7 +508,7 @@ class _UnitOfWork:
         facts = probe   # now with the event and its time
         facts.event = model.model_dump() if model else {}
         facts.effective_date = effective_date = local_date(at)
-        facts.deadlines = due_dates
+        facts.deadlines, facts.statuses = due_dates, statuses
         warnings = self.warnings(row, facts)
 
         if self.engine.replaying:   # guards were decided when the entry was recorded
@@ -504,11 +520,17 @@ class _UnitOfWork:
                                    case=case_id, trigger=trigger, state=stored.state)
 
         record = model.model_dump(mode="json") if model else {}
-        if row.derive:
-            record.update(row.derive(facts))
+        submitted = dict(record)   # the log's `data`: what was submitted, nothing else
+        derived = row.derive(facts) if row.derive else {}
+        opened = {}
         for effect in row.opens_linked:
-            if not (self.engine.replaying and effect.kind in record):
-                record[effect.kind] = self.engine.new_id(PROCESSES[effect.kind].case_prefix)
+            recorded = (self.recorded or {}).get("opened", {})
+            opened[effect.kind] = recorded[effect.kind] if effect.kind in recorded \
+                else self.engine.new_id(PROCESSES[effect.kind].case_prefix)
+        # The case's own record of the trigger: the data with what the engine derived and the
+        # cases it opened (the engine's keys win over a submitted key of the same name).
+        record.update(derived)
+        record.update(opened)
         if timer_row is not None:
             self.store.end_timer(timer_row.id, "fired", stored.version + 1)
             pending = {k: v for k, v in pending.items() if k != timer_row.name}
@@ -518,7 +540,8 @@ class _UnitOfWork:
                           dest=dest, case=case, record=record, actor=actor,
                           on_behalf_of=on_behalf_of, at=at, facts=facts, pending=pending,
                           warnings=warnings, last_hash=stored.last_hash,
-                          log_data={**record, **({"warnings": warnings} if warnings else {})},
+                          log_data=submitted,
+                          engine=_engine_record(warnings, opened=opened, derived=derived),
                           pending_rows=pending_rows, timer_row=timer_row)
 
     def fire_timer(self, timer) -> Outcome:
@@ -565,7 +588,8 @@ class _UnitOfWork:
               state: str | None, dest: Enum, case: dict, record: dict | None, actor: Actor,
               on_behalf_of: Actor | None, at: datetime, facts: _Facts,
               pending: Mapping[str, date], warnings: list[str], last_hash: str,
-              log_data: dict, pending_rows=(), timer_row=None) -> Outcome:
+              log_data: dict, engine: dict | None = None, pending_rows=(), timer_row=None
+              ) -> Outcome:
         seq = version + 1
         # The case's data as its effects see it: with this trigger's record.
         facts.case = case
@@ -592,7 +616,8 @@ class _UnitOfWork:
             "source": state, "dest": dest_state, "actor": actor.text,
             "on_behalf_of": on_behalf_of.text if on_behalf_of else None,
             "effective_at": effective_at, "recorded_at": self.recorded_at,
-            "data": jsontext.dumps(log_data), "prev_hash": last_hash,
+            "data": jsontext.dumps(log_data), "engine": jsontext.dumps(engine or {}),
+            "prev_hash": last_hash,
             "global_prev_hash": global_prev}
         # Replay rebuilds a case on its own, outside the global chain its hashes link into:
         # they are left empty there (`audit verify` is what checks the stored ones).
@@ -619,6 +644,7 @@ class _UnitOfWork:
             context = {"case_id": case_id, "kind": process.kind, "state": dest_state,
                        "case": case, "event": _canonical(facts.event) if facts.event else {},
                        "effective_date": facts.effective_date, "timers": timers_now,
+                       "deadlines": _deadlines(facts, pending, timer_row),
                        "contacts": self.engine.contacts}
             if timer_row is not None:
                 timer = process.timer(timer_row.name)
@@ -645,12 +671,16 @@ class _UnitOfWork:
         if not to:
             raise InvalidDataError(f"notice {effect.template} has no recipient: the case names "
                                    "no address for it", case=case_id, trigger=facts.kind)
+        notice_id = f"{case_id}.{seq}.{n}"
         try:
-            rendered = self.engine.render(effect.template, context)
+            # Replay renders a stored notice again with the template version that rendered it.
+            rendered = self.engine.render(effect.template, context,
+                                          self.engine.template_versions.get(notice_id))
         except TemplateRenderError as err:
             raise EngineError(f"case {case_id}: {err}; nothing was written") from err
-        return {"id": f"{case_id}.{seq}.{n}", "case_id": case_id, "log_seq": seq,
-                "template": effect.template, "recipients": _RECIPIENTS.encode(to),
+        return {"id": notice_id, "case_id": case_id, "log_seq": seq,
+                "template": effect.template, "template_sha256": rendered.version,
+                "recipients": _RECIPIENTS.encode(to),
                 "subject": rendered.subject, "body": rendered.body,
                 "body_sha256": hashlib.sha256(rendered.body.encode()).hexdigest(),
                 "created_at": self.recorded_at}
@@ -662,7 +692,42 @@ def _sql_transaction(db: Database):
         yield SqlCaseStore(db, conn)
 
 
+def _refuse_invalid_text(data: Mapping | None, trigger: str) -> None:
+    """Text that cannot be stored is refused before anything is read (workflows/text.py)."""
+    if data is not None and not isinstance(data, Mapping):
+        raise InvalidDataError(f"{trigger}: invalid data: give an object of keys and values, "
+                               f"not {type(data).__name__}", trigger=trigger)
+    found = text.first_invalid(dict(data or {}))
+    if found:
+        where, why = found
+        raise InvalidDataError(f"{trigger}: invalid data: {where}: {why}", trigger=trigger,
+                               field=where)
+
+
+def _engine_record(warnings: list[str], **parts: dict) -> dict:
+    """What the engine records about an entry, beside the data submitted: the warnings it
+    gave, and (when there are any) the cases it opened and the facts it derived."""
+    record: dict = {"warnings": warnings} if warnings else {}
+    record.update((name, value) for name, value in parts.items() if value)
+    return record
+
+
 _RECIPIENTS = json.JSONEncoder()   # a notice's addresses as a JSON list, as json.dumps writes it
+
+
+def _deadlines(facts: _Facts, pending: Mapping[str, date], fired) -> dict:
+    """Every deadline the case has run, by name, as a notice may mention it: its due date and
+    whether it is `pending`, `fired` (missed, or for `review_window` passed) or `cancelled`,
+    after this transition. A notice can thus speak of a deadline that has already passed, not
+    only of the ones still running (`timers`)."""
+    out = {}
+    for name, due in facts.deadlines.items():
+        status = facts.statuses.get(name)
+        out[name] = {"due": due, "status": "cancelled" if status == "pending" else status}
+    if fired is not None:
+        out[fired.name] = {"due": date.fromisoformat(fired.due), "status": "fired"}
+    out.update((name, {"due": due, "status": "pending"}) for name, due in pending.items())
+    return out
 
 
 def _fires(deadlines: Mapping[str, Deadline], name: str, due: date) -> datetime:
