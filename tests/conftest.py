@@ -61,6 +61,15 @@ def db(db_url):
 
 
 @pytest.fixture
+def cli(tmp_path):
+    """The command line on a fresh SQLite file in the test's own folder, initialised."""
+    from tests.cli import Cli
+    run = Cli(tmp_path)
+    run.ok("init")
+    return run
+
+
+@pytest.fixture
 def clock():
     return FixedClock(parse_instant("2026-12-18"))
 

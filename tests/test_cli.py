@@ -3,53 +3,13 @@ real process, on a real database file, with the business clock set by --now."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
 
 from tests.builders import FUNDING, application_data
 
-ENGINE = Path(__file__).resolve().parent.parent / "run_engine.py"
-
-
-class Cli:
-    def __init__(self, folder: Path, db: str | None = None):
-        self.folder, self.db = folder, db
-
-    def __call__(self, *args: str, now: str | None = None, env: dict | None = None):
-        command = [sys.executable, str(ENGINE)]
-        if self.db:
-            command += ["--db", self.db]
-        if now:
-            command += ["--now", now]
-        environment = {k: v for k, v in os.environ.items() if not k.startswith("AST_ENGINE_")}
-        environment.update(env or {})
-        return subprocess.run(command + list(args), cwd=self.folder, capture_output=True,
-                              text=True, env=environment, timeout=120)
-
-    def ok(self, *args, **kw):
-        result = self(*args, **kw)
-        assert result.returncode == 0, result.stderr
-        return result
-
-    def json(self, *args, **kw):
-        return json.loads(self.ok(*args, "--json", **kw).stdout)
-
-
-@pytest.fixture
-def cli(tmp_path):
-    run = Cli(tmp_path)
-    run.ok("init")
-    return run
-
-
-def open_application(cli, now="2026-12-18", **changes):
-    return cli.ok("open", "application", "--actor", "headteacher:h.brown", "--data",
-                  json.dumps(application_data(**changes)), now=now).stdout.strip()
+from tests.cli import ENGINE, Cli, open_application
 
 
 def test_init_creates_the_default_database_file_here_and_is_safe_to_repeat(tmp_path):

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from tests.builders import Driver
-from tests.test_cli import Cli, open_application
+from tests.cli import Cli, open_application
 from workflows.config import Config
 from workflows.engine import Actor, Engine
 from workflows.errors import RoleNotAllowedError

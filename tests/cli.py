@@ -1,0 +1,42 @@
+"""The command line run as a real process, as scripts and operators run it: on a real database
+file, with the business clock set by --now, and no AST_ENGINE_* variable of the test runner's."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.builders import application_data
+
+ENGINE = Path(__file__).resolve().parent.parent / "run_engine.py"
+
+
+class Cli:
+    def __init__(self, folder: Path, db: str | None = None):
+        self.folder, self.db = folder, db
+
+    def __call__(self, *args: str, now: str | None = None, env: dict | None = None):
+        command = [sys.executable, str(ENGINE)]
+        if self.db:
+            command += ["--db", self.db]
+        if now:
+            command += ["--now", now]
+        environment = {k: v for k, v in os.environ.items() if not k.startswith("AST_ENGINE_")}
+        environment.update(env or {})
+        return subprocess.run(command + list(args), cwd=self.folder, capture_output=True,
+                              text=True, env=environment, timeout=120)
+
+    def ok(self, *args, **kw):
+        result = self(*args, **kw)
+        assert result.returncode == 0, result.stderr
+        return result
+
+    def json(self, *args, **kw):
+        return json.loads(self.ok(*args, "--json", **kw).stdout)
+
+
+def open_application(cli, now="2026-12-18", **changes):
+    return cli.ok("open", "application", "--actor", "headteacher:h.brown", "--data",
+                  json.dumps(application_data(**changes)), now=now).stdout.strip()
