@@ -13,7 +13,7 @@ from sqlalchemy.engine import make_url
 
 from storage.db import Database
 from storage.migrations import migrate
-from tests import pg_server
+from tests import browser, pg_server
 from tests.builders import Driver
 from workflows.clock import FixedClock
 from workflows.config import Config
@@ -37,6 +37,12 @@ def pg_server_url(request) -> Iterator[str]:
     the session ends, also after a failure or Ctrl-C (pytest runs session teardown then)."""
     with pg_server.server_url(say=lambda line: say(request.config, f"\n{line}")) as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def chromium(request) -> str:
+    """The path of Chromium for the browser tests (tests/browser.py finds or installs it)."""
+    return browser.chromium(say=lambda line: say(request.config, f"\n{line}"))
 
 
 @contextmanager
