@@ -12,9 +12,9 @@ def test_chromium_renders_a_page_and_runs_its_script(chromium, tmp_path):
                     "</script>")
     # --no-sandbox: Chromium refuses to start its sandbox as root, which is how this suite runs
     # on CI; a profile in tmp_path keeps it off the user's own.
-    result = subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu",
-                             "--disable-background-networking", f"--user-data-dir={tmp_path / 'profile'}",
-                             "--dump-dom", page.as_uri()],
-                            capture_output=True, text=True, timeout=120)
+    command = [chromium, "--headless", "--no-sandbox", "--disable-gpu",
+               "--disable-background-networking", f"--user-data-dir={tmp_path / 'profile'}",
+               "--dump-dom", page.as_uri()]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert '<p id="out">script ran: 42</p>' in result.stdout
