@@ -1,36 +1,61 @@
 """Fixtures: every engine test runs on SQLite and on PostgreSQL (one fresh schema per test on
-the local server; `.ci/run` makes sure it is up). Time is a FixedClock the test moves."""
+the server tests/pg_server.py picks, or starts when none answers). Time is a FixedClock the
+test moves."""
 from __future__ import annotations
 
-import os
 import uuid
 from contextlib import contextmanager
 from typing import Iterator
 
 import pytest
 from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from storage.db import Database
 from storage.migrations import migrate
+from tests import browser, pg_server
 from tests.builders import Driver
 from workflows.clock import FixedClock
 from workflows.config import Config
 from workflows.engine import Engine
 from workflows.times import parse_instant
 
-PG_URL = os.environ.get("AST_ENGINE_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 BACKENDS = ["sqlite", "postgresql"]
 
 
+def say(config, line: str) -> None:
+    """One progress line on the terminal, past pytest's output capture (a fixture that installs
+    or starts something should say so while it happens, not in a captured log)."""
+    capture = config.pluginmanager.getplugin("capturemanager")
+    with capture.global_and_fixture_disabled():
+        config.get_terminal_writer().line(line)
+
+
+@pytest.fixture(scope="session")
+def pg_server_url(request) -> Iterator[str]:
+    """The PostgreSQL server for the whole session; an embedded one it started is stopped when
+    the session ends, also after a failure or Ctrl-C (pytest runs session teardown then)."""
+    with pg_server.server_url(say=lambda line: say(request.config, f"\n{line}")) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def chromium(request) -> str:
+    """The path of Chromium for the browser tests (tests/browser.py finds or installs it)."""
+    return browser.chromium(say=lambda line: say(request.config, f"\n{line}"))
+
+
 @contextmanager
-def postgres_schema() -> Iterator[str]:
-    """A fresh schema on the local server for one test, dropped afterwards; the URL selects it."""
+def postgres_schema(server_url: str) -> Iterator[str]:
+    """A fresh schema on the server for one test, dropped afterwards; the URL selects it."""
     schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f"CREATE SCHEMA {schema}"))
     try:
-        yield f"{PG_URL}?options=-csearch_path%3D{schema}"
+        # Added to the URL's query, not appended as text: the embedded server's URL has a query.
+        url = make_url(server_url).update_query_dict({"options": f"-csearch_path={schema}"})
+        yield url.render_as_string(hide_password=False)
     finally:
         with admin.connect() as conn:
             conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
@@ -38,8 +63,8 @@ def postgres_schema() -> Iterator[str]:
 
 
 @pytest.fixture
-def pg_url():
-    with postgres_schema() as url:
+def pg_url(pg_server_url):
+    with postgres_schema(pg_server_url) as url:
         yield url
 
 
@@ -48,7 +73,7 @@ def db_url(request, tmp_path):
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'cases.db'}"
     else:
-        with postgres_schema() as url:
+        with postgres_schema(request.getfixturevalue("pg_server_url")) as url:
             yield url
 
 
