@@ -109,8 +109,9 @@ def build_parser() -> argparse.ArgumentParser:
     n.add_argument("--status", choices=("pending", "sent", "failed"))
     n.add_argument("--json", action="store_true")
     nsub = n.add_subparsers(dest="notices_command", metavar="retry", parser_class=Parser)
-    r = nsub.add_parser("retry", help="queue a failed notice for delivery again")
-    r.add_argument("id", metavar="ID")
+    r = nsub.add_parser("retry", help="queue a failed (or waiting) notice for delivery now")
+    r.add_argument("id", metavar="ID", nargs="?")
+    r.add_argument("--all", action="store_true", help="every failed or waiting notice")
 
     st = sub.add_parser("status", help="is a daemon alive; next due timer; overdue timers; "
                                        "pending and failed notices")
@@ -201,10 +202,15 @@ def report(err: Exception) -> int:
     from workflows.errors import RefusedError
     from workflows.config import ConfigError
     from workflows.times import TimeFormatError
-    from storage.migrations import SchemaError
-    if isinstance(err, (RefusedError, ConfigError, TimeFormatError, SchemaError)):
+    from storage.db import DatabaseUrlError
+    from storage.errors import SchemaError, StorageError
+    if isinstance(err, (RefusedError, ConfigError, TimeFormatError, SchemaError,
+                        DatabaseUrlError)):
         print(f"error: {err}", file=sys.stderr)
         return EXIT_REFUSED
+    if isinstance(err, StorageError):   # already one line saying which database and why
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_FAILED
     print(f"error: {type(err).__name__}: {err}", file=sys.stderr)
     if os.environ.get("AST_ENGINE_DEBUG"):
         raise err
@@ -223,13 +229,17 @@ def keep_early_signals() -> list[int]:
 
 def dispatch(args) -> int:
     if args.command == "demo":
+        from workflows.clock import REAL
         from workflows.demo import run_demo
-        return run_demo(keep=args.keep)
+        return run_demo(REAL, keep=args.keep)
 
     from workflows import commands
+    from workflows.clock import REAL
     from workflows.config import load
     config = load(args.config)
-    ctx = commands.Context.build(args.db, config, args.now)
+    # The real clock is injected here, once: recorded times and delivery stamps read it.
+    ctx = commands.Context.build(args.db, config, args.now, REAL,
+                                 create=args.command == "init")
     handler = {"init": commands.init, "open": commands.open_case, "fire": commands.fire,
                "show": commands.show, "list": commands.list_cases, "tick": commands.tick,
                "audit": commands.audit, "deliver": commands.deliver,

@@ -9,7 +9,8 @@ an error (``TemplateRenderError``), so the transition that wanted the notice rol
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
+import re
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from datetime import date, datetime
@@ -169,15 +170,36 @@ class NoticeEnvironment(ImmutableSandboxedEnvironment):
         return super().getattr(obj, attribute)
 
 
+class NoticeLoader(FileSystemLoader):
+    """The templates folder. A version kept from before notices moved to `{% set subject %}`
+    (earlier/ files written with `{% block subject %}` and `{% block body %}`) is read in the
+    current form, which renders the same text: Jinja has no public way to render one block."""
+
+    def get_source(self, environment: jinja2.Environment, template: str
+                   ) -> tuple[str, str | None, Callable[[], bool] | None]:
+        source, filename, uptodate = super().get_source(environment, template)
+        if "{% block subject %}" in source:
+            source = _from_blocks(source)
+        return source, filename, uptodate
+
+
+def _from_blocks(source: str) -> str:
+    source = re.sub(r"\{% block subject %\}(.*?)\{% endblock %\}",
+                    r"{% set subject %}\1{% endset %}", source, count=1, flags=re.S)
+    source = source.replace("{% block body %}", "", 1)
+    end = source.rfind("{% endblock %}")
+    return source if end < 0 else source[:end] + source[end + len("{% endblock %}"):]
+
+
 _env: ImmutableSandboxedEnvironment | None = None
-_loaded: dict[str, tuple[jinja2.Template, dict]] = {}
+_loaded: dict[str, tuple[jinja2.Template, bool]] = {}
 
 
 def _environment() -> ImmutableSandboxedEnvironment:
     global _env
     if _env is None:
         env = NoticeEnvironment(
-            loader=FileSystemLoader(TEMPLATES),
+            loader=NoticeLoader(TEMPLATES),
             undefined=StrictUndefined,
             autoescape=select_autoescape(["html"]),
             trim_blocks=True,
@@ -193,54 +215,59 @@ def _environment() -> ImmutableSandboxedEnvironment:
     return _env
 
 
-def _load(name: str) -> jinja2.Template:
-    return _template(name)[0]
-
-
-def _template(name: str, wanted: str | None = None) -> tuple[jinja2.Template, dict]:
-    """A template (its current version, or the earlier one `wanted`) and its globals as one
-    dict, loaded once (templates do not reload)."""
+def _template(name: str, wanted: str | None = None) -> tuple[jinja2.Template, bool]:
+    """A template (its current version, or the earlier one `wanted`), loaded once (templates
+    do not reload), and whether it is a version from before migration 5, which reads each
+    trigger's record from `case` (they were all written with blocks)."""
     env = _environment()   # first: a new environment empties what was loaded
     key = name if wanted is None else f"{name}@{wanted}"
     found = _loaded.get(key)
     if found is None:
+        source_file = _source_file(name, wanted)
         try:
-            tmpl = env.get_template(_source_file(name, wanted))
+            tmpl = env.get_template(source_file)
         except jinja2.TemplateError as exc:
             raise TemplateRenderError(name, exc) from exc
-        found = _loaded[key] = (tmpl, dict(tmpl.globals))
+        legacy = "{% block subject %}" in (TEMPLATES / source_file).read_text(encoding="utf-8")
+        found = _loaded[key] = (tmpl, legacy)
     return found
+
+
+def _legacy_context(context: Mapping) -> Mapping:
+    """The context a version from before trigger records were kept apart (migration 5) reads:
+    each record under its trigger's name in `case`, with its `effective_date`."""
+    if "records" not in context:
+        return context
+    case = dict(context["case"])
+    for trigger, data in context["records"].items():
+        case[trigger] = {**data, "effective_date": context["done"][trigger]}
+    return {**context, "case": case}
 
 
 def render(name: str, context: Mapping, version_wanted: str | None = None) -> RenderedNotice:
     """Render notice ``name`` with ``context``, with its current template or, for a notice
     rendered before (replay), the version it recorded; any failure is a
-    ``TemplateRenderError``."""
-    tmpl, template_globals = _template(name, version_wanted)
+    ``TemplateRenderError``. The template sets ``subject``; what it writes is the body."""
+    tmpl, legacy = _template(name, version_wanted)
+    if legacy:
+        context = _legacy_context(context)
     try:
-        parts = {}
-        # One context for both blocks, as rendering the whole template would share it (what a
-        # block sets stays in that block), holding the environment's globals and the data:
-        # merging them here is cheaper than Jinja's merge through a ChainMap per block.
-        shared = tmpl.new_context({**template_globals, **context}, shared=True)
-        for block in ("subject", "body"):
-            if block not in tmpl.blocks:
-                raise jinja2.TemplateError(f"the template has no {{% block {block} %}}")
-            parts[block] = "".join(tmpl.blocks[block](shared))
+        module = tmpl.make_module(dict(context))
+        subject = str(module.subject)   # type: ignore[attr-defined]
+        body = str(module)
+    except AttributeError as exc:
+        raise TemplateRenderError(name, jinja2.TemplateError(
+            "the template sets no subject ({% set subject %}...{% endset %})")) from exc
     except (jinja2.TemplateError, TypeError, ValueError, KeyError) as exc:
         # TypeError/ValueError/KeyError come from the filters given bad data.
         raise TemplateRenderError(name, exc) from exc
-    subject = " ".join(parts["subject"].split())
-    body = parts["body"].strip("\n") + "\n"
-    return RenderedNotice(template=name, subject=subject, body=body,
+    return RenderedNotice(template=name, subject=" ".join(subject.split()),
+                          body=body.strip("\n") + "\n",
                           version=version_wanted or version(name))
 
 
 def check_all() -> None:
     """Parse every notice template (fail fast at start-up on a missing file or bad syntax)."""
     for name in NOTICE_NAMES:
-        tmpl = _load(name)
-        missing = {"subject", "body"} - set(tmpl.blocks)
-        if missing:
-            raise TemplateRenderError(
-                name, jinja2.TemplateError(f"missing block(s): {', '.join(sorted(missing))}"))
+        _template(name)
+

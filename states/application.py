@@ -10,9 +10,9 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from states import standards
-from states.common import (Data, Email, NoData, Official, Person, School, Text, agency, as_date,
+from states.common import (Day, Email, NoData, Official, Person, School, Text, agency, as_date,
                            candidate, effective_date, headteacher, la_coordinator, post_school)
-from states.spec import (CalendarDays, CancelTimers, Facts, Notify, OpenLinked,
+from states.spec import (CalendarDays, CancelTimers, Data, Facts, Notify, OpenLinked,
                          Process, StartTimer, Timer, TimerFired, Transition, WorkingDays,
                          every_state_but)
 
@@ -96,7 +96,7 @@ class SubmitToAgency(Data):
 
 
 class ScheduleAssessment(Data):
-    assessment_date: date
+    assessment_date: Day
     assessor: Official
     delay_reason: Text | None = None
 
@@ -137,11 +137,13 @@ class ReviewOutcome(Data):
 def assessment_day(f: Facts) -> date:
     """The assessment day fixed by `schedule_assessment` (the decision letter and feedback count
     from it, not from the day the judgement was keyed in)."""
-    return as_date(f.case["schedule_assessment"]["assessment_date"])
+    return as_date(f.records["schedule_assessment"]["assessment_date"])
 
 
 def review_opening(f: Facts) -> dict:
-    scheduled = f.case["schedule_assessment"]
+    """The data a review is opened with: the application's people and judgement, and the
+    candidate's grounds."""
+    scheduled = f.records["schedule_assessment"]
     return {
         "application": f.case_id,
         "candidate": f.case["candidate"],
@@ -150,15 +152,11 @@ def review_opening(f: Facts) -> dict:
         "career_stage": f.case["career_stage"],
         "assessor": scheduled["assessor"],
         "assessment_date": scheduled["assessment_date"],
-        "unmet_standards": f.case["judge_not_met"]["unmet_standards"],
+        "unmet_standards": f.records["judge_not_met"]["unmet_standards"],
         "grounds": list(f.event["grounds"]),
         "explanation": f.event["explanation"],
         "evidence": list(f.event.get("evidence") or []),
     }
-
-
-def assessor_of(f: Facts) -> str | None:
-    return f.case["schedule_assessment"]["assessor"]["email"]
 
 
 # -- guards: None when the rule holds, else the reason a person reads -----------------------------
@@ -207,8 +205,8 @@ def unmet_standards_are_assessed_at_this_stage(f: Facts) -> str | None:
 
 def once(trigger: str, what: str):
     def not_yet_done(f: Facts) -> str | None:
-        if trigger in f.case:
-            return f"the {what} was already sent on {f.case[trigger]['effective_date']}"
+        if trigger in f.records:
+            return f"the {what} was already sent on {f.done[trigger]}"
         return None
     not_yet_done.__name__ = f"{trigger}_once"
     return not_yet_done
@@ -216,8 +214,8 @@ def once(trigger: str, what: str):
 
 def feedback_fits_the_judgement(f: Facts) -> str | None:
     feedback = f.event["feedback"]
-    if "judge_not_met" in f.case:   # the assessor's judgement, even if a review later certified
-        unmet = f.case["judge_not_met"]["unmet_standards"]
+    if "judge_not_met" in f.records:   # the assessor's judgement, even if a review certified
+        unmet = f.records["judge_not_met"]["unmet_standards"]
         missing = [c for c in unmet if not isinstance(feedback, dict) or c not in feedback]
         if missing:
             return (f"feedback: a not-met candidate gets feedback per unmet standard; "
@@ -280,10 +278,11 @@ def post_appointment_exists(f: Facts) -> str | None:
 def early_reapplication(f: Facts) -> str | None:
     previous = f.event.get("previous_application")
     found = f.lookup(previous) if previous else None
-    judged = found is not None and ("judge_met" in found.data or "judge_not_met" in found.data)
+    judged = found is not None and ("judge_met" in found.records
+                                    or "judge_not_met" in found.records)
     if not judged:   # never assessed (withdrawn or refused before): nothing to count from
         return None
-    assessed = as_date(found.data["schedule_assessment"]["assessment_date"])
+    assessed = as_date(found.records["schedule_assessment"]["assessment_date"])
     weeks = int(f.policy["reapplication_weeks"])
     if f.effective_date < assessed + timedelta(weeks=weeks):
         return (f"early_reapplication: the previous assessment day was {assessed}, less than "
@@ -310,20 +309,21 @@ PROCESS = Process(
     final=FINAL,
     timers=(
         Timer("headteacher_deadline", WorkingDays(20), effective_date,
-              "the date the headteacher received the AST1 form",
+              "the date the headteacher received the AST1 form", calendar="local",
               duty="the headteacher's decision on the application", whose="headteacher",
               missed_to=DUTY_MISSED_TO),
         Timer("assessment_window", CalendarDays(42), effective_date,
-              "the date the agency received the application",
+              "the date the agency received the application", calendar="local",
               duty="the assessment, within six weeks of the agency receiving the application",
               whose="agency", missed_to=AGENCY_DUTY_MISSED_TO),
         Timer("decision_letter", WorkingDays(3), assessment_day, "the assessment day",
-              duty="the decision letter to the candidate", whose="agency",
+              calendar="local", duty="the decision letter to the candidate", whose="agency",
               missed_to=AGENCY_DUTY_MISSED_TO),
         Timer("written_feedback", WorkingDays(15), assessment_day, "the assessment day",
-              duty="the written feedback to the candidate", whose="agency",
+              calendar="local", duty="the written feedback to the candidate", whose="agency",
               missed_to=AGENCY_DUTY_MISSED_TO),
-        Timer("review_window", WorkingDays(40), effective_date, "the date of the decision letter"),
+        Timer("review_window", WorkingDays(40), effective_date, "the date of the decision letter",
+              calendar="local"),
     ),
     opening=Transition(
         "open", (), S.received, ("headteacher",), Opening,

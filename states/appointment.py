@@ -8,10 +8,11 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from states.application import LA_FUNDED
-from states.common import Data, NoData, Person, Text, agency, effective_date, la_coordinator
-from states.spec import (CancelTimers, Facts, Notify, Process, StartTimer, Timer, Transition,
-                         WorkingDays, every_state_but)
+from states.application import FINAL as APPLICATION_FINAL, LA_FUNDED
+from states.common import Day, Email, Int, NoData, Person, Text, agency, effective_date, \
+    la_coordinator
+from states.spec import (CancelTimers, Data, Facts, Notify, Process, StartTimer, Timer,
+                         Transition, WorkingDays, every_state_but)
 
 
 class AppointmentState(Enum):
@@ -27,6 +28,9 @@ class AppointmentState(Enum):
 
 S = AppointmentState
 FINAL = frozenset({S.filled, S.cancelled})
+# The posts that count against the LA's Annex E limits: funded and not given up.
+LIVE_POSTS = frozenset({S.funding_secured, S.advertised, S.shortlisting, S.appointed,
+                        S.ast2_submitted, S.filled})
 SPINE = range(1, 19)   # the AST pay spine, points 1 to 18
 
 
@@ -34,12 +38,12 @@ SPINE = range(1, 19)   # the AST pay spine, points 1 to 18
 class PostSchool(Data):
     name: Text
     phase: Literal["primary", "secondary", "special"]
-    email: str | None = None
+    email: Email | None = None
 
 
 class PayRange(Data):
-    first_point: int
-    last_point: int
+    first_point: Int
+    last_point: Int
 
     @model_validator(mode="after")
     def five_consecutive_points(self):
@@ -62,7 +66,7 @@ class Opening(Data):
 
 
 class Advertise(Data):
-    closing_date: date
+    closing_date: Day
 
 
 class Shortlisted(Data):
@@ -77,8 +81,8 @@ class CloseApplications(Data):
 class Appoint(Data):
     candidate: Text
     certified_application: Text
-    start_date: date
-    spine_point: int
+    start_date: Day
+    spine_point: Int
 
 
 class Cancel(Data):
@@ -98,11 +102,19 @@ def within_la_limits(f: Facts) -> str | None:
     if phase not in ("primary", "secondary"):
         return None
     limit = int(f.policy[f"la_limit_{phase}"])
-    posts = f.funded_posts_at(f.case["school"]["name"]) + 1
+    posts = funded_posts_at(f, f.case["school"]["name"]) + 1
     if posts > limit:
         return (f"la_limits: this would be AST post {posts} at {f.case['school']['name']}; LA "
                 f"policy (Annex E) supports at most {limit} at a {f.case['school']['phase']} school")
     return None
+
+
+def funded_posts_at(f: Facts, school: str) -> int:
+    """The other live posts at `school` (this case's own not counted)."""
+    live = {s.value for s in LIVE_POSTS}
+    return sum(1 for post in f.cases_of_kind("appointment")
+               if post.id != f.case_id and post.state in live
+               and post.data["school"]["name"] == school)
 
 
 def refuse_beyond_la_limits(f: Facts) -> str | None:
@@ -118,25 +130,25 @@ def shortlist_is_in_the_running(f: Facts) -> str | None:
         found = f.lookup(entry["application"])
         if found is None or found.kind != "application":
             return f"shortlist: no application case {entry['application']!r} ({entry['candidate']})"
-        if found.state != "certified" and found.state in FINAL_APPLICATION_STATES:
+        if found.state in CLOSED_APPLICATIONS:
             return (f"shortlist: {entry['candidate']}'s application {found.id} is {found.state}; "
                     "only certified candidates or applications in progress can be shortlisted")
     return None
 
 
-FINAL_APPLICATION_STATES = frozenset({"rejected", "not_supported", "not_shortlisted", "certified",
-                                      "closed_not_met", "withdrawn"})
+# An application that can no longer be certified (a certified one is in the running).
+CLOSED_APPLICATIONS = frozenset(s.value for s in APPLICATION_FINAL) - {"certified"}
 
 
 def after_the_closing_date(f: Facts) -> str | None:
-    closing = date.fromisoformat(f.case["advertise"]["closing_date"])
+    closing = date.fromisoformat(f.records["advertise"]["closing_date"])
     if f.effective_date < closing:
         return f"applications close on {closing}: the shortlist is drawn up after that"
     return None
 
 
 def appointee_was_shortlisted(f: Facts) -> str | None:
-    shortlist = f.case["close_applications"]["shortlist"]
+    shortlist = f.records["close_applications"]["shortlist"]
     names = {e["application"]: e["candidate"] for e in shortlist}
     chosen = f.event["certified_application"]
     if chosen not in names:
@@ -183,7 +195,9 @@ def starts_on_first_point(f: Facts) -> str | None:
 
 
 def appointee(f: Facts) -> str | None:
-    found = f.lookup(f.event.get("certified_application") or f.case["appoint"]["certified_application"])
+    chosen = f.event.get("certified_application") or \
+        f.records["appoint"]["certified_application"]
+    found = f.lookup(chosen)
     return found.data["candidate"]["email"] if found else None
 
 
@@ -207,7 +221,7 @@ PROCESS = Process(
     final=FINAL,
     timers=(
         Timer("ast2_notification", WorkingDays(policy="ast2_working_days"), effective_date,
-              "the date of the appointment",
+              "the date of the appointment", calendar="local",
               duty="the AST2 notification of the appointment to the agency", whose="post_school",
               missed_to=(la_coordinator,)),
     ),

@@ -1,21 +1,51 @@
-"""Pieces the three processes share: people in the data, recipients, the dates deadlines count
-from, and the strictness every trigger's data model has."""
+"""Pieces the three processes share: the types their data is written in, people, recipients and
+the dates deadlines count from."""
 from __future__ import annotations
 
 from datetime import date
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from email_validator import EmailNotValidError, validate_email
+from pydantic import AfterValidator, BeforeValidator, StrictBool, StrictInt, StringConstraints
 
-from states.spec import Facts
+from states.spec import Data, Facts
 
-Email = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+# -- the types trigger data is written in ------------------------------------------------------
+
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+Int = StrictInt      # 15, never "15" or true: a spine point read from text is a keying error
+Bool = StrictBool
+
+EARLIEST, LATEST = date(1990, 1, 1), date(2100, 12, 31)
 
 
-class Data(BaseModel):
-    """Trigger data: unknown keys are kept (DOMAIN.md welcomes more), known ones are strict."""
-    model_config = ConfigDict(extra="allow", frozen=True)
+def mailbox(value: str) -> str:
+    """One plain mailbox (`name@domain`), as `email-validator` reads it (what pydantic's EmailStr
+    uses): no display name, no list, no angle brackets or quotes that a mail server would read as
+    further recipients. Returned normalised (the domain in lower case)."""
+    try:
+        return validate_email(value.strip(), check_deliverability=False).normalized
+    except EmailNotValidError as err:
+        raise ValueError(f"not one plain email address ({err})") from None
+
+
+def _iso_day(value: Any) -> Any:
+    """A day is written YYYY-MM-DD: no timestamp number, no date-time, no other format."""
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str) or len(value) != 10:
+        raise ValueError("give a day as YYYY-MM-DD")
+    return value
+
+
+def _plausible(day: date) -> date:
+    if not EARLIEST <= day <= LATEST:
+        raise ValueError(f"{day} is outside the years {EARLIEST.year}-{LATEST.year}")
+    return day
+
+
+Email = Annotated[str, AfterValidator(mailbox)]
+Day = Annotated[date, BeforeValidator(_iso_day), AfterValidator(_plausible)]
 
 
 class NoData(Data):

@@ -8,10 +8,10 @@ from enum import Enum
 from pydantic import Field
 
 from states.application import Ground, Post
-from states.common import (Data, NoData, Official, Person, Text, candidate, effective_date,
+from states.common import (NoData, Official, Person, Text, candidate, effective_date,
                            headteacher, la_coordinator, post_school, review_coordinator)
-from states.spec import (CancelTimers, Facts, MoveLinked, Notify, Process, StartTimer, Timer,
-                         Transition, WorkingDays)
+from states.spec import (CancelTimers, Data, Facts, MoveLinked, Notify, Process, StartTimer,
+                         Timer, Transition, WorkingDays)
 
 
 class ReviewState(Enum):
@@ -79,10 +79,20 @@ def by_the_original_assessor(f: Facts) -> str | None:
 
 
 def comment_once(f: Facts) -> str | None:
-    if "record_assessor_comment" in f.case:
+    if "record_assessor_comment" in f.records:
         return ("the assessor's comment was already recorded on "
-                f"{f.case['record_assessor_comment']['effective_date']}")
+                f"{f.done['record_assessor_comment']}")
     return None
+
+
+def this_review(f: Facts) -> dict:
+    """The data of the entry a review's decision writes on its application: which review."""
+    return {"review": f.case_id}
+
+
+def decided(trigger: str) -> MoveLinked:
+    """A review's end moves its application (`review_certified` or `review_upheld`)."""
+    return MoveLinked(trigger, the_application, this_review)
 
 
 DECISION_TO = (candidate, assessor, headteacher, post_school)
@@ -91,12 +101,12 @@ OPEN = (S.requested, S.assessor_commenting, S.with_review_officer)
 PROCESS = Process(
     kind="review",
     case_prefix="rev",
-    openable=False,
+    opened_by="its application's request_review",
     states=ReviewState,
     final=FINAL,
     timers=(
         Timer("review_decision", WorkingDays(40), effective_date,
-              "the date the Review Co-ordinator received the request",
+              "the date the Review Co-ordinator received the request", calendar="local",
               duty="the review's decision (Annex D)", whose="review_coordinator",
               missed_to=(review_coordinator, la_coordinator)),
     ),
@@ -106,7 +116,7 @@ PROCESS = Process(
                  Notify("review_acknowledged", (candidate,)))),
     transitions=(
         Transition("refuse", (S.requested,), S.refused, ("review_coordinator",), Reasons,
-                   effects=(CancelTimers(), MoveLinked("review_upheld", the_application),
+                   effects=(CancelTimers(), decided("review_upheld"),
                             Notify("review_refused", (candidate,)))),
         Transition("invite_assessor_comment", (S.requested,), S.assessor_commenting,
                    ("review_coordinator",), NoData,
@@ -118,14 +128,14 @@ PROCESS = Process(
                    guards=(not_the_original_assessor,),
                    effects=(Notify("review_assigned", (review_officer,)),)),
         Transition("certify", (S.with_review_officer,), S.certified, ("review_officer",), Reasons,
-                   effects=(CancelTimers(), MoveLinked("review_certified", the_application),
+                   effects=(CancelTimers(), decided("review_certified"),
                             Notify("review_decision", DECISION_TO))),
         Transition("uphold", (S.with_review_officer,), S.original_stands, ("review_officer",),
                    Reasons,
-                   effects=(CancelTimers(), MoveLinked("review_upheld", the_application),
+                   effects=(CancelTimers(), decided("review_upheld"),
                             Notify("review_decision", DECISION_TO))),
         Transition("withdraw", OPEN, S.withdrawn, ("candidate",), NoData,
-                   effects=(CancelTimers(), MoveLinked("review_upheld", the_application),
+                   effects=(CancelTimers(), decided("review_upheld"),
                             Notify("withdrawal_confirmed", (candidate,)))),
     ),
 )

@@ -1,18 +1,21 @@
 """The vocabulary in which states/application.py, review.py and appointment.py are written.
 
 A process is plain data: its states, one row per (trigger, source states) saying who may fire it,
-what data it needs, which guards must hold and which effects follow. No I/O and no clock here:
-guards, recipients and dates read a `Facts` object that the engine fills in.
+what data it needs, which guards must hold, where it leads and which effects follow. No I/O and
+no clock here: guards, recipients and dates read a `Facts` object that the engine fills in.
+`validate` refuses a definition that cannot run, naming what is wrong, when the module loads.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from functools import cached_property
 from enum import Enum
-from typing import Any, Callable, Mapping, Protocol, Sequence
+from functools import cached_property
+from typing import Any, Callable, Literal, Mapping, Protocol, Sequence
 
 from pydantic import BaseModel, ConfigDict
+
+from states.roles import ROLES
 
 
 class InvalidDefinition(Exception):
@@ -20,69 +23,106 @@ class InvalidDefinition(Exception):
 
 
 class CaseView(Protocol):
-    """Another case, read-only, as a guard sees it (a review's application, an appointment's
-    certified candidate)."""
+    """Another case, read-only, as a guard sees it (a review's application, an appointee's
+    certified application)."""
 
-    id: str
-    kind: str
-    state: str
-    data: Mapping[str, Any]
+    @property
+    def id(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def state(self) -> str: ...
+    @property
+    def data(self) -> Mapping[str, Any]: ...              # the data it was opened with
+    @property
+    def records(self) -> Mapping[str, Mapping[str, Any]]: ...   # trigger -> its data
+    @property
+    def done(self) -> Mapping[str, date]: ...             # trigger -> the day it took effect
 
 
 class Facts(Protocol):
     """Everything a guard, a recipient or a deadline may read about one transition."""
 
-    case_id: str
-    kind: str
-    role: str                          # the role acting (for an operator: the role it acts for)
-    actor_id: str                      # and the id of that person
-    state: str                         # the state before the transition
-    case: Mapping[str, Any]            # the case's data (opening data plus each trigger's record)
-    event: Mapping[str, Any]           # this trigger's validated data
-    effective_date: date               # the Europe/London date on which it took effect
-    pending_timers: Mapping[str, date]  # name -> due date, of timers still pending
-    deadlines: Mapping[str, date]      # name -> due date of every timer the case ran (latest)
-    contacts: Mapping[str, str]        # configured addresses (la_coordinator, agency, ...)
-    policy: Mapping[str, Any]          # local-policy numbers from configuration
+    @property
+    def case_id(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def role(self) -> str: ...          # the role acting (for an operator: the role it acts for)
+    @property
+    def actor_id(self) -> str: ...      # and the id of that person
+    @property
+    def state(self) -> str: ...         # the state before the transition
+    @property
+    def case(self) -> Mapping[str, Any]: ...   # the data the case was opened with
+    @property
+    def records(self) -> Mapping[str, Mapping[str, Any]]: ...   # trigger -> the data it recorded
+    @property
+    def done(self) -> Mapping[str, date]: ...   # trigger -> the day it took effect
+    @property
+    def event(self) -> Mapping[str, Any]: ...   # this trigger's validated data
+    @property
+    def effective_date(self) -> date: ...       # the Europe/London day it takes effect
+    @property
+    def pending_timers(self) -> Mapping[str, date]: ...   # name -> due date, still pending
+    @property
+    def deadlines(self) -> Mapping[str, date]: ...   # name -> due date of every timer run
+    @property
+    def contacts(self) -> Mapping[str, str]: ...     # configured addresses
+    @property
+    def policy(self) -> Mapping[str, Any]: ...       # local-policy settings
 
     def lookup(self, case_id: str) -> CaseView | None: ...
-    def funded_posts_at(self, school: str) -> int: ...
+    def cases_of_kind(self, kind: str) -> Sequence[CaseView]: ...
 
 
 Guard = Callable[[Facts], "str | None"]        # None when it holds, else the reason it does not
 Warning_ = Callable[[Facts], "str | None"]     # None, or a warning that does not refuse
 Recipient = Callable[[Facts], "str | None"]    # an address, or None when there is none to send to
-Roles = "tuple[str, ...] | Callable[[Facts], tuple[str, ...]]"
+Route = Callable[[Facts], bool]                # whether a row's destination is the one taken
+RolesOf = Callable[[Facts], tuple[str, ...]]
 
 
-# -- deadline rules: how a timer's due date follows from the date it counts from ---------------
+# -- deadline rules, as data: how a timer's due date follows from the date it counts from ------
 
 @dataclass(frozen=True)
 class WorkingDays:
     """The N-th working day strictly after the start date; N fixed or a local-policy setting."""
-    days: int | None = None
+    n: int | None = None
     policy: str | None = None
+    kind: Literal["working_days"] = "working_days"
 
     def count(self, policy: Mapping[str, Any]) -> int:
-        return self.days if self.days is not None else int(policy[self.policy])
+        return self.n if self.n is not None else int(policy[str(self.policy)])
 
 
 @dataclass(frozen=True)
 class CalendarDays:
     """A plain calendar offset with no working-day adjustment ("six weeks" = 42 days)."""
-    days: int
+    n: int
+    kind: Literal["calendar_days"] = "calendar_days"
+
+    def count(self, policy: Mapping[str, Any]) -> int:
+        return self.n
+
+
+Rule = WorkingDays | CalendarDays
 
 
 @dataclass(frozen=True)
 class Timer:
     """A deadline a case may run. `duty` says whose duty it guards: such a timer only reports
     `deadline_missed` when it fires; a timer without a duty moves the case (its own row with
-    trigger `timer:NAME`)."""
+    trigger `timer:NAME`). `calendar` is the party whose calendar it counts on: `local` (the
+    school's and the LA's duties: their closure days are not working days) or `national`
+    (bank holidays only); `school` names the school whose own closure days a local duty skips."""
     name: str
-    rule: WorkingDays | CalendarDays
+    rule: Rule
     counted_from: Callable[[Facts], date]
     starting_point: str                 # what `counted_from` is, in words, for the audit trail
-    duty: str | None = None             # e.g. "the headteacher's check of the application"
+    calendar: Literal["local", "national"] = "national"
+    school: Callable[[Facts], "str | None"] | None = None
+    duty: str | None = None             # e.g. "the headteacher's decision on the application"
     whose: str | None = None            # the role that owes the duty
     missed_to: tuple[Recipient, ...] = ()
 
@@ -115,18 +155,30 @@ class OpenLinked:
 @dataclass(frozen=True)
 class MoveLinked:
     """Fire a system trigger on a linked case in the same transaction (a review's decision
-    moves its application)."""
+    moves its application), with `data` as that entry's data."""
     trigger: str
     case_id: Callable[[Facts], str]
+    data: Callable[[Facts], dict]
 
 
-class TimerFired(BaseModel):
-    """The data of a `timer:NAME` entry: the due date the timer enforced."""
+@dataclass(frozen=True)
+class ErasePersonalData:
+    """Erase every personal field of the case, its log entries and its notices (DOMAIN.md,
+    "Personal data"): their hashes stay, so both chains still verify."""
+
+
+Effect = StartTimer | CancelTimers | Notify | OpenLinked | MoveLinked | ErasePersonalData
+
+
+class Data(BaseModel):
+    """Trigger data: unknown keys are kept (DOMAIN.md welcomes more); the known ones have the
+    strict types of states/common.py (no number read from text, no true read as 1)."""
     model_config = ConfigDict(extra="allow", frozen=True)
+
+
+class TimerFired(Data):
+    """The data of a `timer:NAME` entry: the due date the timer enforced."""
     due: date
-
-
-Effect = StartTimer | CancelTimers | Notify | OpenLinked | MoveLinked
 
 
 @dataclass(frozen=True)
@@ -134,17 +186,25 @@ class Transition:
     trigger: str
     sources: tuple[Enum, ...]           # empty for `open`
     dest: Enum | None                   # None: the case stays in its state
-    roles: Any                          # Roles: a tuple, or a function of the facts
+    roles: tuple[str, ...] | RolesOf    # a tuple, or a function of the facts
     data: type[BaseModel] | None = None
     guards: tuple[Guard, ...] = ()
     warnings: tuple[Warning_, ...] = ()
     effects: tuple[Effect, ...] = ()
-    derive: Callable[[Facts], dict] | None = None   # extra facts recorded with the event
+    derive: Callable[[Facts], dict] | None = None   # facts the engine records with the event
+    # A trigger that leads to one of several states has one row per destination, each with the
+    # condition under which it is the one taken (`submit_ast2`: by the post's funding).
+    route: Route | None = None
+    # Written by the engine itself (recalendar, a late-keyed event), never fired by a person.
+    internal: bool = False
 
-    def roles_for(self, facts: Facts) -> tuple[str, ...]:
-        return self.roles(facts) if callable(self.roles) else self.roles
+    def roles_for(self, facts: Facts | None) -> tuple[str, ...]:
+        if callable(self.roles):
+            if facts is None:
+                raise TypeError(f"{self.trigger}: its roles depend on the case")
+            return self.roles(facts)
+        return self.roles
 
-    # The effects by kind, in declared order: the engine reads them on every transition.
     @cached_property
     def notices(self) -> tuple[Notify, ...]:
         return tuple(e for e in self.effects if isinstance(e, Notify))
@@ -152,6 +212,29 @@ class Transition:
     @cached_property
     def opens_linked(self) -> tuple[OpenLinked, ...]:
         return tuple(e for e in self.effects if isinstance(e, OpenLinked))
+
+    @cached_property
+    def cancels(self) -> frozenset[str] | None:
+        """The timer names this row cancels; None: every pending timer."""
+        names: set[str] = set()
+        for effect in self.effects:
+            if isinstance(effect, CancelTimers):
+                if not effect.names:
+                    return None
+                names.update(effect.names)
+        return frozenset(names)
+
+
+class Reason(Data):
+    reason: str
+
+
+class TimerChange(Data):
+    """The data of a `deadline_recomputed` entry (recalendar --apply)."""
+    timer: str
+    old_due: str
+    new_due: str
+    rule: str
 
 
 @dataclass(frozen=True)
@@ -162,28 +245,37 @@ class Process:
     opening: Transition                 # trigger "open", dest = the initial state
     transitions: tuple[Transition, ...]
     timers: tuple[Timer, ...] = ()
-    openable: bool = True               # False: opened only by another case (a review)
+    # None: opened with `open`; else how it is opened instead (the refusal says so).
+    opened_by: str | None = None
     case_prefix: str = ""
-    _by_trigger: dict = field(default_factory=dict, compare=False, repr=False)
-    _by_value: dict = field(default_factory=dict, compare=False, repr=False)
+    _by_trigger: dict[str, list[Transition]] = field(default_factory=dict, compare=False,
+                                                     repr=False)
+    _by_value: dict[str, Enum] = field(default_factory=dict, compare=False, repr=False)
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         validate(self)
         for row in self.all_transitions():
             self._by_trigger.setdefault(row.trigger, []).append(row)
         self._by_value.update({s.value: s for s in self.states})
 
     def state(self, value: str) -> Enum:
-        """The state a case row names (as `states(value)`, without the Enum's lookup cost)."""
         found = self._by_value.get(value)
-        return found if found is not None else self.states(value)
+        if found is None:
+            raise KeyError(f"{self.kind} has no state {value!r}")
+        return found
 
     @property
     def initial(self) -> Enum:
+        assert self.opening.dest is not None
         return self.opening.dest
 
+    @property
+    def openable(self) -> bool:
+        return self.opened_by is None
+
     def all_transitions(self) -> list[Transition]:
-        """The declared rows plus one `timer:NAME` row per timer."""
+        """The declared rows, one `timer:NAME` row per duty timer, and the triggers every kind of
+        case shares: erasing personal data (final states) and a recomputed deadline."""
         rows = list(self.transitions)
         declared = {r.trigger for r in rows}
         for timer in self.timers:
@@ -193,6 +285,11 @@ class Process:
                     trigger=f"timer:{timer.name}", sources=tuple(self.states), dest=None,
                     roles=("system",), data=TimerFired,
                     effects=(Notify("deadline_missed", timer.missed_to),)))
+        rows.append(Transition(
+            "erase_personal_data", tuple(sorted(self.final, key=lambda s: s.value)), None,
+            ("la_coordinator",), Reason, effects=(ErasePersonalData(),)))
+        rows.append(Transition("deadline_recomputed", tuple(self.states), None, ("operator",),
+                               TimerChange, internal=True))
         return rows
 
     def triggers(self) -> list[str]:
@@ -201,46 +298,50 @@ class Process:
     def rows(self, trigger: str) -> list[Transition]:
         return self._by_trigger.get(trigger, [])
 
-    def row_from(self, trigger: str, state: Enum) -> Transition | None:
-        for row in self.rows(trigger):
-            if state in row.sources:
-                return row
-        return None
-
     def timer(self, name: str) -> Timer:
         for timer in self.timers:
             if timer.name == name:
                 return timer
         raise KeyError(name)
 
-    def is_final(self, state: Enum) -> bool:
-        return state in self.final
-
 
 def validate(process: Process) -> None:
     """Refuse a definition that names a state outside its Enum, leaves a state unreachable,
-    lets a non-final state lead nowhere, or starts or fires a timer it does not declare."""
+    lets a non-final state lead nowhere, starts or fires a timer it does not declare, declares a
+    timer that nothing could fire, names an unknown role, or gives one trigger two rows from a
+    state without saying by which route each is taken."""
     states = set(process.states)
     where = f"{process.kind} process"
     rows = list(process.transitions)
 
-    def known(state, role):
+    def known(state: Enum | None, role: str) -> None:
         if state not in states:
             raise InvalidDefinition(f"{where}: {role} names unknown state {state!r}")
 
     known(process.opening.dest, "open")
     for final in process.final:
         known(final, "final")
-    seen = set()
-    for row in rows:
+    by_source: dict[tuple[str, Enum], list[Transition]] = {}
+    for row in [process.opening, *rows]:
         for source in row.sources:
             known(source, f"trigger {row.trigger!r}")
-            if (row.trigger, source) in seen:
-                raise InvalidDefinition(
-                    f"{where}: trigger {row.trigger!r} is declared twice from {source.name!r}")
-            seen.add((row.trigger, source))
+            by_source.setdefault((row.trigger, source), []).append(row)
         if row.dest is not None:
             known(row.dest, f"trigger {row.trigger!r}")
+        if not callable(row.roles):
+            unknown = [r for r in row.roles if r not in ROLES]
+            if unknown:
+                raise InvalidDefinition(f"{where}: trigger {row.trigger!r} names unknown "
+                                        f"role(s) {', '.join(unknown)}")
+    for (trigger, source), same in by_source.items():
+        if len(same) > 1 and any(r.route is None for r in same):
+            raise InvalidDefinition(
+                f"{where}: trigger {trigger!r} is declared twice from {source.name!r} without "
+                "a route saying when each is taken")
+        if len({(r.roles if callable(r.roles) else tuple(r.roles), r.data) for r in same}) > 1:
+            raise InvalidDefinition(
+                f"{where}: the routes of trigger {trigger!r} from {source.name!r} must share "
+                "their roles and data")
 
     timer_names = {t.name for t in process.timers}
     for row in [process.opening, *rows]:
@@ -250,6 +351,15 @@ def validate(process: Process) -> None:
                     if name not in timer_names:
                         raise InvalidDefinition(
                             f"{where}: trigger {row.trigger!r} uses undeclared timer {name!r}")
+    declared = {r.trigger for r in rows}
+    for timer in process.timers:
+        if timer.duty is None and f"timer:{timer.name}" not in declared:
+            raise InvalidDefinition(
+                f"{where}: timer {timer.name!r} guards no duty and no row says what its "
+                f"firing does (declare a 'timer:{timer.name}' row or give it a duty)")
+        if timer.calendar == "national" and timer.school is not None:
+            raise InvalidDefinition(f"{where}: timer {timer.name!r} counts on the national "
+                                    "calendar, which no school's closure days move")
 
     reachable = {process.opening.dest}
     grew = True
@@ -272,11 +382,3 @@ def validate(process: Process) -> None:
 
 def every_state_but(states: type[Enum], *excluded: Enum) -> tuple[Enum, ...]:
     return tuple(s for s in states if s not in excluded)
-
-
-def first_failure(checks: Sequence[Guard], facts: Facts) -> str | None:
-    for check in checks:
-        reason = check(facts)
-        if reason:
-            return reason
-    return None

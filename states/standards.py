@@ -20,6 +20,3 @@ STAGE_TABLE: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 def externally_assessed(career_stage: str) -> tuple[str, ...]:
     return STAGE_TABLE[career_stage][1]
 
-
-def headteacher_checks(career_stage: str) -> tuple[str, ...]:
-    return STAGE_TABLE[career_stage][0]

@@ -1,30 +1,35 @@
-"""Opening the database, and the two kinds of transaction the engine uses.
+"""Opening the database, the two kinds of transaction the engine uses, and the translation of
+every driver error into storage's own (storage/errors.py).
 
 SQLite (the embedded default) runs in WAL mode with durable commits (synchronous FULL), foreign
-keys on and a busy timeout; a write transaction starts with `BEGIN IMMEDIATE` so that two writers
-queue at the start instead of failing at commit. PostgreSQL runs the same statements.
+keys on, a busy timeout and `secure_delete` (erased personal data is overwritten, not left in
+free pages); a write transaction starts with `BEGIN IMMEDIATE` so that two writers queue at the
+start instead of failing at commit. A SQLite file is created readable by its owner only (it holds
+personal data), and only by a command that writes (`init`, `demo`): a command that reads never
+leaves an empty database behind a mistyped path. PostgreSQL runs the same statements.
 """
 from __future__ import annotations
 
+import os
 import re
+import sqlite3
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Iterator
 
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
+
+from storage.errors import (AppendOnlyError, DatabaseUnavailableError, SchemaError,
+                            StorageError, one_line, safe_url)
 
 BUSY_TIMEOUT_SECONDS = 30
 
 
-class StorageError(Exception):
-    """A database failure the engine did not cause by its own rules (exit code 1)."""
-
-
-class DatabaseUnavailableError(StorageError):
-    pass
+class DatabaseUrlError(ValueError):
+    """`--db` or AST_ENGINE_DB does not name a database this engine can use."""
 
 
 def default_url(cwd: Path | None = None) -> str:
@@ -32,11 +37,30 @@ def default_url(cwd: Path | None = None) -> str:
 
 
 class Database:
-    def __init__(self, url: str):
+    def __init__(self, url: str, create: bool = True):
+        """`create`: a SQLite file that does not exist yet is made (0600); else its absence is
+        refused with a message saying to run `init` (the command line creates one only for
+        `init`)."""
         self.url = url
-        self.engine: Engine = _create(url)
-        self.dialect = self.engine.dialect.name
-        self.is_sqlite = self.dialect == "sqlite"
+        try:
+            parsed = make_url(url)
+        except ArgumentError:
+            raise DatabaseUrlError(f"database URL {safe_url(url)!r}: not a URL; write "
+                                   "sqlite:///FILE or postgresql+psycopg://USER@HOST/DB") from None
+        if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+            raise DatabaseUrlError(f"database URL {safe_url(url)!r}: the engine runs on SQLite "
+                                   "(sqlite:///FILE) or PostgreSQL (postgresql+psycopg://...)")
+        self.is_sqlite = parsed.get_backend_name() == "sqlite"
+        self.dialect = parsed.get_backend_name()
+        self.path: Path | None = None
+        if self.is_sqlite and parsed.database and parsed.database != ":memory:":
+            self.path = Path(parsed.database)
+            _prepare_sqlite_file(self.path, create)
+        try:
+            self.engine: Engine = _create(url)
+        except (SQLAlchemyError, ImportError) as err:
+            raise DatabaseUrlError(f"database URL {safe_url(url)!r}: {one_line(str(err))}"
+                                   ) from None
 
     def sql(self, statement: str) -> str:
         """Statements are written with `:name` parameters; psycopg wants `%(name)s`."""
@@ -61,24 +85,66 @@ class Database:
         self.engine.dispose()
 
 
+def _prepare_sqlite_file(path: Path, create: bool) -> None:
+    if path.exists():
+        if path.is_dir():
+            raise DatabaseUrlError(f"database {path} is a folder, not a SQLite file")
+        return
+    if not create:
+        raise SchemaError(f"no database at {path}: run `init` first to create it there "
+                          "(or give --db the database you meant)")
+    if not path.parent.is_dir():
+        raise DatabaseUrlError(f"database {path}: the folder {path.parent} does not exist")
+    # Made here, empty, readable and writable by its owner only: SQLite then opens it, and
+    # gives its -wal and -shm files the same permissions.
+    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    os.chmod(path, 0o600)
+
+
 @lru_cache(maxsize=512)
 def _pyformat(statement: str) -> str:
     return re.sub(r"(?<![:\w]):(\w+)", r"%(\1)s", statement)
 
 
 @contextmanager
-def translated(url: str):
-    """Driver errors become the engine's own: a person sees which database failed and why."""
+def translated(url: str) -> Iterator[None]:
+    """Driver errors become storage's own: a person sees which database failed and why, in one
+    line, and no caller needs to know which driver raised it."""
     try:
         yield
-    except OperationalError as err:
-        raise DatabaseUnavailableError(f"database {_safe(url)}: {err.orig}") from err
-    except DBAPIError as err:
-        raise StorageError(f"database {_safe(url)}: {err.orig}") from err
+    except StorageError:
+        raise
+    except (DBAPIError, sqlite3.Error) as err:
+        raise translate(err, url) from err
+    except Exception as err:
+        if type(err).__module__.split(".")[0] == "psycopg":
+            raise translate(err, url) from err
+        raise
 
 
-def _safe(url: str) -> str:
-    return re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", url)
+def translate(err: BaseException, url: str) -> StorageError:
+    """The storage error a driver's error stands for."""
+    original = getattr(err, "orig", None) or err
+    text = one_line(str(original))
+    where = f"database {safe_url(url)}"
+    name = type(original).__name__
+    if "append-only" in text:
+        return AppendOnlyError(f"{where}: {text}")
+    if "no such table" in text or ("relation" in text and "does not exist" in text):
+        return SchemaError(f"{where}: {text}: run `ast-engine init` to create or migrate it")
+    if _unavailable(original, text):
+        return DatabaseUnavailableError(f"{where}: {text}")
+    return StorageError(f"{where}: {name}: {text}")
+
+
+def _unavailable(original: BaseException, text: str) -> bool:
+    """Whether the database is away or busy (worth waiting for), not refusing a statement."""
+    if type(original).__module__.split(".")[0] == "psycopg":
+        import psycopg   # only here when PostgreSQL is in use
+        return isinstance(original, (psycopg.OperationalError, psycopg.InterfaceError))
+    lowered = text.lower()
+    return any(sign in lowered for sign in ("locked", "busy", "unable to open", "disk i/o",
+                                            "database or disk is full"))
 
 
 def _create(url: str) -> Engine:
@@ -94,6 +160,7 @@ def _create(url: str) -> Engine:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=FULL")
             cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA secure_delete=ON")
             cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_SECONDS * 1000}")
             cursor.close()
 

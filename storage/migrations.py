@@ -3,20 +3,20 @@ recorded in `schema_migrations`. Nothing is ever dropped and recreated. A new mi
 entry at the end of MIGRATIONS; an applied one is never edited."""
 from __future__ import annotations
 
+import json
+import re
+import secrets
 from typing import Callable
 
 from sqlalchemy import inspect
 from sqlalchemy.engine import Connection
 
-from storage import hashchain
+from storage import hashchain, jsontext
 from storage.db import Database
+from storage.errors import SchemaError, safe_url
 
 # sqlmodel and the table classes are imported only where tables are created: importing them
 # costs about half a second, which every other command would pay for nothing.
-
-
-class SchemaError(Exception):
-    """The database has no schema yet, or an older one: `init` mends it."""
 
 
 def _create_tables(db: Database, conn: Connection) -> None:
@@ -98,6 +98,150 @@ def _engine_record_apart(db: Database, conn: Connection) -> None:
                              {"sha": sha, "template": template})
 
 
+# The columns migration 5 adds to a database made before it: table -> (column, its SQL type and
+# default). Migration 1 already creates them on a new database (storage/tables.py).
+_V5_COLUMNS = {
+    "cases": [("records", "TEXT NOT NULL DEFAULT '{}'"), ("erased_at", "VARCHAR")],
+    "transition_log": [("data_salt", "VARCHAR"), ("data_sha256", "VARCHAR"),
+                       ("notices_sha256", "VARCHAR"),
+                       ("hash_version", "INTEGER NOT NULL DEFAULT 1"),
+                       ("erased", "INTEGER NOT NULL DEFAULT 0")],
+    "timers": [("rule_kind", "VARCHAR NOT NULL DEFAULT 'working_days'"),
+               ("rule_n", "INTEGER NOT NULL DEFAULT 0"),
+               ("calendar", "VARCHAR NOT NULL DEFAULT 'local'"), ("school", "VARCHAR"),
+               ("school_closures", "VARCHAR NOT NULL DEFAULT '[]'"),
+               ("attempts", "INTEGER NOT NULL DEFAULT 0"), ("last_error", "VARCHAR")],
+    "notices": [("salt", "VARCHAR"), ("content_sha256", "VARCHAR"), ("hash", "VARCHAR"),
+                ("lease_until", "VARCHAR"), ("lease_owner", "VARCHAR"),
+                ("erased", "INTEGER NOT NULL DEFAULT 0")],
+}
+
+# What a trigger's record held before migration 5 that the engine, not the person, put there.
+_LEGACY_ENGINE_KEYS = {"request_review": ("opened", ("review",)),
+                       "confirm_funding": ("derived", ("funding_stream",))}
+
+_LOG_FIXED = ("global_seq", "case_id", "seq", "trigger", "source", "dest", "actor",
+              "on_behalf_of", "effective_at", "recorded_at", "engine", "data_sha256",
+              "notices_sha256", "hash_version", "prev_hash", "global_prev_hash", "hash")
+_APPEND_ONLY = ("transition_log is append-only: only the erasure of the personal data of an "
+                "entry may change it")
+
+
+def _erasable_and_sealed(db: Database, conn: Connection) -> None:
+    """Personal data that can be erased, and notices that cannot be edited unseen:
+    - new columns (see _V5_COLUMNS); each case's trigger records apart from its opening data;
+    - each timer's rule as data; every notice sealed by a salted hash of its content;
+    - the log refuses every change but the erasure of an entry's personal data, and (on
+      PostgreSQL) TRUNCATE; the notices refuse DELETE and TRUNCATE."""
+    for table, columns in _V5_COLUMNS.items():
+        present = {c["name"] for c in inspect(conn).get_columns(table)}
+        for name, sql_type in columns:
+            if name not in present:
+                conn.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN {name} {sql_type}")
+    if "ix_transition_log_trigger" not in {i["name"] for i in
+                                           inspect(conn).get_indexes("transition_log")}:
+        conn.exec_driver_sql("CREATE INDEX ix_transition_log_trigger ON transition_log (trigger)")
+    _split_case_records(db, conn)
+    _timer_rules_as_data(db, conn)
+    _seal_notices(db, conn)
+    _guard_log_and_notices(db, conn)
+
+
+def _split_case_records(db: Database, conn: Connection) -> None:
+    """Before, a case's data held each trigger's record under the trigger's name, beside the
+    opening data: an opening key could stand for a trigger. Each record (a mapping with an
+    `effective_date`, under the name of a trigger of that kind) moves to `records`."""
+    from states import PROCESSES
+    rows = conn.exec_driver_sql("SELECT id, kind, data FROM cases WHERE records = '{}'").all()
+    for case_id, kind, text in rows:
+        data = json.loads(text)
+        triggers = set(PROCESSES[kind].triggers()) if kind in PROCESSES else set()
+        records = {}
+        for key in sorted(data):
+            value = data[key]
+            if key in triggers and isinstance(value, dict) and "effective_date" in value:
+                value = dict(data.pop(key))
+                record = {"effective_date": value.pop("effective_date")}
+                part, keys = _LEGACY_ENGINE_KEYS.get(key, ("", ()))
+                moved = {k: value.pop(k) for k in keys if k in value}
+                record["data"] = value
+                if moved:
+                    record["engine"] = {part: moved}
+                records[key] = record
+        if records:
+            conn.exec_driver_sql(db.sql("UPDATE cases SET data = :data, records = :records "
+                                        "WHERE id = :id"),
+                                 {"id": case_id, "data": jsontext.dumps(data),
+                                  "records": jsontext.dumps(records)})
+
+
+def _timer_rules_as_data(db: Database, conn: Connection) -> None:
+    """A timer stored before kept its rule in words only: read once here, into data. Every
+    timer then counted on the LA's calendar (`local`)."""
+    rows = conn.exec_driver_sql("SELECT id, rule FROM timers WHERE rule_n = 0").all()
+    for timer_id, rule in rows:
+        working = re.match(r"(\d+) working days", rule)
+        calendar_days = re.search(r"(\d+) calendar days", rule)
+        kind, n = (("working_days", int(working.group(1))) if working else
+                   ("calendar_days", int(calendar_days.group(1))) if calendar_days else
+                   ("working_days", 0))
+        conn.exec_driver_sql(db.sql("UPDATE timers SET rule_kind = :kind, rule_n = :n, "
+                                    "calendar = 'local' WHERE id = :id"),
+                             {"id": timer_id, "kind": kind, "n": n})
+
+
+def _seal_notices(db: Database, conn: Connection) -> None:
+    """Notices stored before had only the hash of their body: each is sealed now as it stands
+    (what was edited before this migration cannot be told apart)."""
+    rows = conn.exec_driver_sql(
+        "SELECT id, case_id, log_seq, template, template_sha256, recipients, subject, body "
+        "FROM notices WHERE hash IS NULL").all()
+    for notice_id, case_id, log_seq, template, version, recipients, subject, body in rows:
+        salt = secrets.token_hex(16)
+        content = hashchain.notice_content_sha256(salt, json.loads(recipients), subject, body)
+        conn.exec_driver_sql(
+            db.sql("UPDATE notices SET salt = :salt, content_sha256 = :content, hash = :hash "
+                   "WHERE id = :id"),
+            {"id": notice_id, "salt": salt, "content": content,
+             "hash": hashchain.notice_hash(notice_id, case_id, log_seq, template, version,
+                                           content)})
+
+
+def _guard_log_and_notices(db: Database, conn: Connection) -> None:
+    unchanged = " AND ".join(f"NEW.{c} IS NOT DISTINCT FROM OLD.{c}" if not db.is_sqlite
+                             else f"NEW.{c} IS OLD.{c}" for c in _LOG_FIXED)
+    erasure = f"OLD.erased = 0 AND NEW.erased = 1 AND NEW.data_salt IS NULL AND {unchanged}"
+    if db.is_sqlite:
+        conn.exec_driver_sql("DROP TRIGGER IF EXISTS transition_log_no_update")
+        conn.exec_driver_sql(
+            f"CREATE TRIGGER transition_log_no_update BEFORE UPDATE ON transition_log "
+            f"WHEN NOT ({erasure}) BEGIN SELECT RAISE(ABORT, '{_APPEND_ONLY}'); END")
+        conn.exec_driver_sql("DROP TRIGGER IF EXISTS notices_no_delete")
+        conn.exec_driver_sql(
+            "CREATE TRIGGER notices_no_delete BEFORE DELETE ON notices BEGIN "
+            "SELECT RAISE(ABORT, 'notices are kept: a stored notice is never deleted'); END")
+        return
+    conn.exec_driver_sql(
+        "CREATE OR REPLACE FUNCTION transition_log_append_only() RETURNS trigger AS $$ BEGIN "
+        f"IF TG_OP = 'UPDATE' AND {erasure} THEN RETURN NEW; END IF; "
+        f"RAISE EXCEPTION '{_APPEND_ONLY}'; END $$ LANGUAGE plpgsql")
+    conn.exec_driver_sql(
+        "CREATE OR REPLACE FUNCTION notices_kept() RETURNS trigger AS $$ BEGIN "
+        "RAISE EXCEPTION 'notices are kept: a stored notice is never deleted'; END $$ "
+        "LANGUAGE plpgsql")
+    for statement in (
+            "DROP TRIGGER IF EXISTS transition_log_no_truncate ON transition_log",
+            "CREATE TRIGGER transition_log_no_truncate BEFORE TRUNCATE ON transition_log "
+            "FOR EACH STATEMENT EXECUTE FUNCTION transition_log_append_only()",
+            "DROP TRIGGER IF EXISTS notices_no_delete ON notices",
+            "CREATE TRIGGER notices_no_delete BEFORE DELETE ON notices "
+            "FOR EACH ROW EXECUTE FUNCTION notices_kept()",
+            "DROP TRIGGER IF EXISTS notices_no_truncate ON notices",
+            "CREATE TRIGGER notices_no_truncate BEFORE TRUNCATE ON notices "
+            "FOR EACH STATEMENT EXECUTE FUNCTION notices_kept()"):
+        conn.exec_driver_sql(statement)
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[Database, Connection], None]]] = [
     (1, "cases, transition log, chain head, timers and notices", _create_tables),
     (2, "the transition log refuses UPDATE and DELETE", _append_only_log),
@@ -106,6 +250,8 @@ MIGRATIONS: list[tuple[int, str, Callable[[Database, Connection], None]]] = [
     (4, "the engine's own record of a log entry apart from the submitted data; the template "
         "version of each notice",
      _engine_record_apart),
+    (5, "erasable personal data, sealed notices, trigger records apart from the opening data, "
+        "timer rules as data", _erasable_and_sealed),
 ]
 LATEST = MIGRATIONS[-1][0]
 
@@ -122,6 +268,7 @@ def migrate(db: Database, now_text: str) -> list[tuple[int, str]]:
     from sqlmodel import SQLModel
     from storage import tables
     with db.write() as conn:
+        _refuse_foreign_or_newer(db, conn)
         SQLModel.metadata.create_all(conn, tables=[tables.SchemaMigration.__table__])
     applied = []
     for version, description, step in MIGRATIONS:
@@ -136,12 +283,34 @@ def migrate(db: Database, now_text: str) -> list[tuple[int, str]]:
     return applied
 
 
+def _refuse_foreign_or_newer(db: Database, conn: Connection) -> None:
+    """`init` works on an empty database or one of this engine's, and never downgrades."""
+    names = set(inspect(conn).get_table_names())
+    ours = "schema_migrations" in names and ("transition_log" in names
+                                             or not applied_versions(conn))
+    if names and not ours:
+        raise SchemaError(
+            f"{safe_url(db.url)} holds tables of another program ({', '.join(sorted(names)[:5])}"
+            f"{', ...' if len(names) > 5 else ''}): init creates the AST engine's schema only in "
+            "an empty database or migrates one of its own; give --db another database")
+    newer = [v for v in applied_versions(conn) if v > LATEST]
+    if newer:
+        raise SchemaError(_newer_message(db, max(newer)))
+
+
+def _newer_message(db: Database, version: int) -> str:
+    return (f"the schema of {safe_url(db.url)} is at version {version}, newer than this "
+            f"engine knows (it knows up to {LATEST}): upgrade the engine to use it")
+
+
 def require_current(db: Database) -> None:
     with db.read() as conn:
         versions = applied_versions(conn)
     if not versions:
-        raise SchemaError(f"no AST engine schema in {db.url}: run `init` first")
+        raise SchemaError(f"no AST engine schema in {safe_url(db.url)}: run `init` first")
+    if max(versions) > LATEST:
+        raise SchemaError(_newer_message(db, max(versions)))
     missing = [v for v, _, _ in MIGRATIONS if v not in versions]
     if missing:
-        raise SchemaError(f"the schema of {db.url} is behind (missing migration(s) "
+        raise SchemaError(f"the schema of {safe_url(db.url)} is behind (missing migration(s) "
                           f"{', '.join(map(str, missing))}): run `init` to migrate it")

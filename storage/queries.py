@@ -1,30 +1,108 @@
-"""Read-only queries behind `show`, `list` and `audit verify`, returning the JSON shapes of
-shared/CLI.md. They read through the same connection layer as the write path."""
+"""The read queries behind the commands (`show`, `list`, `status`, `notices`, `audit`,
+`export-person`), replay and the timers the daemon fires, returning typed rows or the JSON shapes
+of shared/CLI.md. Each is one short read transaction through storage/db.py, so a driver error
+arrives as one of storage's own."""
 from __future__ import annotations
 
 import json
-from typing import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Iterator, Sequence
 
+from storage import hashchain
 from storage.db import Database
+from storage.rows import CaseRow, LogEntry, NoticeRow, TimerRow
+from storage.sql_store import (CASE, CASE_COLUMNS, CASES_OF_KIND, LOG_COLUMNS, NOTICE_COLUMNS,
+                               TIMER_COLUMNS, case_row as _case_row, log_entry, notice_row)
 from storage.statements import Statements
 
-LOG_COLUMNS = ("global_seq, case_id, seq, trigger, source, dest, actor, on_behalf_of, "
-               "effective_at, recorded_at, data, engine, prev_hash, global_prev_hash, hash")
+CHUNK = 500   # ids per `IN (...)` list
 
 
-def _log_entry(row) -> dict:
-    return {"seq": row.seq, "trigger": row.trigger, "source": row.source, "dest": row.dest,
-            "actor": row.actor, "for": row.on_behalf_of, "effective_at": row.effective_at,
-            "recorded_at": row.recorded_at, "data": json.loads(row.data),
-            "engine": engine_record(row.engine), "hash": row.hash}
+# -- cases and timers, as the engine reads them outside a unit of work --------------------------
+
+def case_row(db: Database, case_id: str) -> CaseRow | None:
+    with db.read() as conn:
+        row = Statements(db, conn).one(CASE, {"id": case_id})
+    return _case_row(row) if row else None
 
 
-def case_timers(db: Database, case_id: str) -> list[dict]:
+def case_rows_of_kind(db: Database, kind: str) -> list[CaseRow]:
+    with db.read() as conn:
+        return [_case_row(r) for r in Statements(db, conn).all(CASES_OF_KIND, {"kind": kind})]
+
+
+def case_exists(db: Database, case_id: str) -> bool:
+    with db.read() as conn:
+        return Statements(db, conn).one("SELECT 1 FROM cases WHERE id = :id",
+                                        {"id": case_id}) is not None
+
+
+def due_timers(db: Database, now: str) -> list[TimerRow]:
+    with db.read() as conn:
+        return [TimerRow(*r) for r in Statements(db, conn).all(
+            f"SELECT {TIMER_COLUMNS} FROM timers WHERE status = 'pending' AND fires_at <= :now "
+            "ORDER BY fires_at, id", {"now": now})]
+
+
+def next_fires_at(db: Database) -> datetime | None:
+    with db.read() as conn:
+        row = Statements(db, conn).one(
+            "SELECT MIN(fires_at) FROM timers WHERE status = 'pending'", {})
+    return datetime.fromisoformat(row[0]) if row and row[0] else None
+
+
+def pending_timers_with_kind(db: Database) -> list[tuple[TimerRow, str]]:
+    columns = ", ".join(f"t.{c.strip()}" for c in TIMER_COLUMNS.split(","))
     with db.read() as conn:
         rows = Statements(db, conn).all(
-            "SELECT name, due, fires_at, status, rule, counted_from, nation, closures, "
-            "started_seq, ended_seq FROM timers WHERE case_id = :id ORDER BY id", {"id": case_id})
-    return [r._asdict() for r in rows]
+            f"SELECT {columns}, c.kind FROM timers t JOIN cases c ON c.id = t.case_id "
+            "WHERE t.status = 'pending' ORDER BY t.fires_at, t.id", {})
+    return [(TimerRow(*r[:-1]), r[-1]) for r in rows]
+
+
+def timer_attempt_failed(db: Database, timer_id: int, error: str, max_attempts: int) -> str:
+    """Count a failed attempt to fire a timer, in a transaction of its own (the attempt's was
+    rolled back); after `max_attempts` it is `failed`. Returns its status."""
+    with db.write() as conn:
+        q = Statements(db, conn)
+        q.run("UPDATE timers SET attempts = attempts + 1, last_error = :error, status = CASE "
+              "WHEN attempts + 1 >= :most THEN 'failed' ELSE status END "
+              "WHERE id = :id AND status = 'pending'",
+              {"id": timer_id, "error": error, "most": max_attempts})
+        row = q.one("SELECT status FROM timers WHERE id = :id", {"id": timer_id})
+    return row[0] if row else ""
+
+
+def retry_timers(db: Database, timer_id: int | None) -> int:
+    """Make failed timers (one, or all) pending again, their attempts counted afresh."""
+    with db.write() as conn:
+        return Statements(db, conn).run(
+            "UPDATE timers SET status = 'pending', attempts = 0 WHERE status = 'failed'"
+            + ("" if timer_id is None else " AND id = :id"),
+            {} if timer_id is None else {"id": timer_id})
+
+
+# -- show ------------------------------------------------------------------------------------------
+
+def log_json(e: LogEntry) -> dict:
+    """A log entry as `show` and `audit export` give it."""
+    return {"seq": e.seq, "trigger": e.trigger, "source": e.source, "dest": e.dest,
+            "actor": e.actor, "for": e.on_behalf_of, "effective_at": e.effective_at,
+            "recorded_at": e.recorded_at, "data": json.loads(e.data),
+            "engine": engine_record(e.engine), "erased": e.erased, "hash": e.hash}
+
+
+def timer_json(t: TimerRow) -> dict:
+    return {"name": t.name, "due": t.due, "fires_at": t.fires_at, "status": t.status,
+            "rule": t.rule, "calendar": t.calendar, "started_seq": t.started_seq,
+            "ended_seq": None if t.status == "pending" else t.ended_seq,
+            "attempts": t.attempts, "last_error": t.last_error}
+
+
+def notice_json(n: NoticeRow) -> dict:
+    return {"id": n.id, "template": n.template, "to": list(n.recipients), "subject": n.subject,
+            "status": n.status, "seq": n.log_seq}
 
 
 def case_detail(db: Database, case_id: str, as_of: str | None = None) -> dict | None:
@@ -32,45 +110,48 @@ def case_detail(db: Database, case_id: str, as_of: str | None = None) -> dict | 
     after the last entry effective by then, the timers pending then, the notices sent by then."""
     with db.read() as conn:
         q = Statements(db, conn)
-        case = q.one("SELECT id, kind, state, version, data FROM cases WHERE id = :id",
-                     {"id": case_id})
-        if case is None:
+        row = q.one(CASE, {"id": case_id})
+        if row is None:
             return None
-        log = q.all(f"SELECT {LOG_COLUMNS} FROM transition_log WHERE case_id = :id ORDER BY seq",
-                    {"id": case_id})
-        notices = q.all("SELECT id, template, recipients, subject, status, log_seq FROM notices "
-                        "WHERE case_id = :id ORDER BY log_seq, id", {"id": case_id})
-    timers = case_timers(db, case_id)
-    state, version, data = case.state, case.version, json.loads(case.data)
+        case = _case_row(row)
+        log = [log_entry(r) for r in q.all(f"SELECT {LOG_COLUMNS} FROM transition_log WHERE "
+                                           "case_id = :id ORDER BY seq", {"id": case_id})]
+        timers = [TimerRow(*r) for r in q.all(f"SELECT {TIMER_COLUMNS} FROM timers WHERE "
+                                              "case_id = :id ORDER BY id", {"id": case_id})]
+        notices = [notice_row(r) for r in q.all(f"SELECT {NOTICE_COLUMNS} FROM notices WHERE "
+                                                "case_id = :id ORDER BY log_seq, id",
+                                                {"id": case_id})]
+    state, version, records = case.state, case.version, case.records
+    shown = [timer_json(t) for t in timers]
     if as_of is not None:
         log = [e for e in log if e.effective_at <= as_of]
         version = log[-1].seq if log else 0
         state = log[-1].dest if log else None
-        timers = [{**t, "status": "pending" if t["ended_seq"] is None or t["ended_seq"] > version
-                   else t["status"]} for t in timers if t["started_seq"] <= version]
+        shown = [{**timer_json(t), "status": "pending",
+                  "ended_seq": None} if t.ended_seq is None or t.ended_seq > version
+                 else timer_json(t) for t in timers if t.started_seq <= version]
         notices = [n for n in notices if n.log_seq <= version]
-        data = _data_as_of(data, log)
+        logged = {e.trigger for e in log}
+        records = {t: r for t, r in records.items() if t in logged}
     return {
         "case": case.id, "kind": case.kind, "state": state, "version": version,
         **({"as_of": as_of} if as_of else {}),
-        "data": data,
-        "timers": [{"name": t["name"], "due": t["due"], "fires_at": t["fires_at"],
-                    "status": t["status"], "rule": t["rule"], "started_seq": t["started_seq"],
-                    "ended_seq": None if t["status"] == "pending" else t["ended_seq"]}
-                   for t in timers],
-        "log": [_log_entry(e) for e in log],
-        "notices": [{"id": n.id, "template": n.template, "to": json.loads(n.recipients),
-                     "subject": n.subject, "status": n.status, "seq": n.log_seq}
-                    for n in notices],
+        "data": case.data, "records": records,
+        "erased_at": case.erased_at,
+        "timers": shown,
+        "log": [log_json(e) for e in log],
+        "notices": [notice_json(n) for n in notices],
     }
 
 
-def _data_as_of(data: dict, log: list) -> dict:
-    """The case data holds each trigger's record under its name: keep those keyed by then."""
-    logged = {e.trigger for e in log}
-    return {k: v for k, v in data.items()
-            if not (isinstance(v, dict) and "effective_date" in v and k not in logged)}
+def case_timers(db: Database, case_id: str) -> list[TimerRow]:
+    with db.read() as conn:
+        return [TimerRow(*r) for r in Statements(db, conn).all(
+            f"SELECT {TIMER_COLUMNS} FROM timers WHERE case_id = :id ORDER BY id",
+            {"id": case_id})]
 
+
+# -- list, notices, status -----------------------------------------------------------------------
 
 def list_cases(db: Database, kind: str | None = None, state: str | None = None,
                overdue_at: str | None = None) -> list[dict]:
@@ -80,11 +161,13 @@ def list_cases(db: Database, kind: str | None = None, state: str | None = None,
          "AND o.fires_at <= :now)", "now", overdue_at)])
     sql = ("SELECT c.id, c.kind, c.state, c.version, c.opened_at, "
            "(SELECT MIN(t.due) FROM timers t WHERE t.case_id = c.id AND t.status = 'pending') "
-           f"AS next_due FROM cases c{where} ORDER BY c.opened_at, c.id")
+           "AS next_due, (SELECT COUNT(*) FROM timers f WHERE f.case_id = c.id AND "
+           f"f.status = 'failed') AS failed_timers FROM cases c{where} ORDER BY c.opened_at, c.id")
     with db.read() as conn:
-        rows = Statements(db, conn).all(sql, params)
+        rows = Statements(db, conn).named(sql, params)
     return [{"case": r.id, "kind": r.kind, "state": r.state, "version": r.version,
-             "opened_at": r.opened_at, "next_due": r.next_due} for r in rows]
+             "opened_at": r.opened_at, "next_due": r.next_due,
+             "failed_timers": r.failed_timers} for r in rows]
 
 
 def _where(clauses: list[tuple[str, str, object]]) -> tuple[str, dict]:
@@ -94,55 +177,34 @@ def _where(clauses: list[tuple[str, str, object]]) -> tuple[str, dict]:
             {name: value for _, name, value in used})
 
 
-def log_in_order(db: Database, batch: int = 5000) -> Iterator[dict]:
-    """Every log entry in global order, fetched in batches so memory stays flat."""
-    after = 0
-    while True:
-        with db.read() as conn:
-            rows = Statements(db, conn).all(
-                f"SELECT {LOG_COLUMNS} FROM transition_log WHERE global_seq > :after "
-                f"ORDER BY global_seq LIMIT {int(batch)}", {"after": after})
-        if not rows:
-            return
-        for r in rows:
-            yield r._asdict()
-        after = rows[-1].global_seq
-
-
-def chain_head(db: Database) -> tuple[int, str]:
-    with db.read() as conn:
-        row = Statements(db, conn).one("SELECT global_seq, hash FROM chain_head WHERE id = 1", {})
-    return (row.global_seq, row.hash)
-
-
-def case_heads(db: Database) -> dict[str, tuple[int, str]]:
-    with db.read() as conn:
-        rows = Statements(db, conn).all("SELECT id, version, last_hash FROM cases", {})
-    return {r.id: (r.version, r.last_hash) for r in rows}
-
-
 def notice_list(db: Database, case_id: str | None = None, status: str | None = None) -> list[dict]:
     where, params = _where([("case_id = :case_id", "case_id", case_id),
                             ("status = :status", "status", status)])
-    sql = ("SELECT id, case_id, template, recipients, subject, status, attempts, last_error, "
-           f"created_at, sent_at, next_attempt_at FROM notices{where} ORDER BY created_at, id")
+    sql = (f"SELECT {NOTICE_COLUMNS} FROM notices{where} ORDER BY created_at, id")
     with db.read() as conn:
-        rows = Statements(db, conn).all(sql, params)
-    return [{"id": r.id, "case": r.case_id, "template": r.template,
-             "to": json.loads(r.recipients), "subject": r.subject, "status": r.status,
-             "attempts": r.attempts, "last_error": r.last_error, "created_at": r.created_at,
-             "sent_at": r.sent_at, "next_attempt_at": r.next_attempt_at} for r in rows]
+        rows = [notice_row(r) for r in Statements(db, conn).all(sql, params)]
+    return [{"id": n.id, "case": n.case_id, "template": n.template, "to": list(n.recipients),
+             "subject": n.subject, "status": n.status, "attempts": n.attempts,
+             "last_error": n.last_error, "created_at": n.created_at, "sent_at": n.sent_at,
+             "next_attempt_at": n.next_attempt_at} for n in rows]
+
+
+def notice_count(db: Database) -> int:
+    with db.read() as conn:
+        row = Statements(db, conn).one("SELECT COUNT(*) FROM notices", {})
+    return int(row[0]) if row else 0
 
 
 def status(db: Database, now: str) -> dict:
     with db.read() as conn:
         q = Statements(db, conn)
-        daemon = q.one("SELECT id, heartbeat_at, stopped_at, summary FROM daemons "
-                       "ORDER BY heartbeat_at DESC LIMIT 1", {})
-        next_timer = q.one("SELECT case_id, name, due, fires_at FROM timers WHERE status = "
-                           "'pending' ORDER BY fires_at, id LIMIT 1", {})
+        daemon = q.named_one("SELECT id, heartbeat_at, stopped_at, summary FROM daemons "
+                             "ORDER BY heartbeat_at DESC LIMIT 1", {})
+        next_timer = q.named_one("SELECT case_id, name, due, fires_at FROM timers WHERE status "
+                                 "= 'pending' ORDER BY fires_at, id LIMIT 1", {})
         overdue = q.one("SELECT COUNT(*) FROM timers WHERE status = 'pending' AND "
-                        "fires_at <= :now", {"now": now})[0]
+                        "fires_at <= :now", {"now": now})
+        failed_timers = q.one("SELECT COUNT(*) FROM timers WHERE status = 'failed'", {})
         counts = dict(q.all("SELECT status, COUNT(*) FROM notices GROUP BY status", {}))
     return {
         "now": now,
@@ -152,13 +214,198 @@ def status(db: Database, now: str) -> dict:
         "next_timer": None if next_timer is None else {
             "case": next_timer.case_id, "name": next_timer.name, "due": next_timer.due,
             "fires_at": next_timer.fires_at},
-        "overdue_timers": overdue,
+        "overdue_timers": overdue[0] if overdue else 0,
+        "failed_timers": failed_timers[0] if failed_timers else 0,
         "notices": {"pending": counts.get("pending", 0), "sent": counts.get("sent", 0),
                     "failed": counts.get("failed", 0)},
     }
+
+
+# -- the log, for auditors -----------------------------------------------------------------------
+
+def log_in_order(db: Database, batch: int = 5000) -> Iterator[LogEntry]:
+    """Every log entry in global order, fetched in batches so memory stays flat."""
+    for entries, _ in _batches(db, batch, with_notices=False):
+        yield from entries
+
+
+def _batches(db: Database, batch: int, with_notices: bool
+             ) -> Iterator[tuple[list[LogEntry], dict[tuple[str, int], list[NoticeRow]]]]:
+    after = 0
+    notice_columns = ", ".join(f"n.{c.strip()}" for c in NOTICE_COLUMNS.split(","))
+    while True:
+        with db.read() as conn:
+            q = Statements(db, conn)
+            rows = q.all(f"SELECT {LOG_COLUMNS} FROM transition_log WHERE global_seq > :after "
+                         f"ORDER BY global_seq LIMIT {int(batch)}", {"after": after})
+            entries = [log_entry(r) for r in rows]
+            notices: dict[tuple[str, int], list[NoticeRow]] = {}
+            if entries and with_notices:
+                for r in q.all(f"SELECT {notice_columns} FROM notices n JOIN transition_log l "
+                               "ON l.case_id = n.case_id AND l.seq = n.log_seq WHERE "
+                               "l.global_seq > :after AND l.global_seq <= :last",
+                               {"after": after, "last": entries[-1].global_seq}):
+                    n = notice_row(r)
+                    notices.setdefault((n.case_id, n.log_seq), []).append(n)
+        if not entries:
+            return
+        yield entries, notices
+        after = entries[-1].global_seq
+
+
+def verify_log(db: Database, checkpoint: tuple[int, str] | None = None) -> hashchain.Verdict:
+    """Both hash chains of the log, with the notices each entry stored (storage/hashchain.py)."""
+    attested: dict[tuple[str, int], str] = {}
+    erasing: dict[str, int] = {}
+    with db.read() as conn:
+        for case_id, seq, engine in Statements(db, conn).all(
+                "SELECT case_id, seq, engine FROM transition_log WHERE trigger = "
+                "'erase_personal_data' ORDER BY global_seq", {}):
+            erasing.setdefault(case_id, seq)
+            for item in engine_record(engine).get("legacy", ()):
+                attested[(case_id, int(item["seq"]))] = str(item["digest"])
+
+    def entries() -> Iterator[tuple[LogEntry, list[NoticeRow]]]:
+        for batch, notices in _batches(db, 5000, with_notices=True):
+            for e in batch:
+                yield e, notices.get((e.case_id, e.seq), [])
+
+    verdict = hashchain.verify(entries(), chain_head(db), case_heads(db), checkpoint, attested,
+                               erasing)
+    stray = unanchored_notices(db) if verdict.ok else []
+    if stray:
+        n = stray[0]
+        return hashchain.Verdict(verdict.entries, verdict.cases, verdict.notices, verdict.head,
+                                 hashchain.Break(verdict.entries, n.case_id, n.log_seq,
+                                                 f"notice {n.id} belongs to no log entry (it "
+                                                 "was added to the database)"))
+    return verdict
+
+
+def unanchored_notices(db: Database) -> list[NoticeRow]:
+    """Notices whose log entry is gone (a row of the log deleted around them)."""
+    columns = ", ".join(f"n.{c.strip()}" for c in NOTICE_COLUMNS.split(","))
+    with db.read() as conn:
+        return [notice_row(r) for r in Statements(db, conn).all(
+            f"SELECT {columns} FROM notices n LEFT JOIN transition_log l ON l.case_id = "
+            "n.case_id AND l.seq = n.log_seq WHERE l.seq IS NULL", {})]
+
+
+def chain_head(db: Database) -> tuple[int, str]:
+    with db.read() as conn:
+        row = Statements(db, conn).one("SELECT global_seq, hash FROM chain_head WHERE id = 1", {})
+    assert row is not None
+    return (row[0], row[1])
+
+
+def case_heads(db: Database) -> dict[str, tuple[int, str]]:
+    with db.read() as conn:
+        rows = Statements(db, conn).all("SELECT id, version, last_hash FROM cases", {})
+    return {r[0]: (r[1], r[2]) for r in rows}
 
 
 def engine_record(text: str | None) -> dict:
     """What the engine recorded about an entry (warnings, a case it opened); entries from
     before migration 4 kept that inside their data, and read here as {}."""
     return json.loads(text) if text else {}
+
+
+# -- replay --------------------------------------------------------------------------------------
+
+@dataclass
+class StoredCase:
+    """One case as the database holds it: the row, its log, timers and notices."""
+    case: CaseRow
+    log: list[LogEntry] = field(default_factory=list)
+    timers: list[TimerRow] = field(default_factory=list)
+    notices: list[NoticeRow] = field(default_factory=list)
+
+
+def case_ids(db: Database) -> list[str]:
+    with db.read() as conn:
+        return [r[0] for r in Statements(db, conn).all(
+            "SELECT id FROM cases ORDER BY opened_at, id", {})]
+
+
+def stored_cases(db: Database, ids: Sequence[str]) -> dict[str, StoredCase]:
+    """The stored side of `ids`, in four queries."""
+    if not ids:
+        return {}
+    marks = ", ".join(f":c{n}" for n in range(len(ids)))
+    params = {f"c{n}": case_id for n, case_id in enumerate(ids)}
+    with db.read() as conn:
+        q = Statements(db, conn)
+        found = {c.id: StoredCase(c) for c in (
+            _case_row(r) for r in q.all(f"SELECT {CASE_COLUMNS} FROM cases WHERE id IN "
+                                        f"({marks})", params))}
+        for r in q.all(f"SELECT {LOG_COLUMNS} FROM transition_log WHERE case_id IN ({marks}) "
+                       "ORDER BY case_id, seq", params):
+            e = log_entry(r)
+            found[e.case_id].log.append(e)
+        for r in q.all(f"SELECT {TIMER_COLUMNS} FROM timers WHERE case_id IN ({marks}) "
+                       "ORDER BY case_id, id", params):
+            t = TimerRow(*r)
+            found[t.case_id].timers.append(t)
+        for r in q.all(f"SELECT {NOTICE_COLUMNS} FROM notices WHERE case_id IN ({marks}) "
+                       "ORDER BY case_id, log_seq, id", params):
+            n = notice_row(r)
+            found[n.case_id].notices.append(n)
+    return found
+
+
+# -- a subject-access request ----------------------------------------------------------------------
+
+def cases_naming(db: Database, wanted: str) -> list[CaseRow]:
+    """Cases whose data may name the address `wanted` (lower case): narrowed in the database by
+    `LOWER(...) LIKE` (the same SQL on SQLite and PostgreSQL); the caller checks each. SQLite's
+    LOWER folds ASCII letters only, so an address beyond ASCII is looked for in every row."""
+    narrow = wanted.isascii()
+    with db.read() as conn:
+        return [_case_row(r) for r in Statements(db, conn).all(
+            f"SELECT {CASE_COLUMNS} FROM cases"
+            + (" WHERE LOWER(data) LIKE :pattern OR LOWER(records) LIKE :pattern"
+               if narrow else "") + " ORDER BY opened_at, id",
+            {"pattern": f"%{wanted}%"} if narrow else {})]
+
+
+def rows_of_cases(db: Database, ids: list[str]
+                  ) -> tuple[list[LogEntry], list[TimerRow], list[NoticeRow]]:
+    log: list[LogEntry] = []
+    timers: list[TimerRow] = []
+    notices: list[NoticeRow] = []
+    with db.read() as conn:
+        q = Statements(db, conn)
+        for start in range(0, len(ids), CHUNK):
+            chunk = ids[start:start + CHUNK]
+            params = {f"c{i}": case_id for i, case_id in enumerate(chunk)}
+            marks = ", ".join(f":{name}" for name in params)
+            log += [log_entry(r) for r in q.all(
+                f"SELECT {LOG_COLUMNS} FROM transition_log WHERE case_id IN ({marks})", params)]
+            timers += [TimerRow(*r) for r in q.all(
+                f"SELECT {TIMER_COLUMNS} FROM timers WHERE case_id IN ({marks})", params)]
+            notices += [notice_row(r) for r in q.all(
+                f"SELECT {NOTICE_COLUMNS} FROM notices WHERE case_id IN ({marks})", params)]
+    return log, timers, notices
+
+
+def notices_to(db: Database, wanted: str) -> list[NoticeRow]:
+    narrow = wanted.isascii()
+    with db.read() as conn:
+        return [notice_row(r) for r in Statements(db, conn).all(
+            f"SELECT {NOTICE_COLUMNS} FROM notices"
+            + (" WHERE LOWER(recipients) LIKE :pattern" if narrow else ""),
+            {"pattern": f"%{wanted}%"} if narrow else {})]
+
+
+def json_or_text(text: str | None) -> Any:
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def export_row(e: LogEntry) -> dict[str, Any]:
+    return {"global_seq": e.global_seq, "case": e.case_id, **log_json(e),
+            "prev_hash": e.prev_hash, "global_prev_hash": e.global_prev_hash}

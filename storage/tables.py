@@ -1,11 +1,14 @@
 """The schema, as SQLModel tables. Instants are stored as UTC ISO 8601 text ending `+00:00` and
 dates as `YYYY-MM-DD`: both sort correctly as text, read the same on SQLite and PostgreSQL, and
-hash the same on both. JSON is stored as text for the same reason."""
+hash the same on both. JSON is stored as text for the same reason.
+
+Migration 1 creates these tables as they stand in this file; later migrations add to a
+database made before them what these classes already have (storage/migrations.py)."""
 from __future__ import annotations
 
 from typing import Optional
 
-from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlalchemy import Column, Index, Integer, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -15,18 +18,25 @@ class Case(SQLModel, table=True):
     kind: str = Field(index=True)
     state: str = Field(index=True)
     version: int                        # = the seq of its latest log entry; guards concurrent fires
-    data: str = Field(sa_column=Column(Text, nullable=False))
+    data: str = Field(sa_column=Column(Text, nullable=False))   # what it was opened with
+    # trigger -> {"data", "effective_date", "engine"}: each trigger's record, apart from the
+    # opening data so that no opening key can stand for a trigger (migration 5)
+    records: str = Field(default="{}", sa_column=Column(Text, nullable=False,
+                                                        server_default="{}"))
     opened_at: str                      # effective time of the opening
-    last_effective_at: str              # no later event may take effect before this
+    last_effective_at: str              # the latest effective time of its log
     last_hash: str                      # head of the case's own hash chain
     updated_at: str                     # recorded time of the latest change
+    erased_at: Optional[str] = None     # when its personal data was erased (migration 5)
 
 
 class TransitionLog(SQLModel, table=True):
     """Append-only: one row per transition, chained per case (prev_hash) and across all cases
-    (global_prev_hash); `hash` covers the content and both links."""
+    (global_prev_hash); `hash` covers the content and both links (storage/hashchain.py). The
+    only change the database lets through is the erasure of an entry's personal data."""
     __tablename__ = "transition_log"
-    __table_args__ = (UniqueConstraint("case_id", "seq", name="uq_transition_log_case_seq"),)
+    __table_args__ = (UniqueConstraint("case_id", "seq", name="uq_transition_log_case_seq"),
+                      Index("ix_transition_log_trigger", "trigger"))
     global_seq: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     case_id: str = Field(foreign_key="cases.id", index=True)
     seq: int
@@ -38,13 +48,21 @@ class TransitionLog(SQLModel, table=True):
     effective_at: str
     recorded_at: str
     data: str = Field(sa_column=Column(Text, nullable=False))   # what the person submitted
-    prev_hash: str
-    global_prev_hash: str
-    hash: str
     # Migration 4: what the engine recorded about the entry (warnings it gave, a case it
     # opened, facts it derived), kept apart from `data` so that no submitted key can pose as
     # one of the engine's own. NULL on entries written before the migration.
     engine: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
+    # Migration 5 (hash version 2): the data is covered through a salted hash, so it can be
+    # erased; the notices the entry stored are covered too.
+    data_salt: Optional[str] = None
+    data_sha256: Optional[str] = None
+    notices_sha256: Optional[str] = None
+    hash_version: int = Field(default=1, sa_column=Column(Integer, nullable=False,
+                                                          server_default="1"))
+    prev_hash: str
+    global_prev_hash: str
+    hash: str
+    erased: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
 
 
 class ChainHead(SQLModel, table=True):
@@ -63,13 +81,21 @@ class Timer(SQLModel, table=True):
     name: str
     due: str                            # the last day on which the duty is in time (local date)
     fires_at: str                       # 00:00 Europe/London the day after `due`, in UTC
-    status: str                         # pending, fired, cancelled
+    status: str                         # pending, fired, cancelled, superseded, failed
     rule: str                           # the arithmetic in words, for auditors
+    # Migration 5: the rule as data (what explain counts), and whose calendar it counted on.
+    rule_kind: str = Field(default="working_days", sa_column_kwargs={"server_default": "working_days"})
+    rule_n: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    calendar: str = Field(default="local", sa_column_kwargs={"server_default": "local"})
     counted_from: str                   # the date the rule counts from
     nation: str
     closures: str                       # JSON list of the LA closure days it was computed with
+    school: Optional[str] = None        # the school whose own closure days it skipped
+    school_closures: str = Field(default="[]", sa_column_kwargs={"server_default": "[]"})
     started_seq: int                    # the case log entry that started it
     ended_seq: Optional[int] = None     # the case log entry that fired or cancelled it
+    attempts: int = Field(default=0, sa_column_kwargs={"server_default": "0"})   # failed firings
+    last_error: Optional[str] = None
 
 
 class Notice(SQLModel, table=True):
@@ -81,17 +107,26 @@ class Notice(SQLModel, table=True):
     case_id: str = Field(foreign_key="cases.id", index=True)
     log_seq: int
     template: str
+    template_sha256: Optional[str] = None   # migration 4: the template version that rendered it
     recipients: str                     # JSON list of addresses
     subject: str
     body: str = Field(sa_column=Column(Text, nullable=False))
     body_sha256: str
-    template_sha256: Optional[str] = None   # migration 4: the template version that rendered it
+    # Migration 5: the content is covered through a salted hash (so it can be erased), and the
+    # notice's hash, which its log entry's hash covers, through that.
+    salt: Optional[str] = None
+    content_sha256: Optional[str] = None
+    hash: Optional[str] = None
     status: str                         # pending, sent, failed
     attempts: int = 0
     last_error: Optional[str] = None
     created_at: str
     sent_at: Optional[str] = None
     next_attempt_at: Optional[str] = None   # migration 3: a failed delivery waits until then
+    # Migration 5: a daemon's claim on it while it talks to the mail server.
+    lease_until: Optional[str] = None
+    lease_owner: Optional[str] = None
+    erased: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
 
 
 class Daemon(SQLModel, table=True):

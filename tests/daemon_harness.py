@@ -10,7 +10,7 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-from storage import hashchain, queries
+from storage import queries
 from storage.db import Database
 from storage.migrations import migrate
 from tests.builders import application_data
@@ -98,8 +98,7 @@ def timer_entries_per_case(db_url: str) -> dict[str, int]:
 def chains_verify(db_url: str) -> bool:
     db = Database(db_url)
     try:
-        return hashchain.verify(queries.log_in_order(db), queries.chain_head(db),
-                                queries.case_heads(db)).ok
+        return queries.verify_log(db).ok
     finally:
         db.dispose()
 

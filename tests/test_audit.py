@@ -26,13 +26,15 @@ def rewrite_history(db, case: str, seq: int, data: str) -> None:
         for row in rows:
             if (row["case_id"], row["seq"]) == (case, seq):
                 row["data"] = data
+                row["data_sha256"] = hashchain.data_sha256(row["data_salt"] or "", data)
             row["prev_hash"] = heads.get(row["case_id"], hashchain.GENESIS)
             row["global_prev_hash"] = previous
             row["hash"] = hashchain.entry_hash(row)
             heads[row["case_id"]] = previous = row["hash"]
-            conn.execute(text("UPDATE transition_log SET data = :data, prev_hash = :prev_hash, "
-                              "global_prev_hash = :global_prev_hash, hash = :hash "
-                              "WHERE global_seq = :global_seq"), row)
+            conn.execute(text("UPDATE transition_log SET data = :data, data_sha256 = "
+                              ":data_sha256, prev_hash = :prev_hash, global_prev_hash = "
+                              ":global_prev_hash, hash = :hash WHERE global_seq = :global_seq"),
+                         row)
         conn.execute(text("UPDATE chain_head SET hash = :h"), {"h": previous})
         for case_id, head in heads.items():
             conn.execute(text("UPDATE cases SET last_hash = :h WHERE id = :c"),
@@ -47,8 +49,7 @@ def test_a_rewritten_chain_passes_alone_but_not_against_a_kept_checkpoint(driver
     rewrite_history(db, case, 6, '{"unmet_standards":["A3"]}')
 
     def verify(checkpoint=None):
-        return hashchain.verify(queries.log_in_order(db), queries.chain_head(db),
-                                queries.case_heads(db), checkpoint)
+        return queries.verify_log(db, checkpoint)
 
     assert verify().ok                     # the forgery is self-consistent
     caught = verify(kept)
@@ -61,7 +62,7 @@ def test_a_checkpoint_from_a_longer_log_than_exists_is_caught(driver: Driver):
     driver.open(at="2026-12-18")
     db = driver.engine.db
     count, head = queries.chain_head(db)
-    verdict = hashchain.verify(queries.log_in_order(db), checkpoint=(count + 5, head))
+    verdict = queries.verify_log(db, checkpoint=(count + 5, head))
     assert not verdict.ok and "ends at entry 1" in verdict.first_break.problem
 
 

@@ -170,6 +170,7 @@ def test_an_unreachable_database_is_an_unexpected_failure_with_exit_1(tmp_path):
 def test_a_command_before_init_is_refused_with_a_hint(tmp_path):
     result = Cli(tmp_path)("list")
     assert result.returncode == 2 and "run `init` first" in result.stderr
+    assert not (tmp_path / "ast_engine.db").exists()   # a command that reads creates nothing
 
 
 def test_the_same_commands_run_on_postgresql(tmp_path, pg_url):
@@ -259,7 +260,7 @@ def test_show_as_of_gives_the_case_as_it_stood_then(cli):
     then = cli.json("show", case, "--as-of", "2027-01-05T12:00")
     assert (then["state"], then["version"]) == ("supported", 2)
     assert [t["status"] for t in then["timers"]] == ["pending"]     # headteacher_deadline ran on
-    assert "support" in then["data"] and "submit_to_agency" not in then["data"]
+    assert "support" in then["records"] and "submit_to_agency" not in then["records"]
     now = cli.json("show", case)
     assert (now["state"], [t["status"] for t in now["timers"]]) == ("submitted", ["cancelled"])
     before = cli.json("show", case, "--as-of", "2026-12-01")

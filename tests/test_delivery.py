@@ -8,10 +8,11 @@ import threading
 from datetime import timedelta
 
 
-from notifications.delivery import FileChannel, SmtpChannel
+from notifications.delivery import FileChannel, SmtpChannel, check_seal
+from storage.outbox import retry
 from tests.builders import HEADTEACHER, Driver
 from tests.mailserver import MailServer
-from workflows.notice_queue import Outbox, backoff, retry
+from workflows.notice_queue import Outbox, backoff
 
 
 class FakeChannel:
@@ -22,7 +23,8 @@ class FakeChannel:
         self.sent, self.fail_with = [], fail_with
         self.entered, self.release = threading.Event(), None
 
-    def send(self, message):
+    def send(self, message, notice):
+        check_seal(notice)   # as every channel does
         self.entered.set()
         if self.release is not None:
             self.release.wait(10)
@@ -102,7 +104,7 @@ def test_after_max_attempts_a_notice_is_failed_with_its_last_error_and_can_be_re
     assert "mail server down" in row.last_error
     assert box.deliver_all().sent == []               # a failed notice is not retried by itself
 
-    assert retry(driver.engine.db, row.id) == "failed"
+    assert retry(driver.engine.db, row.id) == [(row.id, "failed")]
     working = FakeChannel()
     assert outbox(driver, working).deliver_all().sent == [row.id]
     assert len(working.sent) == 1
@@ -142,5 +144,5 @@ def test_retrying_a_notice_that_was_sent_meanwhile_does_not_queue_it_again(drive
     driver.open(at="2026-12-18")
     notice = driver.rows("SELECT id FROM notices")[0].id
     outbox(driver, FakeChannel()).deliver_all()
-    assert retry(driver.engine.db, notice) == "sent"
+    assert retry(driver.engine.db, notice) == [(notice, "sent")]
     assert driver.rows("SELECT status FROM notices")[0].status == "sent"

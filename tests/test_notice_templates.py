@@ -11,6 +11,7 @@ from jinja2 import StrictUndefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from notifications import render as render_module
+from states import PROCESSES
 from notifications.render import (
     NOTICE_NAMES,
     RenderedNotice,
@@ -87,11 +88,21 @@ APPOINTED = {"candidate": "Priya Shah", "certified_application": "app-7f3k9qxw",
              "start_date": "2027-09-01", "spine_point": 4}
 
 
+TRIGGERS = {t for process in PROCESSES.values() for t in process.triggers()}
+
+
 def context(kind="application", state="received", case=None, event=None, effective=date(2026, 12, 18),
             timers=None, case_id=None, **extra) -> dict:
+    """The context the engine renders a notice with: `case` is what the case was opened with
+    (the samples below write each trigger's record beside it, as a case once kept them, and
+    they are moved to `records` here)."""
     case_id = case_id or {"application": "app-7f3k9qxw", "review": "rev-4p2d8hna",
                           "appointment": "apt-2m8c4kqz"}[kind]
-    return {"case_id": case_id, "kind": kind, "state": state, "case": case or application(),
+    case = case or application()
+    records = {k: v for k, v in case.items() if k in TRIGGERS}
+    return {"case_id": case_id, "kind": kind, "state": state,
+            "case": {k: v for k, v in case.items() if k not in TRIGGERS}, "records": records,
+            "done": {k: effective.isoformat() for k in records}, "deadlines": {},
             "event": event or {}, "effective_date": effective, "timers": timers or {},
             "contacts": CONTACTS, **extra}
 
@@ -262,7 +273,7 @@ def test_decision_letter_not_met_without_review_timer_still_names_the_40_days():
 def test_decision_letter_certified_congratulates_and_offers_no_review():
     ctx = copy.deepcopy(SAMPLES["decision_letter"])
     ctx.update(state="certified", outcome="certified", timers={"written_feedback": timer(date(2027, 4, 2))})
-    del ctx["case"]["judge_not_met"]
+    del ctx["records"]["judge_not_met"]
     notice = render("decision_letter", ctx)
     assert "standards met" in notice.subject and "not met" not in notice.subject
     assert "certified as\nan Advanced Skills Teacher" in notice.body

@@ -8,13 +8,13 @@ from sqlalchemy.exc import DBAPIError
 
 from storage import hashchain, queries
 from storage.db import Database
-from storage.migrations import MIGRATIONS, SchemaError, migrate, require_current
+from storage.errors import SchemaError
+from storage.migrations import MIGRATIONS, migrate, require_current
 from tests.builders import Driver
 
 
 def verify(db):
-    return hashchain.verify(queries.log_in_order(db), queries.chain_head(db),
-                            queries.case_heads(db))
+    return queries.verify_log(db)
 
 
 def drop_append_only_guard(db):
@@ -117,13 +117,30 @@ def test_an_edit_that_recomputes_the_hash_still_breaks_the_next_link(driver: Dri
         row = dict(conn.execute(text("SELECT * FROM transition_log WHERE case_id = :c AND seq = 6"),
                                 {"c": case}).mappings().one())
     row["data"] = '{"unmet_standards":["A3"]}'
+    # The forger knows the salt too, and makes the row agree with itself.
+    row["data_sha256"] = hashchain.data_sha256(row["data_salt"], row["data"])
     with db.engine.begin() as conn:
-        conn.execute(text("UPDATE transition_log SET data = :d, hash = :h WHERE global_seq = :g"),
-                     {"d": row["data"], "h": hashchain.entry_hash(row), "g": row["global_seq"]})
+        conn.execute(text("UPDATE transition_log SET data = :d, data_sha256 = :s, hash = :h "
+                          "WHERE global_seq = :g"),
+                     {"d": row["data"], "s": row["data_sha256"], "h": hashchain.entry_hash(row),
+                      "g": row["global_seq"]})
     verdict = verify(db)
     assert not verdict.ok
     assert verdict.first_break.global_seq == row["global_seq"] + 1
     assert "prev_hash" in verdict.first_break.problem
+
+
+@pytest.mark.no_replay
+def test_an_edit_of_the_data_alone_is_caught_at_the_entry_itself(driver: Driver):
+    case = driver.to_not_met()
+    db = driver.engine.db
+    drop_append_only_guard(db)
+    with db.engine.begin() as conn:
+        conn.execute(text("UPDATE transition_log SET data = :d WHERE case_id = :c AND seq = 6"),
+                     {"d": '{"unmet_standards":["A3"]}', "c": case})
+    verdict = verify(db)
+    assert (verdict.first_break.case_id, verdict.first_break.seq) == (case, 6)
+    assert "data does not match its hash" in verdict.first_break.problem
 
 
 @pytest.mark.no_replay

@@ -127,7 +127,7 @@ def test_two_concurrent_fires_on_one_case_one_wins_and_the_other_is_refused(db_u
 
 def test_concurrent_fires_on_different_cases_all_land_in_one_unbroken_chain(db_url, clock,
                                                                            config):
-    from storage import hashchain, queries
+    from storage import queries
     from storage.db import Database
     from storage.migrations import migrate
     db = Database(db_url)
@@ -153,8 +153,7 @@ def test_concurrent_fires_on_different_cases_all_land_in_one_unbroken_chain(db_u
         t.join(timeout=60)
 
     assert errors == []
-    verdict = hashchain.verify(queries.log_in_order(db), queries.chain_head(db),
-                               queries.case_heads(db))
+    verdict = queries.verify_log(db)
     assert verdict.ok and verdict.entries == 12
     db.dispose()
 

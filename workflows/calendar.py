@@ -32,8 +32,13 @@ def _bank_holidays(nation: str) -> holidays.HolidayBase:
 
 @dataclass(frozen=True)
 class WorkingCalendar:
+    """The working days one deadline counts: Monday to Friday but the nation's bank holidays,
+    and for a local duty the LA's closure days (`closures`) and those of the school concerned
+    (`school_closures`)."""
     nation: str = "england"
     closures: frozenset[date] = frozenset()
+    school: str | None = None
+    school_closures: frozenset[date] = frozenset()
 
     def __post_init__(self) -> None:
         if self.nation not in NATIONS:
@@ -43,6 +48,7 @@ class WorkingCalendar:
         # Configuration hands us lists; a frozenset keeps the calendar hashable
         # and comparable, so it can be recorded alongside each computed deadline.
         object.__setattr__(self, "closures", frozenset(self.closures))
+        object.__setattr__(self, "school_closures", frozenset(self.school_closures))
 
     def bank_holiday(self, d: date) -> str | None:
         # Weekend holidays are reported too (e.g. "Boxing Day" on a Saturday);
@@ -60,6 +66,8 @@ class WorkingCalendar:
             return f"bank holiday: {name}"
         if d in self.closures:
             return "LA closure day"
+        if d in self.school_closures:
+            return f"closure day of {self.school}"
         return None
 
     def is_working_day(self, d: date) -> bool:
@@ -87,11 +95,42 @@ class WorkingCalendar:
         """The closure days as stored with each timer (a JSON list of ISO dates, sorted)."""
         return _closures_json(self.closures)
 
+    def school_closures_json(self) -> str:
+        return _closures_json(self.school_closures)
+
     def describe(self) -> str:
         if not self.closures:
-            return f"{self.nation.capitalize()}, no LA closure days"
-        days = ", ".join(d.isoformat() for d in sorted(self.closures))
-        return f"{self.nation.capitalize()}, LA closure days {days}"
+            text = f"{self.nation.capitalize()}, no LA closure days"
+        else:
+            days = ", ".join(d.isoformat() for d in sorted(self.closures))
+            text = f"{self.nation.capitalize()}, LA closure days {days}"
+        if self.school_closures:
+            days = ", ".join(d.isoformat() for d in sorted(self.school_closures))
+            text += f", closure days of {self.school} {days}"
+        return text
+
+
+@dataclass(frozen=True)
+class Calendars:
+    """The calendars of the parties (DOMAIN.md, "Calendar rules"): a national duty or right
+    counts bank holidays only; a local one (the school's or the LA's) also skips the LA's
+    closure days and those of the school concerned."""
+    nation: str = "england"
+    closures: frozenset[date] = frozenset()
+    schools: tuple[tuple[str, frozenset[date]], ...] = ()   # school -> its closure days
+
+    def national(self) -> WorkingCalendar:
+        return WorkingCalendar(self.nation)
+
+    def local(self, school: str | None = None) -> WorkingCalendar:
+        own = dict(self.schools).get(school or "", frozenset())
+        return WorkingCalendar(self.nation, self.closures, school if own else None, own)
+
+    def of(self, party: str, school: str | None = None) -> WorkingCalendar:
+        return self.national() if party == "national" else self.local(school)
+
+    def describe(self) -> str:
+        return self.local().describe()
 
 
 @lru_cache(maxsize=256)

@@ -31,3 +31,8 @@ class FixedClock:
 
     def set(self, at: datetime) -> None:
         self.at = at
+
+
+# The real clock, for recorded times and delivery stamps: entry points inject it (an Engine's
+# `recorder`, the outbox's clock); nothing else reads the system time.
+REAL: Clock = SystemClock()

@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from storage import hashchain, queries
+from storage import queries
 from storage.db import Database, default_url
 from storage.migrations import LATEST, migrate, require_current
 from workflows import present
-from workflows.clock import Clock, FixedClock, SystemClock
+from workflows.clock import Clock, FixedClock
 from workflows.config import Config
 from workflows.engine import Actor, Engine
 from workflows.errors import RefusedError, UnknownCaseError
@@ -21,18 +21,29 @@ from workflows.times import parse_instant, utc_iso
 
 @dataclass
 class Context:
-    db: Database
+    url: str
     config: Config
-    clock: Clock
+    clock: Clock     # the business clock: --now, else the real one
+    real: Clock      # the real clock: recorded times, delivery stamps, exports
+    create: bool = False   # whether a missing SQLite file may be made (only `init`)
+    _db: Database | None = None
 
     @classmethod
-    def build(cls, url: str | None, config: Config, now: str | None) -> "Context":
-        clock = FixedClock(parse_instant(now)) if now else SystemClock()
-        return cls(Database(url or default_url()), config, clock)
+    def build(cls, url: str | None, config: Config, now: str | None, real: Clock,
+              create: bool = False) -> "Context":
+        clock = FixedClock(parse_instant(now)) if now else real
+        return cls(url or default_url(), config, clock, real, create)
+
+    @property
+    def db(self) -> Database:
+        """Opened on first use: a command that needs no database (diagram) opens none."""
+        if self._db is None:
+            self._db = Database(self.url, create=self.create)
+        return self._db
 
     def engine(self) -> Engine:
         require_current(self.db)
-        return Engine(self.db, self.config, clock=self.clock)
+        return Engine(self.db, self.config, clock=self.clock, recorder=self.real)
 
 
 def emit(value) -> None:
@@ -71,7 +82,7 @@ def acting(args) -> tuple[Actor, Actor | None, datetime | None]:
 
 
 def init(ctx: Context, args) -> int:
-    applied = migrate(ctx.db, utc_iso(SystemClock().now()))
+    applied = migrate(ctx.db, utc_iso(ctx.real.now()))
     if applied:
         for version, description in applied:
             print(f"applied migration {version}: {description}")
@@ -163,18 +174,17 @@ def audit(ctx: Context, args) -> int:
     if args.audit_command == "export":
         return audit_export(ctx, args)
     checkpoint = read_checkpoint(args.checkpoint) if args.checkpoint else None
-    verdict = hashchain.verify(queries.log_in_order(ctx.db), queries.chain_head(ctx.db),
-                               queries.case_heads(ctx.db), checkpoint)
+    verdict = queries.verify_log(ctx.db, checkpoint)
     if args.json:
         emit({"ok": verdict.ok, "entries": verdict.entries, "cases": verdict.cases,
-              "head": verdict.head,
+              "notices": verdict.notices, "head": verdict.head,
               "first_bad": None if verdict.ok else {
                   "global_seq": verdict.first_break.global_seq,
                   "case": verdict.first_break.case_id, "seq": verdict.first_break.seq,
                   "problem": verdict.first_break.problem}})
     elif verdict.ok:
-        print(f"transition log verified: {verdict.entries} entries in {verdict.cases} cases, "
-              f"both hash chains intact; head {verdict.head}")
+        print(f"transition log verified: {verdict.entries} entries in {verdict.cases} cases "
+              f"and {verdict.notices} notices, both hash chains intact; head {verdict.head}")
     else:
         print(f"transition log BROKEN at {verdict.first_break}; {verdict.entries} entries "
               "before it verified")
@@ -188,7 +198,7 @@ def outbox(ctx: Context, say=lambda line: None):
     from workflows.notice_queue import Outbox
     delivery = ctx.config.delivery
     return Outbox(ctx.db, channel_from(delivery), delivery.sender, delivery.max_attempts,
-                  ctx.clock, say)
+                  ctx.real, say)
 
 
 def deliver(ctx: Context, args) -> int:
@@ -205,6 +215,9 @@ def deliver(ctx: Context, args) -> int:
                      "it delivers pending notices within seconds, so there is nothing for "
                      "`deliver` to do (`notices --status pending` shows what is waiting)")
     try:
+        if lock is not None:
+            from storage.outbox import release_all
+            release_all(ctx.db)   # no daemon runs: a lease left here is a dead process's
         report = outbox(ctx, say=(lambda line: None) if args.json else print).deliver_all()
     finally:
         if lock is not None:
@@ -230,13 +243,18 @@ def daemon(ctx: Context, args) -> int:
 def notices(ctx: Context, args) -> int:
     require_current(ctx.db)
     if args.notices_command == "retry":
-        from workflows.notice_queue import retry
-        before = retry(ctx.db, args.id)
-        if not before:
+        from storage import outbox
+        if bool(args.id) == bool(args.all):
+            raise RefusedError("notices retry: name one notice ID or give --all")
+        done = outbox.retry(ctx.db, None if args.all else args.id)
+        if args.id and not done:
             raise RefusedError(f"no notice {args.id!r}")
-        if before == "sent":
+        if args.id and done[0][1] == "sent":
             raise RefusedError(f"notice {args.id} was already sent; nothing to retry")
-        print(f"notice {args.id} ({before}) is queued again for delivery")
+        for notice_id, before in done:
+            print(f"notice {notice_id} ({before}) is queued again for delivery")
+        if args.all:
+            print(f"{len(done)} notice(s) queued again")
         return 0
     rows = queries.notice_list(ctx.db, args.case, args.status)
     if args.json:
@@ -302,7 +320,7 @@ def read_checkpoint(path: str) -> tuple[int, str]:
 
 def audit_checkpoint(ctx: Context, args) -> int:
     count, head = queries.chain_head(ctx.db)
-    checkpoint = {"count": count, "hash": head, "time": utc_iso(SystemClock().now()),
+    checkpoint = {"count": count, "hash": head, "time": utc_iso(ctx.real.now()),
                   "database": ctx.db.url.split("@")[-1]}
     if args.write:
         Path(args.write).write_text(json.dumps(checkpoint, indent=2) + "\n", encoding="utf-8")
@@ -327,23 +345,19 @@ def audit_export(ctx: Context, args) -> int:
     since = day_start(args.since) if args.since else None
     until = day_start(args.until, 1) if args.until else None   # up to the end of that day
     columns = ["case", "seq", "trigger", "source", "dest", "actor", "for", "effective_at",
-               "recorded_at", "data", "engine", "hash"]
+               "recorded_at", "data", "engine", "erased", "hash"]
     writer = csv.writer(sys.stdout) if args.format == "csv" else None
     if writer:
         writer.writerow(columns)
     for entry in queries.log_in_order(ctx.db):
-        if args.case and entry["case_id"] != args.case:
+        if args.case and entry.case_id != args.case:
             continue
-        if since and entry["effective_at"] < since or until and entry["effective_at"] >= until:
+        if since and entry.effective_at < since or until and entry.effective_at >= until:
             continue
         if args.actor and not any(who and (who == args.actor or who.split(":")[0] == args.actor)
-                                  for who in (entry["actor"], entry["on_behalf_of"])):
+                                  for who in (entry.actor, entry.on_behalf_of)):
             continue
-        row = {"case": entry["case_id"], "seq": entry["seq"], "trigger": entry["trigger"],
-               "source": entry["source"], "dest": entry["dest"], "actor": entry["actor"],
-               "for": entry["on_behalf_of"], "effective_at": entry["effective_at"],
-               "recorded_at": entry["recorded_at"], "data": json.loads(entry["data"]),
-               "engine": queries.engine_record(entry["engine"]), "hash": entry["hash"]}
+        row = {"case": entry.case_id, **queries.log_json(entry)}
         if writer:
             writer.writerow([json.dumps(row[c], ensure_ascii=False, sort_keys=True)
                              if c in ("data", "engine") else row[c] for c in columns])
@@ -359,7 +373,7 @@ def explain(ctx: Context, args) -> int:
         raise UnknownCaseError(f"no case {args.case!r}", case=args.case)
     timers = queries.case_timers(ctx.db, args.case)
     if args.timer:
-        timers = [t for t in timers if t["name"] == args.timer]
+        timers = [t for t in timers if t.name == args.timer]
         if not timers:
             raise RefusedError(f"case {args.case} has no timer {args.timer!r}")
     explained = [explaining.explain_timer(t) for t in timers]
@@ -382,13 +396,10 @@ def what_if(ctx: Context, args) -> int:
         raise UnknownCaseError(f"no case {args.case!r}", case=args.case)
     other = load(args.what_if)
     replayer = Replayer(ctx.db, other, recorded_calendars=False)
-    try:
-        result = replayer.replay(args.case, verify=False)
-        _, _, rebuilt, _ = replayer.rebuilt(args.case)
-    finally:
-        replayer.close()
+    result = replayer.replay(args.case, verify=False)
+    _, _, rebuilt, _ = replayer.rebuilt(args.case)
     # The latest timer of each name, stored and rebuilt (a recomputed deadline has two rows).
-    stored = {t["name"]: t["due"] for t in queries.case_timers(ctx.db, args.case)}
+    stored = {t.name: t.due for t in queries.case_timers(ctx.db, args.case)}
     again = {t.name: t.due for t in rebuilt}
     rows = [{"timer": name, "stored_due": due, "what_if_due": again.get(name),
              "changes": again.get(name) != due} for name, due in stored.items()]
@@ -416,8 +427,9 @@ def recalendar(ctx: Context, args) -> int:
         if not args.actor:
             raise RefusedError("recalendar --apply: name the operator with --actor operator:ID")
         actor = Actor.parse(args.actor)
-        for m in moved:
-            outcome = engine.recompute_deadline(m["timer_id"], actor)
+        # One transaction: every move is made, or (on any failure) none.
+        outcomes = engine.recompute_deadlines([m["timer_id"] for m in moved], actor)
+        for m, outcome in zip(moved, outcomes):
             m["applied"] = outcome is not None
             m["seq"] = outcome.version if outcome else None
     if args.json:
@@ -461,7 +473,7 @@ def export_person(ctx: Context, args) -> int:
     from workflows.person import export_person as export
     require_current(ctx.db)
     try:
-        document = export(ctx.db, args.email, utc_iso(SystemClock().now()))
+        document = export(ctx.db, args.email, utc_iso(ctx.real.now()))
     except ValueError as err:
         raise RefusedError(f"export-person: {err}") from None
     text = json.dumps(document, indent=2, ensure_ascii=False)

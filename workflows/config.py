@@ -1,6 +1,8 @@
 """The configuration: one TOML file (shared/CLI.md), every key overridable by an environment
 variable AST_ENGINE_<SECTION>_<KEY>, and built-in defaults so that the demo needs none. Unknown
-keys and wrong types are refused with a message naming the key."""
+keys, unknown AST_ENGINE_ variables and wrong types are refused with a message naming the key.
+Addresses are one plain mailbox each (states/common.py), and no setting may hold a control
+character (a CR or LF in an address would add mail headers)."""
 from __future__ import annotations
 
 import json
@@ -8,15 +10,32 @@ import os
 import tomllib
 from datetime import date
 from pathlib import Path
-from typing import Literal, Mapping
+from typing import Annotated, Any, Literal, Mapping
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
-from workflows.calendar import WorkingCalendar
+from states.common import Email
+from workflows import text
+from workflows.calendar import Calendars, WorkingCalendar
 
 
 class ConfigError(Exception):
     pass
+
+
+# Variables of the engine's that are not settings of the file.
+NOT_SETTINGS = {"AST_ENGINE_DB", "AST_ENGINE_CONFIG", "AST_ENGINE_SMTP_PASSWORD",
+                "AST_ENGINE_DEBUG", "AST_ENGINE_TEST_PG"}
+
+
+def _plain(value: str) -> str:
+    why = text.problem(value, name=True)
+    if why:
+        raise ValueError(why)
+    return value
+
+
+Plain = Annotated[str, AfterValidator(_plain)]
 
 
 class _Section(BaseModel):
@@ -25,25 +44,37 @@ class _Section(BaseModel):
 
 class CalendarConfig(_Section):
     nation: Literal["england", "wales"] = "england"
-    closures: tuple[date, ...] = ()          # LA closure days: not working days
+    closures: tuple[date, ...] = ()          # LA closure days: not working days for local duties
+    schools: dict[Plain, tuple[date, ...]] = {}   # a school's own closure days (its local duties)
 
 
 class Contacts(_Section):
-    la_coordinator: str = "ast.coordinator@la.example.org"
-    agency: str = "ast.assessment@agency.example.org"
-    review_coordinator: str = "ast.reviews@agency.example.org"
+    la_coordinator: Email = "ast.coordinator@la.example.org"
+    agency: Email = "ast.assessment@agency.example.org"
+    review_coordinator: Email = "ast.reviews@agency.example.org"
 
 
 class Delivery(_Section):
     channel: Literal["file", "smtp"] = "file"
-    folder: str = "outbox"
-    smtp_host: str = "127.0.0.1"
-    smtp_port: int = 25
-    smtp_starttls: bool = False
-    smtp_username: str = ""                  # login when set; the password only from the
+    folder: Plain = "outbox"
+    smtp_host: Plain = "127.0.0.1"
+    smtp_port: int = Field(25, ge=1, le=65535)
+    smtp_tls: Literal["none", "starttls", "implicit"] = "none"
+    smtp_ca_file: Plain = ""                 # a CA bundle for a private relay; else the system's
+    smtp_username: Plain = ""                # login when set; the password only from the
                                              # environment (AST_ENGINE_SMTP_PASSWORD)
-    sender: str = "ast-engine@la.example.org"
+    sender: Email = "ast-engine@la.example.org"
     max_attempts: int = Field(8, ge=1)
+
+
+class Daemon(_Section):
+    tick_seconds: float = Field(60, gt=0, le=3600)
+    metrics_port: int = Field(0, ge=0, le=65535)   # 0: no metrics endpoint
+    metrics_host: Plain = "127.0.0.1"
+
+
+class Web(_Section):
+    session_hours: float = Field(8, gt=0, le=24 * 30)
 
 
 class Policy(_Section):
@@ -53,52 +84,85 @@ class Policy(_Section):
     la_limit_primary: int = Field(1, ge=0)      # Annex E: ASTs one primary school is supported to have
     la_limit_secondary: int = Field(3, ge=0)    # and one secondary school (special schools: no limit)
     feedback_max_words: int = Field(500, ge=1)  # "one side of A4" for a certified candidate's feedback
+    retention_years: int = Field(0, ge=0)       # 0: keep personal data; N: erasable N years on
 
 
 class Config(_Section):
     calendar: CalendarConfig = CalendarConfig()
     contacts: Contacts = Contacts()
     delivery: Delivery = Delivery()
+    daemon: Daemon = Daemon()
+    web: Web = Web()
     policy: Policy = Policy()
 
+    def calendars(self) -> Calendars:
+        return Calendars(self.calendar.nation, frozenset(self.calendar.closures),
+                         tuple(sorted((school, frozenset(days))
+                                      for school, days in self.calendar.schools.items())))
+
     def working_calendar(self) -> WorkingCalendar:
-        return WorkingCalendar(self.calendar.nation, frozenset(self.calendar.closures))
+        """The LA's calendar (local duties of no particular school)."""
+        return self.calendars().local()
 
 
 def load(path: str | Path | None = None, environ: Mapping[str, str] | None = None) -> Config:
     environ = os.environ if environ is None else environ
-    raw: dict = {}
-    if path:
-        try:
-            raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ConfigError(f"configuration file {path} not found") from None
-        except tomllib.TOMLDecodeError as err:
-            raise ConfigError(f"configuration file {path}: {err}") from None
-    for section, model in Config.model_fields.items():
-        for key in model.annotation.model_fields:
-            value = environ.get(f"AST_ENGINE_{section}_{key}".upper())
-            if value is not None:
-                is_list = "tuple" in str(model.annotation.model_fields[key].annotation)
-                raw.setdefault(section, {})[key] = _from_env(value, is_list)
+    raw: dict[str, Any] = _read(path) if path else {}
+    known = {f"AST_ENGINE_{section}_{key}".upper(): (section, key, model)
+             for section, field_info in Config.model_fields.items()
+             for key, model in _fields(field_info.annotation).items()}
+    for name, value in sorted(environ.items()):
+        if not name.startswith("AST_ENGINE_") or name in NOT_SETTINGS:
+            continue
+        if name not in known:
+            raise ConfigError(f"environment variable {name} names no setting (settings are "
+                              "AST_ENGINE_<SECTION>_<KEY>, e.g. AST_ENGINE_DELIVERY_CHANNEL)")
+        section, key, model = known[name]
+        raw.setdefault(section, {})[key] = _from_env(value, str(model.annotation))
     try:
         return Config.model_validate(raw)
     except ValidationError as err:
         first = err.errors()[0]
         key = ".".join(str(p) for p in first["loc"])
         source = f"configuration file {path}" if path else "configuration"
-        raise ConfigError(f"{source}: {key}: {first['msg']}") from None
+        message = first["msg"].removeprefix("Value error, ")
+        raise ConfigError(f"{source}: {key}: {message}") from None
 
 
-def _from_env(value: str, is_list: bool):
-    """A list arrives as JSON (`["2027-07-23"]`) or comma-separated; anything else as text,
-    which pydantic then converts to the key's type."""
-    text = value.strip()
-    if not is_list:
-        return text
-    if text.startswith("["):
+def _fields(annotation: Any) -> dict[str, Any]:
+    return getattr(annotation, "model_fields", {})
+
+
+def _read(path: str | Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"configuration file {path} not found") from None
+    except IsADirectoryError:
+        raise ConfigError(f"configuration file {path} is a folder, not a file") from None
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"configuration file {path} is not UTF-8 text (byte {err.start})"
+                          ) from None
+    except OSError as err:
+        raise ConfigError(f"configuration file {path}: {err.strerror}") from None
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"configuration file {path}: {err}") from None
+
+
+def _from_env(value: str, annotation: str) -> Any:
+    """A list arrives as JSON (`["2027-07-23"]`) or comma-separated, a table as JSON; anything
+    else as text, which pydantic then converts to the key's type."""
+    stripped = value.strip()
+    if "dict" in annotation:
         try:
-            return json.loads(text)
+            return json.loads(stripped)
+        except json.JSONDecodeError:
+            return stripped
+    if "tuple" not in annotation:
+        return stripped
+    if stripped.startswith("["):
+        try:
+            return json.loads(stripped)
         except json.JSONDecodeError:
             pass
-    return [p.strip() for p in text.split(",") if p.strip()]
+    return [p.strip() for p in stripped.split(",") if p.strip()]

@@ -21,7 +21,7 @@ from typing import Callable, TextIO
 from sqlalchemy.engine import make_url
 
 from storage.db import Database
-from storage.statements import Statements
+from storage import daemons, outbox
 from workflows.clock import Clock
 from workflows.engine import Engine
 from workflows.errors import RefusedError
@@ -163,18 +163,10 @@ class Daemon:
 
     def heartbeat(self, stopped: bool = False) -> None:
         now = utc_iso(self.clock.now())
-        with self.db.write() as conn:
-            q = Statements(self.db, conn)
-            if stopped:
-                q.run("UPDATE daemons SET heartbeat_at = :now, stopped_at = :now, "
-                      "summary = :summary WHERE id = :id",
-                      {"now": now, "id": self.id, "summary": self.summary()})
-            elif q.run("UPDATE daemons SET heartbeat_at = :now WHERE id = :id",
-                       {"now": now, "id": self.id}) == 0:
-                q.run("INSERT INTO daemons (id, host, pid, started_at, heartbeat_at) VALUES "
-                      "(:id, :host, :pid, :now, :now)",
-                      {"id": self.id, "host": socket.gethostname(), "pid": os.getpid(),
-                       "now": now})
+        if stopped:
+            daemons.stopped(self.db, self.id, now, self.summary())
+        else:
+            daemons.beat(self.db, self.id, socket.gethostname(), os.getpid(), now)
 
     def summary(self) -> str:
         t = self.totals
@@ -207,6 +199,9 @@ class Daemon:
             self.say(f"daemon {self.id} on {self.db.url}: timers every {self.tick_seconds:g}s "
                      f"and at each due instant; notices via {self.outbox.channel.name}")
             self.heartbeat()
+            if self.lock is not None:
+                # The only daemon on this file: a notice leased by one that died is free again.
+                outbox.release_all(self.db)
             self.fire_due_timers(catching_up=True)
             if not self.stopping.is_set():
                 self.deliver_notices()

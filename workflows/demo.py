@@ -5,12 +5,12 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from storage import hashchain, queries
+from storage import queries
 from storage.db import Database
 from notifications.delivery import FileChannel
 from storage.migrations import migrate
 from workflows.calendar import LONDON
-from workflows.clock import FixedClock, SystemClock
+from workflows.clock import Clock, FixedClock
 from workflows.engine import Actor, Engine, Outcome
 from workflows.notice_queue import Outbox
 from workflows.times import parse_instant, utc_iso
@@ -84,16 +84,16 @@ class Story:
         return "".join(f"; {name} due {due}" for name, due in started)
 
 
-def run_demo(keep: str | None = None) -> int:
+def run_demo(real: Clock, keep: str | None = None) -> int:
     folder = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="ast-engine-demo-"))
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "demo.db"
     if path.exists():
         path.unlink()
     db = Database(f"sqlite:///{path}")
-    migrate(db, utc_iso(SystemClock().now()))
+    migrate(db, utc_iso(real.now()))
     clock = FixedClock(parse_instant("2026-12-01"))
-    story = Story(Engine(db, clock=clock), clock)
+    story = Story(Engine(db, clock=clock, recorder=real), clock)
     print(f"AST case engine demo: a fresh database at {path}")
     print("The business clock is simulated from December 2026; England's bank holidays apply.\n")
 
@@ -186,13 +186,11 @@ def run_demo(keep: str | None = None) -> int:
 
     outbox_folder = folder / "outbox"
     report = Outbox(db, FileChannel(outbox_folder), "ast-engine@la.example.org", 8,
-                    clock).deliver_all()
+                    real).deliver_all()
 
     cases = queries.list_cases(db)
-    verdict = hashchain.verify(queries.log_in_order(db), queries.chain_head(db),
-                               queries.case_heads(db))
-    with db.read() as conn:
-        notices = conn.exec_driver_sql("SELECT COUNT(*) FROM notices").scalar()
+    verdict = queries.verify_log(db)
+    notices = queries.notice_count(db)
     print(f"\n{len(cases)} cases, {verdict.entries} log entries, {notices} notices stored; "
           f"{len(report.sent)} delivered as .eml files to {outbox_folder}")
     for row in cases:

@@ -60,7 +60,8 @@ def _edges(process: Process) -> list[tuple[Enum, Enum, str]]:
     edges: list[tuple[Enum, Enum, str]] = []
     seen = set()
     for row in process.all_transitions():
-        if row.trigger in skip and row.dest is None:
+        if (row.trigger in skip and row.dest is None) or row.internal \
+                or row.trigger in NOT_DRAWN:
             continue
         for source in row.sources:
             edge = (source, row.dest if row.dest is not None else source, row.trigger)
@@ -68,6 +69,11 @@ def _edges(process: Process) -> list[tuple[Enum, Enum, str]]:
                 seen.add(edge)
                 edges.append(edge)
     return edges
+
+
+# Shared by every kind of case and written in the note instead: drawn from each final state it
+# would bury the diagram.
+NOT_DRAWN = {"erase_personal_data": "from any final state, erases the case's personal data"}
 
 
 def _duty_timers(process: Process) -> list[tuple[str, str]]:
@@ -107,6 +113,9 @@ def mermaid(kind: str) -> str:
         lines.append("        is in (unless cancelled before), reports deadline_missed and")
         lines.append("        leaves the state unchanged.")
         for trigger, what in duty:
+            lines.append(f"        {trigger}: {what}")
+        lines.append("        Also not drawn, as it leaves the state unchanged:")
+        for trigger, what in NOT_DRAWN.items():
             lines.append(f"        {trigger}: {what}")
         lines.append("    end note")
     return "\n".join(lines) + "\n"

@@ -4,11 +4,12 @@ and LA closure day skipped by name, the due date, and the instant the timer fire
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from workflows.calendar import LONDON, WorkingCalendar, fires_at
+from storage.rows import TimerRow
+from workflows.calendar import LONDON, fires_at
+from workflows.deadlines import recorded_calendar
 
 
 @dataclass(frozen=True)
@@ -23,17 +24,19 @@ class Explanation:
     agrees: bool            # recomputing from the stored inputs gives the stored due date
 
 
-def explain_timer(row) -> Explanation:
-    """`row` is a stored timer (name, due, fires_at, status, rule, counted_from, nation,
-    closures): everything needed is stored with it, whatever the calendar in force now."""
-    start = date.fromisoformat(row["counted_from"])
-    due = date.fromisoformat(row["due"])
-    calendar = WorkingCalendar(row["nation"], frozenset(
-        date.fromisoformat(d) for d in json.loads(row["closures"])))
-    lines = [f"counts from {start:%a %Y-%m-%d}"]
-    working = re.match(r"(\d+) working days", row["rule"])
-    if working:
-        n, counted, day = int(working.group(1)), 0, start
+def explain_timer(row: TimerRow) -> Explanation:
+    """`row` is a stored timer: its rule as data (kind, n), and the calendar it counted on
+    (nation, LA and school closure days) are stored with it, whatever the calendar in force
+    now."""
+    start = date.fromisoformat(row.counted_from)
+    due = date.fromisoformat(row.due)
+    calendar = recorded_calendar(row.nation, json.loads(row.closures), row.school,
+                                 json.loads(row.school_closures))
+    lines = [f"counts from {start:%a %Y-%m-%d}"
+             + (" (a national duty or right: bank holidays only)"
+                if row.calendar == "national" else "")]
+    if row.rule_kind == "working_days":
+        n, counted, day = row.rule_n, 0, start
         while counted < n:
             day += timedelta(days=1)
             why = calendar.why_not_working(day)
@@ -44,7 +47,7 @@ def explain_timer(row) -> Explanation:
                 lines.append(f"  {counted:>4}   {day:%a %Y-%m-%d}")
         recomputed = day
     else:
-        days = int(re.search(r"(\d+) calendar days", row["rule"]).group(1))
+        days = row.rule_n
         recomputed = start + timedelta(days=days)
         lines.append(f"  + {days} calendar days (no working-day adjustment) = "
                      f"{recomputed:%a %Y-%m-%d}")
@@ -53,7 +56,7 @@ def explain_timer(row) -> Explanation:
     lines.append(f"fires  {fires.astimezone(LONDON):%a %Y-%m-%d %H:%M} London "
                  f"({'BST' if fires.astimezone(LONDON).utcoffset() else 'GMT'}) = "
                  f"{fires.isoformat()}")
-    return Explanation(row["name"], row["status"], row["rule"], start, due, fires, lines,
+    return Explanation(row.name, row.status, row.rule, start, due, fires, lines,
                        recomputed == due)
 
 

@@ -1,36 +1,32 @@
 """The notice queue: delivering the notices that committed transitions stored (a
 transactional outbox).
 
-Each notice is claimed, handed to the channel, and marked `sent` in its own commit right after
-the channel accepted it: a crash in between repeats at most that one notice, with the same
-Message-ID. A failure is retried with exponential back-off and, after `max_attempts`, marked
-`failed` with its last error, where operators see it (`notices --status failed`) and can
-`notices retry` it. Delivery never holds a lock that a transition needs."""
+Each notice is claimed with a lease (storage/outbox.py), handed to the channel with no
+transaction open, and marked `sent` in its own commit right after the channel accepted it: a
+crash in between repeats at most that one notice, with the same Message-ID. A failure is
+retried with exponential back-off and, after `max_attempts`, marked `failed` with its last
+error, where operators see it (`notices --status failed`) and can `notices retry` it. A notice
+whose stored content no longer matches its hash is never sent: it is marked failed at once and
+reported. Times here (sent, next attempt, leases) are read from the real clock, never the
+business clock of `--now`."""
 from __future__ import annotations
 
-import json
+import os
+import socket
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Callable
 
-from notifications.delivery import Channel, Outgoing, compose
+from notifications.delivery import Channel, Outgoing, SealBrokenError, compose
+from storage import outbox
 from storage.db import Database
-from storage.statements import Statements
+from storage.rows import NoticeRow
 from workflows.clock import Clock
 from workflows.times import utc_iso
 
-BATCH = 100
 FIRST_RETRY_SECONDS = 30
 LONGEST_WAIT_SECONDS = 3600
-
-DUE = ("SELECT id, recipients, subject, body, created_at, attempts FROM notices "
-       "WHERE status = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= :now) "
-       "ORDER BY created_at, id LIMIT :limit")
-MARK_SENT = ("UPDATE notices SET status = 'sent', sent_at = :at, attempts = attempts + 1, "
-             "last_error = NULL, next_attempt_at = NULL WHERE id = :id AND status = 'pending'")
-MARK_FAILED_TRY = ("UPDATE notices SET status = :status, attempts = :attempts, "
-                   "last_error = :error, next_attempt_at = :next WHERE id = :id "
-                   "AND status = 'pending'")
+LEASE_SECONDS = 120   # longer than an SMTP conversation can last (its timeout is 30 s)
 
 
 def backoff(attempts: int) -> timedelta:
@@ -47,84 +43,68 @@ class DeliveryReport:
 
 class Outbox:
     def __init__(self, db: Database, channel: Channel, sender: str, max_attempts: int,
-                 clock: Clock, say: Callable[[str], None] = lambda line: None):
+                 clock: Clock, say: Callable[[str], None] = lambda line: None,
+                 owner: str | None = None):
+        """`clock` is the real clock: it stamps `sent_at`, back-off times and leases."""
         self.db, self.channel, self.sender = db, channel, sender
         self.max_attempts, self.clock, self.say = max_attempts, clock, say
+        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}"
 
-    def deliver_batch(self, report: DeliveryReport, should_stop: Callable[[], bool]) -> bool:
-        """Deliver the next due notices; False when none was due."""
-        now = utc_iso(self.clock.now())
-        if self.db.is_sqlite:
-            # One daemon per SQLite file (the daemon lock): read a batch, then send each and
-            # mark it in its own short write transaction, so that no write lock is held while
-            # a mail server answers.
-            with self.db.read() as conn:
-                rows = Statements(self.db, conn).all(DUE, {"now": now, "limit": BATCH})
-            for row in rows:
-                if should_stop():
-                    break
-                self._deliver(row, report, self._write)
-            return bool(rows)
-        # PostgreSQL: several daemons; the row lock claims one notice until it is marked, and
-        # the mark commits with it.
-        with self.db.write() as conn:
-            q = Statements(self.db, conn)
-            row = q.one(DUE + " FOR UPDATE SKIP LOCKED", {"now": now, "limit": 1})
-            if row is None:
-                return False
-            self._deliver(row, report, q.run)
+    def deliver_one(self, report: DeliveryReport) -> bool:
+        """Claim and deliver the next due notice; False when none was due."""
+        now = self.clock.now()
+        claimed = outbox.claim(self.db, self.owner, utc_iso(now),
+                               utc_iso(now + timedelta(seconds=LEASE_SECONDS)))
+        if claimed is None:
+            return False
+        self._deliver(claimed.notice, claimed.problem, report)
         return True
 
-    def deliver_all(self, should_stop: Callable[[], bool] = lambda: False) -> DeliveryReport:
+    def deliver_all(self, should_stop: Callable[[], bool] = lambda: False,
+                    most: int | None = None) -> DeliveryReport:
+        """Deliver due notices until none is left, `should_stop` says so, or `most` have been
+        handled (the daemon delivers in bounded batches between its timer passes)."""
         report = DeliveryReport()
+        handled = 0
         try:
-            while not should_stop() and self.deliver_batch(report, should_stop):
-                pass
+            while not should_stop() and (most is None or handled < most) \
+                    and self.deliver_one(report):
+                handled += 1
         finally:
             self.channel.close()
         return report
 
-    def _write(self, sql: str, params: dict) -> int:
-        with self.db.write() as conn:
-            return Statements(self.db, conn).run(sql, params)
-
-    def _deliver(self, row, report: DeliveryReport, run: Callable[[str, dict], int]) -> None:
-        notice = Outgoing(row.id, tuple(json.loads(row.recipients)), row.subject, row.body,
-                          datetime.fromisoformat(row.created_at))
+    def _deliver(self, notice: NoticeRow, problem: str | None, report: DeliveryReport) -> None:
+        message = Outgoing(notice.id, notice.recipients, notice.subject, notice.body,
+                           notice.created_at, notice.salt or "", notice.content_sha256,
+                           problem)
         try:
-            self.channel.send(compose(notice, self.sender))
+            self.channel.send(compose(message, self.sender), message)
+        except SealBrokenError as err:
+            # Not a passing fault: a stored notice was changed. It is not sent, now or later.
+            error = f"not sent: {err}"
+            outbox.mark_failed_try(self.db, notice.id, self.owner, "failed",
+                                   notice.attempts + 1, error[:500], None)
+            report.failed.append((notice.id, error))
+            self.say(f"notice {notice.id} NOT SENT: {err}; `audit verify` names it")
+            return
         except Exception as err:   # every failure is recorded on the notice, never dropped
-            attempts = row.attempts + 1
-            error = f"{type(err).__name__}: {err}"[:500]
+            attempts = notice.attempts + 1
+            error = " ".join(f"{type(err).__name__}: {err}".split())[:500]
             if attempts >= self.max_attempts:
-                run(MARK_FAILED_TRY, {"id": row.id, "status": "failed", "attempts": attempts,
-                                      "error": error, "next": None})
-                report.failed.append((row.id, error))
-                self.say(f"notice {row.id} FAILED after {attempts} attempts: {error}")
+                outbox.mark_failed_try(self.db, notice.id, self.owner, "failed", attempts,
+                                       error, None)
+                report.failed.append((notice.id, error))
+                self.say(f"notice {notice.id} FAILED after {attempts} attempts: {error}")
             else:
                 retry = utc_iso(self.clock.now() + backoff(attempts))
-                run(MARK_FAILED_TRY, {"id": row.id, "status": "pending", "attempts": attempts,
-                                      "error": error, "next": retry})
-                report.retrying.append((row.id, error))
-                self.say(f"notice {row.id} not delivered (attempt {attempts} of "
+                outbox.mark_failed_try(self.db, notice.id, self.owner, "pending", attempts,
+                                       error, retry)
+                report.retrying.append((notice.id, error))
+                self.say(f"notice {notice.id} not delivered (attempt {attempts} of "
                          f"{self.max_attempts}): {error}; next try at {retry}")
             return
-        run(MARK_SENT, {"id": row.id, "at": utc_iso(self.clock.now())})
-        report.sent.append(row.id)
-        self.say(f"sent notice {row.id} to {', '.join(notice.recipients)} "
+        outbox.mark_sent(self.db, notice.id, self.owner, utc_iso(self.clock.now()))
+        report.sent.append(notice.id)
+        self.say(f"sent notice {notice.id} to {', '.join(notice.recipients)} "
                  f"via {self.channel.name}")
-
-
-def retry(db: Database, notice_id: str) -> str:
-    """Put a failed (or waiting) notice back in the queue now; returns its previous status."""
-    with db.write() as conn:
-        q = Statements(db, conn)
-        row = q.one("SELECT status FROM notices WHERE id = :id", {"id": notice_id})
-        if row is None:
-            return ""
-        if row.status != "sent":
-            # The status is checked again in the update: a daemon may have just sent it.
-            if q.run("UPDATE notices SET status = 'pending', attempts = 0, next_attempt_at = "
-                     "NULL WHERE id = :id AND status <> 'sent'", {"id": notice_id}) == 0:
-                return "sent"
-        return row.status

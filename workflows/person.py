@@ -15,22 +15,11 @@ same, with their case ids.
 """
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from storage import queries
 from storage.db import Database
-from storage.queries import engine_record
-from storage.statements import Statements
-
-CHUNK = 500   # case ids per `IN (...)` list
-
-CASE_COLUMNS = "id, kind, state, version, data, opened_at, last_effective_at, last_hash, updated_at"
-LOG_COLUMNS = ("global_seq, case_id, seq, trigger, source, dest, actor, on_behalf_of, "
-               "effective_at, recorded_at, data, engine, prev_hash, global_prev_hash, hash")
-TIMER_COLUMNS = ("id, case_id, name, due, fires_at, status, rule, counted_from, nation, closures, "
-                 "started_seq, ended_seq")
-NOTICE_COLUMNS = ("id, case_id, log_seq, template, recipients, subject, body, body_sha256, status, "
-                  "attempts, last_error, created_at, sent_at, next_attempt_at")
+from storage.rows import CaseRow, NoticeRow, TimerRow
 
 
 def export_person(db: Database, email: str, exported_at: str) -> dict:
@@ -39,36 +28,21 @@ def export_person(db: Database, email: str, exported_at: str) -> dict:
     wanted = email.strip().lower()
     if not wanted:
         raise ValueError("email: give the address of the person whose data to export")
-    # SQLite's LOWER folds ASCII letters only, and recipients are stored with non-ASCII
-    # characters escaped: an address beyond ASCII is looked for in every row instead.
-    narrow = wanted.isascii()
-    params = {"pattern": f"%{wanted}%"} if narrow else {}
-    with db.read() as conn:
-        q = Statements(db, conn)
-        candidates = q.all(f"SELECT {CASE_COLUMNS} FROM cases"
-                           + (" WHERE LOWER(data) LIKE :pattern" if narrow else "")
-                           + " ORDER BY opened_at, id", params)
-        cases = []
-        for row in candidates:
-            data = json.loads(row.data)
-            if mentions(data, wanted):
-                cases.append(_case(row, data))
-        ids = [c["case"] for c in cases]
-        log = _by_case(q, f"SELECT {LOG_COLUMNS} FROM transition_log", ids)
-        timers = _by_case(q, f"SELECT {TIMER_COLUMNS} FROM timers", ids)
-        notices = {n.id: n for n in _by_case(q, f"SELECT {NOTICE_COLUMNS} FROM notices", ids)}
-        for row in q.all(f"SELECT {NOTICE_COLUMNS} FROM notices"
-                         + (" WHERE LOWER(recipients) LIKE :pattern" if narrow else ""), params):
-            if row.id not in notices and mentions(json.loads(row.recipients), wanted):
-                notices[row.id] = row
+    cases = [c for c in queries.cases_naming(db, wanted)
+             if mentions(c.data, wanted) or mentions(c.records, wanted)]
+    log, timers, notices = queries.rows_of_cases(db, [c.id for c in cases])
+    found = {n.id: n for n in notices}
+    for n in queries.notices_to(db, wanted):
+        if n.id not in found and mentions(list(n.recipients), wanted):
+            found[n.id] = n
     return {
         "email": email,
         "exported_at": exported_at,
-        "cases": cases,
-        "log": [_log_entry(r) for r in sorted(log, key=lambda r: r.global_seq)],
-        "timers": [_timer(r) for r in sorted(timers, key=lambda r: r.id)],
-        "notices": [_notice(r) for r in sorted(notices.values(),
-                                               key=lambda r: (r.created_at, r.case_id, r.log_seq, r.id))],
+        "cases": [_case(c) for c in cases],
+        "log": [queries.export_row(e) for e in sorted(log, key=lambda e: e.global_seq)],
+        "timers": [_timer(t) for t in sorted(timers, key=lambda t: t.id)],
+        "notices": [_notice(n) for n in sorted(
+            found.values(), key=lambda n: (n.created_at, n.case_id, n.log_seq, n.id))],
     }
 
 
@@ -83,52 +57,21 @@ def mentions(value: Any, wanted: str) -> bool:
     return False
 
 
-def _by_case(q: Statements, select: str, ids: list[str]) -> list:
-    rows: list = []
-    for start in range(0, len(ids), CHUNK):
-        chunk = ids[start:start + CHUNK]
-        names = [f"c{i}" for i in range(len(chunk))]
-        rows.extend(q.all(f"{select} WHERE case_id IN ({', '.join(':' + n for n in names)})",
-                          dict(zip(names, chunk))))
-    return rows
-
-
-def _case(row, data: dict) -> dict:
+def _case(row: CaseRow) -> dict:
     return {"case": row.id, "kind": row.kind, "state": row.state, "version": row.version,
             "opened_at": row.opened_at, "last_effective_at": row.last_effective_at,
-            "updated_at": row.updated_at, "last_hash": row.last_hash, "data": data}
+            "updated_at": row.updated_at, "last_hash": row.last_hash,
+            "erased_at": row.erased_at, "data": row.data, "records": row.records}
 
 
-def _log_entry(row) -> dict:
-    return {"global_seq": row.global_seq, "case": row.case_id, "seq": row.seq,
-            "trigger": row.trigger, "source": row.source, "dest": row.dest, "actor": row.actor,
-            "for": row.on_behalf_of, "effective_at": row.effective_at,
-            "recorded_at": row.recorded_at, "data": json.loads(row.data),
-            "engine": engine_record(row.engine),
-            "prev_hash": row.prev_hash, "global_prev_hash": row.global_prev_hash,
-            "hash": row.hash}
+def _timer(row: TimerRow) -> dict:
+    return {"case": row.case_id, **queries.timer_json(row), "counted_from": row.counted_from,
+            "nation": row.nation, "closures": queries.json_or_text(row.closures)}
 
 
-def _timer(row) -> dict:
-    return {"case": row.case_id, "name": row.name, "due": row.due, "fires_at": row.fires_at,
-            "status": row.status, "rule": row.rule, "counted_from": row.counted_from,
-            "nation": row.nation, "closures": _json_or_text(row.closures),
-            "started_seq": row.started_seq, "ended_seq": row.ended_seq}
-
-
-def _notice(row) -> dict:
+def _notice(row: NoticeRow) -> dict:
     return {"id": row.id, "case": row.case_id, "seq": row.log_seq, "template": row.template,
-            "to": json.loads(row.recipients), "subject": row.subject, "body": row.body,
+            "to": list(row.recipients), "subject": row.subject, "body": row.body,
             "body_sha256": row.body_sha256, "status": row.status, "attempts": row.attempts,
             "last_error": row.last_error, "created_at": row.created_at, "sent_at": row.sent_at,
-            "next_attempt_at": row.next_attempt_at}
-
-
-def _json_or_text(text: str | None) -> Any:
-    if text is None:
-        return None
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
-
+            "next_attempt_at": row.next_attempt_at, "erased": row.erased}

@@ -43,8 +43,16 @@ def _data_lines(value, indent: int = 2) -> list[str]:
 def case(detail: dict) -> str:
     as_of = f"  as of {london(detail['as_of'])} London" if detail.get("as_of") else ""
     out = [f"{detail['case']}  {detail['kind']}  state: {detail['state']}  "
-           f"version: {detail['version']}{as_of}", "", "Data:"]
+           f"version: {detail['version']}{as_of}"]
+    if detail.get("erased_at"):
+        out.append(f"personal data erased on {london(detail['erased_at'])} London")
+    out += ["", "Data (as opened):"]
     out += _data_lines(detail["data"])
+    if detail.get("records"):
+        out += ["", "Recorded by its triggers:"]
+        for trigger, record in detail["records"].items():
+            out.append(f"  {trigger} (effective {day(record['effective_date'])}):")
+            out += _data_lines(record["data"], 4) or ["    (no data)"]
     entries = {e["seq"]: e for e in detail["log"]}
     out += ["", "Deadlines:"]
     for t in detail["timers"] or []:
@@ -75,6 +83,11 @@ def _outcome(timer: dict, entries: dict) -> str:
     ended = entries.get(timer.get("ended_seq"))
     if timer["status"] == "pending":
         return "running"
+    if timer["status"] == "failed":
+        return (f"FAILED to fire after {timer.get('attempts', 0)} attempts: "
+                f"{timer.get('last_error') or 'see the daemon log'}")
+    if timer["status"] == "superseded":
+        return "superseded: a late-keyed event overtook it"
     if timer["status"] == "fired":
         if timer["name"] == "review_window":
             return "passed: the judgement became final"

@@ -11,35 +11,31 @@ appointee's address) reads the database being replayed.
 from __future__ import annotations
 
 import gc
-import json
 import multiprocessing
 import os
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
 from operator import attrgetter
-from typing import Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable
 
-from notifications.render import check_all
+from notifications.render import check_all, render
 from states import PROCESSES
-from storage import jsontext
+from storage import jsontext, queries
 from storage.db import Database
 from storage.memory_store import MemoryCaseStore
-from storage.statements import Statements
+from storage.queries import StoredCase, case_ids
+from storage.rows import LogEntry, NoticeRow, TimerRow
 from workflows.calendar import WorkingCalendar
 from workflows.clock import FixedClock
 from workflows.config import Config
+from workflows.deadlines import recorded_calendar
 from workflows.engine import SYSTEM, Actor, Engine
+from workflows.engine.modes import Replay
 from workflows.errors import EngineError
 
-# The stored side, read for a batch of cases at a time (see `StoredCases`).
-CASES = "SELECT id, kind, state, version FROM cases WHERE id IN ({ids})"
-LOG = ("SELECT case_id, seq, trigger, source, dest, actor, on_behalf_of, effective_at, "
-       "recorded_at, data, engine FROM transition_log WHERE case_id IN ({ids}) ORDER BY case_id, seq")
-TIMERS = ("SELECT case_id, name, due, status, started_seq, ended_seq, nation, closures "
-          "FROM timers WHERE case_id IN ({ids}) ORDER BY case_id, id")
-NOTICES = ("SELECT id, case_id, template, template_sha256, body_sha256, log_seq FROM notices "
-           "WHERE case_id IN ({ids}) ORDER BY case_id, log_seq, id")
+__all__ = ["Replayer", "CaseReplay", "replay_many", "case_ids"]
+
 BATCH = 200   # cases per round of queries (and at most per task for a worker): few round
               # trips, bounded memory, progress every few hundred cases
 TASK_MIN = 20
@@ -54,6 +50,7 @@ class CaseReplay:
     version: int = 0
     seq: int | None = None           # the first log entry where replay and storage part
     differences: list[str] = field(default_factory=list)
+    erased: bool = False             # its personal data was erased: nothing to rebuild it from
 
     @property
     def ok(self) -> bool:
@@ -62,36 +59,8 @@ class CaseReplay:
     def as_json(self) -> dict:
         return {"case": self.case, "kind": self.kind, "entries": self.entries,
                 "state": self.state, "version": self.version, "ok": self.ok,
-                "first_difference_at_seq": self.seq, "differences": self.differences}
-
-
-@dataclass
-class StoredCase:
-    """One case as the database holds it: the row, its log, timers and notices."""
-    case: object
-    log: list = field(default_factory=list)
-    timers: list = field(default_factory=list)
-    notices: list = field(default_factory=list)
-
-
-def read_stored(db: Database, ids: Sequence[str]) -> dict[str, StoredCase]:
-    """The stored side of `ids`, in four queries."""
-    if not ids:
-        return {}
-    marks = ", ".join(f":c{n}" for n in range(len(ids)))
-    params = {f"c{n}": case_id for n, case_id in enumerate(ids)}
-    with db.read() as conn:
-        q = Statements(db, conn)
-        found = {c.id: StoredCase(c) for c in q.all(CASES.format(ids=marks), params)}
-        for table, sql in (("log", LOG), ("timers", TIMERS), ("notices", NOTICES)):
-            for row in q.all(sql.format(ids=marks), params):
-                getattr(found[row.case_id], table).append(row)
-    return found
-
-
-@lru_cache(maxsize=256)
-def _recorded_calendar(nation: str, closures: str) -> WorkingCalendar:
-    return WorkingCalendar(nation, frozenset(date.fromisoformat(d) for d in json.loads(closures)))
+                "erased": self.erased, "first_difference_at_seq": self.seq,
+                "differences": self.differences}
 
 
 @lru_cache(maxsize=4096)
@@ -101,19 +70,22 @@ def _actor(text: str | None) -> Actor | None:
     return SYSTEM if text == "system" else Actor.parse(text)
 
 
+def _stored_calendar(t: TimerRow) -> WorkingCalendar:
+    return recorded_calendar(t.nation, jsontext.loads(t.closures), t.school,
+                             jsontext.loads(t.school_closures))
+
+
 class Replayer:
     def __init__(self, source: Database, config: Config | None = None,
-                 recorded_calendars: bool = True, **engine_options):
+                 recorded_calendars: bool = True, renderer: Callable[..., Any] = render):
         """`recorded_calendars`: each entry that started timers is re-applied with the calendar
         (nation, closure days) stored with them, as it was then; a what-if passes False to
-        apply the given configuration's calendar throughout."""
+        apply the given configuration's calendars throughout."""
         self.source, self.config = source, config or Config()
         self.recorded_calendars = recorded_calendars
         self.memory = MemoryCaseStore()
-        self.clock = FixedClock(datetime.fromisoformat("1970-01-01T00:00:00+00:00"))
-        self.engine = Engine(None, self.config, clock=self.clock,
-                             new_id=lambda prefix: "", replaying=True, lookup_db=source,
-                             memory=self.memory, **engine_options)
+        self.engine = Engine(None, self.config, renderer=renderer,
+                             clock=FixedClock(datetime.fromisoformat("1970-01-01T00:00:00+00:00")))
 
     def rebuilt(self, case_id: str) -> tuple:
         m = self.memory
@@ -121,12 +93,17 @@ class Replayer:
                 m.notices.get(case_id, []))
 
     def replay(self, case_id: str, verify: bool = True) -> CaseReplay:
-        stored = read_stored(self.source, [case_id]).get(case_id)
+        stored = queries.stored_cases(self.source, [case_id]).get(case_id)
         if stored is None:
             raise EngineError(f"no case {case_id!r}")
         return self.replay_stored(stored, verify)
 
     def replay_stored(self, stored: StoredCase, verify: bool = True) -> CaseReplay:
+        if stored.case.erased_at:
+            # Its personal data is gone by design (DOMAIN.md, "Personal data"): the log that
+            # would rebuild it reads `erased`. Its chains are what `audit verify` still checks.
+            return CaseReplay(stored.case.id, stored.case.kind, len(stored.log),
+                              stored.case.state, stored.case.version, erased=True)
         if not verify:
             return self._reapply(stored, None)
         # Most cases replay exactly as stored: re-apply the whole log, then compare every
@@ -144,20 +121,18 @@ class Replayer:
         case, log, timers, notices = stored.case, stored.log, stored.timers, stored.notices
         case_id = case.id
         result = CaseReplay(case_id, case.kind, len(log))
-        in_force = self.engine.calendar
-        used = {t.started_seq: _recorded_calendar(t.nation, t.closures) for t in timers}
-        self.engine.template_versions = {n.id: n.template_sha256 for n in notices}
+        versions = {n.id: n.template_sha256 for n in notices}
+        calendars: dict[int, dict[str, WorkingCalendar]] = {}
+        if self.recorded_calendars:
+            for t in timers:
+                calendars.setdefault(t.started_seq, {})[t.name] = _stored_calendar(t)
         for entry in log:
-            if self.recorded_calendars:
-                self.engine.calendar = used.get(entry.seq, in_force)
-            at = datetime.fromisoformat(entry.effective_at)
-            self.clock.at = at
             data = jsontext.loads(entry.data)
+            mode = Replay(self.source, _engine_record(entry, data, case.kind), versions,
+                          calendars.get(entry.seq, {}))
             try:
-                self.engine.replay_entry(case_id, case.kind, entry.trigger, _actor(entry.actor),
-                                         _actor(entry.on_behalf_of), data, at,
-                                         _engine_record(entry, data, case.kind),
-                                         entry.recorded_at)
+                self.engine.replay_entry(self.memory, mode, case.kind, entry, data,
+                                         _actor(entry.actor), _actor(entry.on_behalf_of))
             except Exception as err:   # a refusal now is itself the difference to report
                 result.seq = entry.seq
                 result.differences.append(
@@ -170,7 +145,6 @@ class Replayer:
                     result.seq = entry.seq
                     result.differences.append(f"entry {entry.seq} ({entry.trigger}): {problem}")
                     break
-        self.engine.calendar, self.engine.template_versions = in_force, {}
         now, _, now_timers, now_notices = self.rebuilt(case_id)
         result.state, result.version = (now.state, now.version) if now else (None, 0)
         if by_seq is not None and result.ok:
@@ -190,7 +164,7 @@ class Replayer:
                 and list(map(_NOTICE_COLUMNS, notices)) ==
                 list(map(_NOTICE_COLUMNS, stored.notices)))
 
-    def compare_entry(self, case_id: str, entry, stored_by_seq: dict) -> str | None:
+    def compare_entry(self, case_id: str, entry: LogEntry, stored_by_seq: dict) -> str | None:
         """The first difference at `entry` between what is stored (grouped by `_by_seq`) and
         what replaying it wrote, or None."""
         memory = self.memory
@@ -237,12 +211,11 @@ class Replayer:
             out.append("notices differ in template or rendered text")
         return out
 
-    def close(self) -> None:
-        self.memory = None
 
-
-_NOTHING = ([], [], [])
+_NOTHING: tuple[list, list, list] = ([], [], [])
 _LOG_COLUMNS = attrgetter("seq", "trigger", "source", "dest", "effective_at", "data")
+_TIMER_COLUMNS = attrgetter("name", "due", "status", "started_seq", "ended_seq")
+_NOTICE_COLUMNS = attrgetter("log_seq", "template", "body_sha256")
 
 
 def _same_entry(replayed, stored) -> bool:
@@ -272,7 +245,8 @@ _TIMER_COLUMNS = attrgetter("name", "due", "status", "started_seq", "ended_seq")
 _NOTICE_COLUMNS = attrgetter("log_seq", "template", "body_sha256")
 
 
-def _by_seq(timers: list, notices: list) -> dict[int, tuple[list, list, list]]:
+def _by_seq(timers: list[TimerRow], notices: list[NoticeRow]
+            ) -> dict[int, tuple[list, list, list]]:
     """What each log entry of a stored case did: timers started, timers ended, notices."""
     out: dict[int, tuple[list, list, list]] = {}
     for t in timers:
@@ -282,12 +256,6 @@ def _by_seq(timers: list, notices: list) -> dict[int, tuple[list, list, list]]:
     for n in notices:
         out.setdefault(n.log_seq, ([], [], []))[2].append((n.template, n.body_sha256))
     return out
-
-
-def case_ids(db: Database) -> list[str]:
-    with db.read() as conn:
-        return [r.id for r in Statements(db, conn).all(
-            "SELECT id FROM cases ORDER BY opened_at, id", {})]
 
 
 def replay_many(db: Database, config: Config, ids: Iterable[str], verify: bool,
@@ -325,7 +293,7 @@ def replay_many(db: Database, config: Config, ids: Iterable[str], verify: bool,
 
 def _replay_batch(replayer: Replayer, db: Database, ids: list[str], verify: bool
                   ) -> list[CaseReplay]:
-    stored = read_stored(db, ids)
+    stored = queries.stored_cases(db, ids)
     out = []
     for case_id in ids:
         if case_id not in stored:

@@ -1,0 +1,199 @@
+"""Apply: write one decided transition. In the unit of work's transaction it ends and starts the
+case's timers, updates the case (optimistic concurrency on `version`), appends the hash-chained
+log entry and stores the rendered notices; for `erase_personal_data` it erases the case's personal
+data. Effects on linked cases are the caller's (workflows/engine/steps.py), since they are
+transitions of their own."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import Enum
+from typing import Any, Callable, Mapping
+
+from states.spec import CancelTimers, ErasePersonalData, Process, StartTimer, Transition
+from storage import hashchain, jsontext
+from storage.rows import CaseChange, CaseRow, Erasure, LogEntry, NewTimer, TimerRow
+from storage.sql_store import ERASED
+from workflows.calendar import Calendars
+from workflows.config import Config
+from workflows.deadlines import Deadline, calendar_for, compute
+from workflows.engine import notices
+from workflows.engine.actors import Actor
+from workflows.engine.facts import CaseFacts
+from workflows.engine.modes import Mode
+from workflows.engine.outcome import Outcome
+from workflows.engine.unit_of_work import UnitOfWork
+from workflows.errors import ConcurrentChangeError
+from workflows.times import utc_iso
+
+
+@dataclass(frozen=True)
+class Setting:
+    """What every transition reads of the configuration: the calendar in force, the contacts,
+    the local policy, and the renderer of notices."""
+    config: Config
+    calendars: Calendars
+    contacts: Mapping[str, str]
+    policy: Mapping[str, Any]
+    render: Callable[..., Any]
+
+
+@dataclass
+class Change:
+    """One decided transition, as apply writes it."""
+    process: Process
+    row: Transition                  # the row the machine took
+    case: CaseRow                    # the case before it (version 0 for `open`)
+    dest: Enum
+    actor: Actor
+    on_behalf_of: Actor | None
+    at: datetime
+    facts: CaseFacts                 # with the event's data and effective date
+    submitted: dict[str, Any]        # the log entry's data: what was submitted, nothing else
+    engine: dict[str, Any]           # what the engine records of it: warnings, opened, derived
+    record: dict[str, Any] | None    # what the case keeps of the trigger (None: nothing)
+    timers: list[TimerRow] = field(default_factory=list)   # the case's timers before it
+    fired: TimerRow | None = None    # the timer whose firing this is
+    also_ends: list[tuple[int, str]] = field(default_factory=list)   # (timer id, status)
+    also_starts: list[Deadline] = field(default_factory=list)
+
+
+def apply(work: UnitOfWork, mode: Mode, setting: Setting, change: Change) -> Outcome:
+    process, row, case, facts = change.process, change.row, change.case, change.facts
+    opening = row.trigger == "open"
+    seq = case.version + 1
+
+    # -- timers: the one firing, the ones the row cancels --------------------------------------
+    pending = {t.name: date.fromisoformat(t.due) for t in change.timers if t.status == "pending"}
+    ended = list(change.also_ends)
+    if change.fired is not None:
+        ended.append((change.fired.id, "fired"))
+        pending.pop(change.fired.name, None)
+    cancels = row.cancels
+    if any(isinstance(e, CancelTimers) for e in row.effects):
+        for t in change.timers:
+            if t.status == "pending" and t.name in pending and (cancels is None
+                                                                 or t.name in cancels):
+                ended.append((t.id, "cancelled"))
+                del pending[t.name]
+
+    # -- the case's record of the trigger, which the timers it starts may count from -----------
+    records = case.records
+    if change.record is not None:
+        entry_record: dict[str, Any] = {"data": change.record,
+                                        "effective_date": facts.effective_date.isoformat()}
+        if change.engine.get("opened") or change.engine.get("derived"):
+            entry_record["engine"] = {k: change.engine[k] for k in ("opened", "derived")
+                                      if change.engine.get(k)}
+        records = {**records, row.trigger: entry_record}
+        facts.records = {t: r["data"] for t, r in records.items()}
+        facts.done = {t: date.fromisoformat(r["effective_date"]) for t, r in records.items()}
+
+    started: dict[str, Deadline] = {}
+    for effect in row.effects:
+        if isinstance(effect, StartTimer):
+            timer = process.timer(effect.name)
+            calendar = mode.recorded_calendar(timer.name) or \
+                calendar_for(timer, facts, setting.calendars)
+            deadline = compute(timer, facts, calendar, setting.policy)
+            started[effect.name] = deadline
+            pending[effect.name] = deadline.due
+    for deadline in change.also_starts:
+        started[deadline.name] = deadline
+        pending[deadline.name] = deadline.due
+
+    erasure = None
+    if any(isinstance(e, ErasePersonalData) for e in row.effects):
+        erasure = _erasure(work, case, change)
+
+    # -- notices, rendered from the case as it stands after the transition ---------------------
+    stored = []
+    if row.notices:
+        ctx = notices.context(process, case.id, change.dest.value, facts, records, pending,
+                              started, change.fired, setting.contacts)
+        stored = [notices.render_notice(case.id, seq, n, effect, ctx, facts, setting.render,
+                                        mode, work.recorded_at)
+                  for n, effect in enumerate(row.notices, start=1)]
+
+    # -- the log entry, chained --------------------------------------------------------------------
+    global_seq, global_prev = work.next_in_chain()
+    data_text = jsontext.dumps(change.submitted)
+    salt = mode.salt()
+    effective_at = utc_iso(change.at)
+    entry = LogEntry(
+        global_seq=global_seq, case_id=case.id, seq=seq, trigger=row.trigger,
+        source=None if opening else case.state, dest=change.dest.value, actor=change.actor.text,
+        on_behalf_of=change.on_behalf_of.text if change.on_behalf_of else None,
+        effective_at=effective_at, recorded_at=work.recorded_at, data=data_text,
+        engine=jsontext.dumps(change.engine), data_salt=salt or None,
+        data_sha256=hashchain.data_sha256(salt, data_text) if mode.seals else None,
+        notices_sha256=hashchain.notices_sha256([n.hash or "" for n in stored])
+        if mode.seals else None,
+        hash_version=hashchain.CURRENT, prev_hash=case.last_hash, global_prev_hash=global_prev,
+        hash="")
+    # Replay rebuilds a case on its own, outside the global chain its hashes link into: they
+    # are left empty there (`audit verify` is what checks the stored ones).
+    entry.hash = hashchain.entry_hash(entry) if mode.seals else ""
+    work.appended(global_seq, entry.hash)
+
+    latest = effective_at if opening else max(case.last_effective_at, effective_at)
+    if opening:
+        work.store.insert_case(CaseRow(
+            case.id, process.kind, change.dest.value, seq, case.data, records, effective_at,
+            latest, entry.hash, work.recorded_at))
+    elif work.store.update_case(CaseChange(
+            case.id, change.dest.value, seq, case.data, records, latest, entry.hash,
+            work.recorded_at, expected_version=case.version)) != 1:
+        raise ConcurrentChangeError(
+            f"case {case.id} changed while {row.trigger} was being applied; nothing was "
+            "written: look at it again and retry", case=case.id, trigger=row.trigger,
+            state=case.state)
+    work.store.append_log(entry)
+    for timer_id, status in ended:
+        work.store.end_timer(timer_id, status, seq)
+    if started:
+        work.store.start_timers([_timer_row(case.id, d, seq) for d in started.values()])
+    if stored:
+        work.store.store_notices(stored)
+    if erasure is not None:
+        work.store.erase(erasure)
+    return Outcome(case.id, process.kind, change.dest.value, seq, row.trigger, change.at,
+                   list(change.engine.get("warnings", ())))
+
+
+def _timer_row(case_id: str, deadline: Deadline, seq: int) -> NewTimer:
+    """A timer as stored: its rule as data and in words, and the calendar it was computed
+    with, for explain and replay."""
+    return NewTimer(case_id=case_id, name=deadline.name, due=deadline.due.isoformat(),
+                    fires_at=utc_iso(deadline.fires_at), rule=deadline.rule,
+                    rule_kind=deadline.rule_kind, rule_n=deadline.rule_n,
+                    calendar=deadline.calendar, counted_from=deadline.counted_from.isoformat(),
+                    nation=deadline.counted_on.nation, closures=deadline.closures_json,
+                    school=deadline.school, school_closures=deadline.school_closures_json,
+                    started_seq=seq)
+
+
+def _erasure(work: UnitOfWork, case: CaseRow, change: Change) -> Erasure:
+    """What erasing the case writes: every personal field reads `erased`, keys kept. An entry
+    from before hash version 2 covers its data itself: the erasing entry records a digest of the
+    rest of it (`legacy`), against which `audit verify` checks it from then on."""
+    legacy = []
+    log_data: dict[int, str] = {}
+    for entry in work.store.log_of(case.id):
+        if entry.erased or entry.actor == "system":
+            continue   # the engine's own entries hold no one's personal data
+        log_data[entry.seq] = jsontext.dumps(_erased(jsontext.loads(entry.data)))
+        if entry.hash_version == 1:
+            legacy.append({"seq": entry.seq, "digest": hashchain.legacy_digest(entry)})
+    if legacy:
+        change.engine["legacy"] = legacy
+    records = {t: {**r, "data": _erased(r["data"])} for t, r in case.records.items()}
+    return Erasure(case.id, work.recorded_at, _erased(case.data), records, log_data)
+
+
+def _erased(value: Any) -> Any:
+    """A value with every field it holds reading `erased` (its keys kept: they say what kind of
+    thing was there, not who)."""
+    if isinstance(value, dict):
+        return {k: ERASED for k in value}
+    return ERASED

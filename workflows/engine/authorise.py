@@ -1,0 +1,48 @@
+"""Authorise: is this person, in this role (for an operator: the role it keys a form in for),
+allowed to fire this trigger? DOMAIN.md lists the roles of each trigger; an operator always
+names whom it acts for."""
+from __future__ import annotations
+
+from states.roles import ACTS_FOR_NOBODY
+from states.spec import Transition
+from workflows.engine.actors import Actor
+from workflows.engine.facts import CaseFacts
+from workflows.errors import RoleNotAllowedError
+
+
+def acting_role(actor: Actor, on_behalf_of: Actor | None, trigger: str) -> str:
+    """The role whose right is checked: the actor's own, or the one an operator acts for."""
+    if actor.role == "operator":
+        if on_behalf_of is None:
+            raise RoleNotAllowedError(
+                "an operator keys in a form for someone: name them with --for ROLE:ID",
+                trigger=trigger)
+        if on_behalf_of.role in ACTS_FOR_NOBODY:
+            raise RoleNotAllowedError(
+                f"an operator may not act for {on_behalf_of.role}", trigger=trigger)
+        return on_behalf_of.role
+    if on_behalf_of is not None:
+        raise RoleNotAllowedError("only an operator acts for someone else (--for)",
+                                  trigger=trigger)
+    return actor.role
+
+
+def authorise(row: Transition, actor: Actor, on_behalf_of: Actor | None, facts: CaseFacts
+              ) -> str:
+    """The role checked, or a refusal naming the roles that may."""
+    role = "system" if actor.is_system else acting_role(actor, on_behalf_of, row.trigger)
+    allowed = row.roles_for(facts)
+    if role not in allowed or (role == "system") != actor.is_system:
+        if row.trigger == "open":
+            raise RoleNotAllowedError(
+                f"role {role} may not open {_a(facts.kind)} case; allowed: "
+                f"{', '.join(allowed)} (or an operator acting for one of them)", trigger="open")
+        raise RoleNotAllowedError(
+            f"role {role} may not fire {row.trigger} on case {facts.case_id} in state "
+            f"{facts.state}; allowed: {', '.join(allowed)}", case=facts.case_id,
+            trigger=row.trigger, state=facts.state)
+    return role
+
+
+def _a(noun: str) -> str:
+    return ("an " if noun[0] in "aeiou" else "a ") + noun

@@ -1,0 +1,58 @@
+"""The engine's side of states.spec.Facts: what guards, recipients and deadlines read about one
+transition, and how they read other cases."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Mapping, Protocol, Sequence
+
+from storage.rows import CaseRow
+
+
+@dataclass(frozen=True)
+class CaseView:
+    """Another case, read-only (states.spec.CaseView)."""
+    id: str
+    kind: str
+    state: str
+    data: Mapping[str, Any]
+    records: Mapping[str, Mapping[str, Any]]
+    done: Mapping[str, date]
+
+    @classmethod
+    def of(cls, row: CaseRow) -> "CaseView":
+        return cls(row.id, row.kind, row.state, row.data, row.trigger_data, row.done)
+
+
+class CaseReader(Protocol):
+    """Where a transition reads other cases: its own transaction, or (replay) the database
+    being replayed."""
+
+    def lookup(self, case_id: str) -> CaseView | None: ...
+    def cases_of_kind(self, kind: str) -> Sequence[CaseView]: ...
+
+
+@dataclass(slots=True)
+class CaseFacts:
+    case_id: str
+    kind: str
+    role: str
+    actor_id: str
+    state: str
+    case: Mapping[str, Any]
+    records: Mapping[str, Mapping[str, Any]]
+    done: Mapping[str, date]
+    effective_date: date
+    contacts: Mapping[str, str]
+    policy: Mapping[str, Any]
+    reader: CaseReader
+    event: Mapping[str, Any] = field(default_factory=dict)
+    pending_timers: Mapping[str, date] = field(default_factory=dict)
+    deadlines: Mapping[str, date] = field(default_factory=dict)
+    statuses: Mapping[str, str] = field(default_factory=dict)   # name -> latest timer status
+
+    def lookup(self, case_id: str) -> CaseView | None:
+        return self.reader.lookup(case_id)
+
+    def cases_of_kind(self, kind: str) -> Sequence[CaseView]:
+        return self.reader.cases_of_kind(kind)

@@ -1,0 +1,96 @@
+"""The notices a transition stores: rendered from the case as it stands after the transition,
+addressed, and sealed (a salted hash of their content, anchored in the log entry's hash:
+storage/hashchain.py)."""
+from __future__ import annotations
+
+import hashlib
+from datetime import date
+from typing import Any, Callable, Mapping
+
+from notifications.render import TemplateRenderError
+from states.spec import Notify, Process
+from storage import hashchain
+from storage.rows import NoticeRow, TimerRow
+from workflows.calendar import fires_at
+from workflows.deadlines import Deadline
+from workflows.engine.facts import CaseFacts
+from workflows.engine.modes import Mode
+from workflows.errors import EngineError, InvalidDataError
+
+
+def context(process: Process, case_id: str, state: str, facts: CaseFacts,
+            records: Mapping[str, Mapping[str, Any]], pending: Mapping[str, date],
+            started: Mapping[str, Deadline], fired: TimerRow | None,
+            contacts: Mapping[str, str]) -> dict[str, Any]:
+    """What a template reads (the case as it stands after the transition):
+    - `case`: the data it was opened with; `records`: trigger -> the data it recorded;
+      `done`: trigger -> the day it took effect;
+    - `event`: this trigger's data; `effective_date`; `state`: the state it leads to;
+    - `timers`: the deadlines still running (due, fires_at); `deadlines`: every deadline the
+      case has run, with its status (pending, fired, cancelled);
+    - `missed` (a `deadline_missed`): the timer, its due date, the duty and whose it is;
+    - `contacts`: the configured addresses."""
+    timers = {name: {"due": due, "fires_at": started[name].fires_at if name in started
+                     else fires_at(due)} for name, due in pending.items()}
+    out = {"case_id": case_id, "kind": process.kind, "state": state, "case": facts.case,
+           "records": {t: r["data"] for t, r in records.items()},
+           "done": {t: r["effective_date"] for t, r in records.items()},
+           "event": _canonical(facts.event) if facts.event else {},
+           "effective_date": facts.effective_date, "timers": timers,
+           "deadlines": _deadlines(facts, pending, fired), "contacts": contacts}
+    if fired is not None:
+        timer = process.timer(fired.name)
+        out["missed"] = {"timer": timer.name, "due": date.fromisoformat(fired.due),
+                         "duty": timer.duty, "whose": timer.whose}
+    return out
+
+
+def _deadlines(facts: CaseFacts, pending: Mapping[str, date], fired: TimerRow | None) -> dict:
+    """Every deadline the case has run, by name: its due date and whether it is `pending`,
+    `fired` (missed, or for `review_window` passed) or `cancelled`, after this transition. A
+    notice can thus speak of a deadline that has already passed, not only of the ones still
+    running (`timers`)."""
+    out = {}
+    for name, due in facts.deadlines.items():
+        status = facts.statuses.get(name)
+        out[name] = {"due": due, "status": "cancelled" if status == "pending" else status}
+    if fired is not None:
+        out[fired.name] = {"due": date.fromisoformat(fired.due), "status": "fired"}
+    out.update((name, {"due": due, "status": "pending"}) for name, due in pending.items())
+    return out
+
+
+def _canonical(value: Any) -> Any:
+    """Mappings with their keys in sorted order, as the log stores them: a notice rendered from
+    the data as keyed in and one rendered again from the log (replay) read the same."""
+    if isinstance(value, dict):
+        return {k: _canonical(value[k]) for k in sorted(value)}
+    if isinstance(value, list):
+        return [_canonical(v) for v in value]
+    return value
+
+
+def render_notice(case_id: str, seq: int, n: int, effect: Notify, ctx: Mapping[str, Any],
+                  facts: CaseFacts, render: Callable[..., Any], mode: Mode,
+                  created_at: str) -> NoticeRow:
+    to = list(dict.fromkeys([a for r in effect.to if (a := r(facts))]))
+    if not to:
+        raise InvalidDataError(f"notice {effect.template} has no recipient: the case names "
+                               "no address for it", case=case_id, trigger=facts.kind)
+    notice_id = f"{case_id}.{seq}.{n}"
+    try:
+        # Replay renders a stored notice again with the template version that rendered it.
+        rendered = render(effect.template, ctx, mode.template_version(notice_id))
+    except TemplateRenderError as err:
+        raise EngineError(f"case {case_id}: {err}; nothing was written") from err
+    salt = mode.salt()
+    content = hashchain.notice_content_sha256(salt, to, rendered.subject, rendered.body) \
+        if mode.seals else None
+    return NoticeRow(
+        id=notice_id, case_id=case_id, log_seq=seq, template=effect.template,
+        template_sha256=rendered.version, recipients=tuple(to), subject=rendered.subject,
+        body=rendered.body, body_sha256=hashlib.sha256(rendered.body.encode()).hexdigest(),
+        salt=salt or None, content_sha256=content,
+        hash=hashchain.notice_hash(notice_id, case_id, seq, effect.template, rendered.version,
+                                   content) if mode.seals else None,
+        status="pending", attempts=0, last_error=None, created_at=created_at)

@@ -1,0 +1,22 @@
+"""What one applied trigger gives back to its caller."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass
+class Outcome:
+    case: str
+    kind: str
+    state: str
+    version: int
+    trigger: str
+    effective_at: datetime
+    warnings: list[str] = field(default_factory=list)
+    linked: list["Outcome"] = field(default_factory=list)
+
+    def as_json(self) -> dict:
+        """The JSON shape of `open` and `fire` (shared/CLI.md)."""
+        return {"case": self.case, "kind": self.kind, "state": self.state,
+                "version": self.version, "warnings": self.warnings}

@@ -1,0 +1,77 @@
+"""Validate: the data a trigger is given, and the time it is said to take effect. A refusal
+names the key (every invalid key of the data at once) and writes nothing."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any, Mapping
+
+from pydantic import BaseModel, ValidationError
+
+from states.common import EARLIEST, LATEST
+from states.spec import Transition
+from workflows import text
+from workflows.errors import EffectiveTimeError, InvalidDataError
+from workflows.times import utc_iso
+
+
+def refuse_invalid_text(data: Any, trigger: str) -> None:
+    """Data that is not an object, or holds text that cannot be stored (workflows/text.py), is
+    refused before anything is read."""
+    if data is not None and not isinstance(data, Mapping):
+        raise InvalidDataError(f"{trigger}: invalid data: give an object of keys and values, "
+                               f"not {type(data).__name__}", trigger=trigger)
+    found = text.first_invalid(dict(data or {}))
+    if found:
+        where, why = found
+        raise InvalidDataError(f"{trigger}: invalid data: {where}: {why}", trigger=trigger,
+                               field=where)
+
+
+def validate(row: Transition, data: Mapping[str, Any], case_id: str | None,
+             state: str | None) -> BaseModel | None:
+    """The trigger's data as its model reads it; a refusal lists every invalid key."""
+    if row.data is None:
+        return None
+    try:
+        return row.data.model_validate(dict(data))
+    except ValidationError as err:
+        problems = []
+        for error in err.errors():
+            where = ".".join(str(p) for p in error["loc"])
+            message = error["msg"].removeprefix("Value error, ")
+            problems.append(f"{where}: {message}" if where else message)
+        first = err.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or problems[0].split(":")[0]
+        raise InvalidDataError(f"{row.trigger}: invalid data: {'; '.join(problems)}",
+                               case=case_id, trigger=row.trigger, state=state,
+                               field=field) from None
+
+
+def effective_time(at: datetime, now: datetime, latest: str | None, *, by_a_person: bool,
+                   case_id: str | None, trigger: str) -> datetime:
+    """When the event takes effect. A person's event may not be in the future of the engine's
+    clock, nor before the case's latest event; the engine's own (a timer noticed late, a review
+    moving its application) keeps the log's order instead of being refused."""
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise EffectiveTimeError("effective time without a time zone", trigger=trigger)
+    if not _EARLIEST <= at <= _LATEST:
+        raise EffectiveTimeError(
+            f"effective time {at.isoformat()} is outside the years {EARLIEST.year}-"
+            f"{LATEST.year}: is the date mistyped?", case=case_id, trigger=trigger)
+    if not by_a_person and latest:
+        return max(at, datetime.fromisoformat(latest))
+    if by_a_person and at > now:
+        raise EffectiveTimeError(
+            f"effective time {utc_iso(at)} is in the future of the engine's clock "
+            f"({utc_iso(now)}): a form can only be keyed in after it arrived",
+            case=case_id, trigger=trigger)
+    if latest and at < datetime.fromisoformat(latest):
+        raise EffectiveTimeError(
+            f"effective time {utc_iso(at)} is earlier than the case's latest event "
+            f"({latest}): events are keyed in the order they happened",
+            case=case_id, trigger=trigger)
+    return at
+
+
+_EARLIEST = datetime(EARLIEST.year, 1, 1, tzinfo=timezone.utc)
+_LATEST = datetime(LATEST.year, 12, 31, 23, 59, 59, tzinfo=timezone.utc)
