@@ -173,6 +173,20 @@ def build_parser() -> argparse.ArgumentParser:
     xpp.add_argument("email", metavar="EMAIL")
     xpp.add_argument("--output", metavar="FILE", help="write here instead of standard output")
 
+    rt = sub.add_parser("retention", help="cases whose retention period has run out; "
+                                          "--apply erases their personal data",
+                        description="Lists the cases closed (in a final state, untouched) for "
+                        "longer than [policy] retention_years (0, the default, keeps personal "
+                        "data: nothing is listed). With --apply, erases each one's personal data "
+                        "through a logged erase_personal_data entry, as `fire CASE "
+                        "erase_personal_data` would: names, addresses, reasons and notice texts "
+                        "read `erased`, hashes, states and times stay, both hash chains verify.")
+    rt.add_argument("--apply", action="store_true", help="erase them (needs --actor)")
+    rt.add_argument("--actor", metavar="ROLE:ID", help="la_coordinator:ID, or operator:ID "
+                                                       "with --for la_coordinator:ID")
+    rt.add_argument("--for", dest="for_", metavar="ROLE:ID")
+    rt.add_argument("--json", action="store_true")
+
     d = sub.add_parser("demo", help="walk realistic cases through their deadlines on a fresh "
                                     "database of its own")
     d.add_argument("--keep", metavar="FOLDER",
@@ -247,7 +261,8 @@ def dispatch(args) -> int:
                "status": commands.status, "replay": commands.replay,
                "explain": commands.explain,
                "recalendar": commands.recalendar, "diagram": commands.diagram,
-               "export-person": commands.export_person}[args.command]
+               "export-person": commands.export_person,
+               "retention": commands.retention}[args.command]
     return handler(ctx, args)
 
 

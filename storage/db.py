@@ -84,6 +84,16 @@ class Database:
     def dispose(self) -> None:
         self.engine.dispose()
 
+    def flush_erased(self) -> None:
+        """After an erasure: on SQLite, copy the write-ahead log into the file and empty it, so
+        the pages holding the erased text before (kept in the log until a checkpoint) are gone
+        too (`secure_delete` zeroes what the erasure freed in the file itself). PostgreSQL
+        keeps old row versions until VACUUM reclaims them (autovacuum, or `VACUUM` by hand)."""
+        if self.is_sqlite:
+            with translated(self.url):
+                with self.engine.connect() as conn:
+                    conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+
 
 def _prepare_sqlite_file(path: Path, create: bool) -> None:
     if path.exists():

@@ -353,6 +353,34 @@ def stored_cases(db: Database, ids: Sequence[str]) -> dict[str, StoredCase]:
     return found
 
 
+def closed_before(db: Database, final_states: dict[str, list[str]], cutoff: str
+                  ) -> list[CaseRow]:
+    """Cases in a final state whose latest event is before `cutoff`, not yet erased: the ones
+    a retention period has run out on."""
+    clauses, params = [], {"cutoff": cutoff}
+    for n, (kind, states) in enumerate(sorted(final_states.items())):
+        marks = ", ".join(f":s{n}_{i}" for i in range(len(states)))
+        clauses.append(f"(kind = :k{n} AND state IN ({marks}))")
+        params[f"k{n}"] = kind
+        params.update({f"s{n}_{i}": state for i, state in enumerate(states)})
+    with db.read() as conn:
+        return [_case_row(r) for r in Statements(db, conn).all(
+            f"SELECT {CASE_COLUMNS} FROM cases WHERE erased_at IS NULL AND "
+            f"last_effective_at < :cutoff AND ({' OR '.join(clauses)}) "
+            "ORDER BY last_effective_at, id", params)]
+
+
+def appointments_of(db: Database, applications: list[str]) -> list[CaseRow]:
+    """Appointment cases that appointed one of these certified applications (their records
+    name the application, not always the candidate's address)."""
+    if not applications:
+        return []
+    wanted = set(applications)
+    return [c for c in case_rows_of_kind(db, "appointment")
+            if (c.records.get("appoint") or {}).get("data", {}).get("certified_application")
+            in wanted]
+
+
 # -- a subject-access request ----------------------------------------------------------------------
 
 def cases_naming(db: Database, wanted: str) -> list[CaseRow]:

@@ -41,3 +41,44 @@ def test_entries_written_before_the_migration_keep_the_engines_record_in_their_d
     appoint = next(e for e in landed.json("show", appointment)["log"] if e["trigger"] == "appoint")
     assert appoint["data"]["warnings"][0].startswith("spine_point: appointed on point 6")
     assert appoint["engine"] == {}
+
+
+def test_a_case_written_before_the_migration_can_be_erased_and_the_log_still_verifies(landed):
+    landed.ok("init")
+    withdrawn = [c["case"] for c in landed.json("list") if c["state"] == "rejected" or
+                 c["state"] == "closed_not_met"]
+    case = withdrawn[0]
+    before = landed.json("show", case)
+    assert before["data"]["candidate"]["name"] == "Ann Lee"
+
+    erased = landed("fire", case, "erase_personal_data", "--actor", "la_coordinator:lac",
+                    "--data", '{"reason": "retention period ended"}', now="2027-06-01")
+
+    assert erased.returncode == 0, erased.stderr
+    shown = landed.json("show", case)
+    assert shown["data"]["candidate"] == "erased"
+    # Its entries were hashed with their data (hash version 1): the erasing entry records the
+    # rest of each, which audit verify now checks instead.
+    assert [e["seq"] for e in shown["log"][-1]["engine"]["legacy"]] == [
+        e["seq"] for e in shown["log"][:-1] if e["actor"] != "system"]
+    verified = landed("audit", "verify")
+    assert verified.returncode == 0, verified.stdout
+    replayed = landed("replay", "--all", "--verify")
+    assert replayed.returncode == 0, replayed.stdout
+
+
+def test_an_erased_entry_of_before_the_migration_edited_afterwards_is_caught(landed):
+    from sqlalchemy import create_engine, text
+    landed.ok("init")
+    case = next(c["case"] for c in landed.json("list") if c["state"] == "closed_not_met")
+    landed.ok("fire", case, "erase_personal_data", "--actor", "la_coordinator:lac", "--data",
+              '{"reason": "retention period ended"}', now="2027-06-01")
+    engine = create_engine(landed.db)
+    with engine.begin() as conn:
+        for statement in ("DROP TRIGGER transition_log_no_update",
+                          "UPDATE transition_log SET dest = 'certified' WHERE case_id = :c "
+                          "AND trigger = 'judge_not_met'"):
+            conn.execute(text(statement), {"c": case})
+    engine.dispose()
+    result = landed("audit", "verify")
+    assert result.returncode == 3 and "erasing entry recorded" in result.stdout

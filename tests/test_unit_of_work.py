@@ -176,3 +176,85 @@ def test_a_timer_that_cannot_fire_stays_pending_and_the_others_still_fire(db, cl
     assert failures == [first] and [o.case for o in fired] == [second]
     assert driver.timers(first)["headteacher_deadline"][2] == "pending"
     assert [o.case for o in driver.engine.tick()] == [first]     # fires on the next tick
+
+
+# -- the unit of work as a context manager ----------------------------------------------------------
+
+def test_leaving_a_unit_of_work_by_an_exception_rolls_all_of_it_back(driver: Driver):
+    """Whatever a unit of work wrote, its chain head included, is undone when it is left by an
+    exception: no caller has a finish() to remember, or to forget."""
+    from storage.rows import ChainHead
+    case = driver.open(at="2026-12-18").case
+    before = driver.snapshot()
+    with pytest.raises(RuntimeError, match="crash"):
+        with driver.engine.work() as work:
+            work.store.end_timer(driver.engine.due_timers(
+                driver.clock.now().replace(year=2028))[0].id, "cancelled", 2)
+            work.appended(99, "f" * 64)
+            raise RuntimeError("crash")
+    assert driver.snapshot() == before
+    with driver.engine.work() as work:
+        assert work.head == ChainHead(1, driver.rows("SELECT hash FROM transition_log "
+                                                     "WHERE case_id = :c", c=case)[0].hash)
+
+
+def test_leaving_a_unit_of_work_normally_commits_it_with_its_chain_head(driver: Driver):
+    driver.open(at="2026-12-18")
+    with driver.engine.work() as work:
+        work.appended(7, "e" * 64)
+    assert [tuple(r) for r in driver.rows("SELECT global_seq, hash FROM chain_head")] == [
+        (7, "e" * 64)]
+
+
+def test_recalendar_apply_moves_every_deadline_or_none(driver: Driver, db, clock, monkeypatch):
+    from workflows.config import Config
+    from workflows.engine import steps
+    first = driver.open(at="2026-12-18").case
+    second = driver.open(at="2026-12-21").case
+    later = Engine(db, Config(calendar={"closures": ["2027-01-11"]}), clock=clock)
+    moving = [m["timer_id"] for m in later.recalendar_preview()]
+    assert len(moving) == 2
+    before = driver.snapshot()
+    original, calls = steps.recompute, itertools.count()
+
+    def fails_on_the_second(*args, **kw):
+        if next(calls) == 1:
+            raise RuntimeError("the database went away")
+        return original(*args, **kw)
+
+    monkeypatch.setattr(steps, "recompute", fails_on_the_second)
+    with pytest.raises(RuntimeError, match="went away"):
+        later.recompute_deadlines(moving, Actor.parse("operator:it.jones"))
+    assert driver.snapshot() == before               # the first move is undone with it
+    monkeypatch.setattr(steps, "recompute", original)
+    moved = later.recompute_deadlines(moving, Actor.parse("operator:it.jones"))
+    assert [o.case for o in moved] == [first, second]
+
+
+# -- timers that fail to fire --------------------------------------------------------------------
+
+def test_a_timer_that_keeps_failing_is_failed_after_five_attempts_and_shown(db, clock, config):
+    from storage import queries
+    from workflows.engine import TIMER_ATTEMPTS
+
+    def broken(name, context, version=None):
+        if name == "deadline_missed":
+            raise RuntimeError("template store unreachable")
+        return render(name, context, version)
+
+    driver = Driver(Engine(db, config, clock=clock, renderer=broken), clock)
+    case = driver.open(at="2026-12-18").case
+    clock.set(clock.now().replace(year=2027, month=1, day=25))
+    errors = []
+    for attempt in range(1, TIMER_ATTEMPTS + 2):
+        driver.engine.tick(on_error=lambda timer, err: errors.append(attempt))
+    assert errors == list(range(1, TIMER_ATTEMPTS + 1))   # not tried again once failed
+    timer = queries.case_timers(db, case)[0]
+    assert (timer.status, timer.attempts) == ("failed", TIMER_ATTEMPTS)
+    assert "template store unreachable" in timer.last_error
+    assert queries.case_detail(db, case)["timers"][0]["status"] == "failed"
+    assert queries.list_cases(db)[0]["failed_timers"] == 1
+    assert queries.status(db, "2027-01-25T00:00:00+00:00")["failed_timers"] == 1
+    assert queries.retry_timers(db, None) == 1
+    working = Driver(Engine(db, config, clock=clock), clock)
+    assert [o.case for o in working.engine.tick()] == [case]

@@ -485,3 +485,57 @@ def export_person(ctx: Context, args) -> int:
     else:
         print(text)
     return 0
+
+
+def retention(ctx: Context, args) -> int:
+    from datetime import timedelta
+    from states import PROCESSES
+    require_current(ctx.db)
+    years = ctx.config.policy.retention_years
+    if years == 0:
+        message = ("retention_years is 0 (the default): personal data is kept; set [policy] "
+                   "retention_years to let cases be erased that many years after they close")
+        if args.json:
+            emit({"retention_years": 0, "cases": []})
+        else:
+            print(message)
+        if args.apply:
+            raise RefusedError("retention --apply: " + message)
+        return 0
+    now = ctx.clock.now()
+    cutoff = now.replace(year=now.year - years) if not (now.month == 2 and now.day == 29) \
+        else (now - timedelta(days=1)).replace(year=now.year - years)
+    finals = {kind: sorted(s.value for s in p.final) for kind, p in PROCESSES.items()}
+    due = queries.closed_before(ctx.db, finals, utc_iso(cutoff))
+    rows = [{"case": c.id, "kind": c.kind, "state": c.state,
+             "last_event": c.last_effective_at} for c in due]
+    if args.apply:
+        if not args.actor:
+            raise RefusedError("retention --apply: name who erases with --actor "
+                               "la_coordinator:ID (or operator:ID --for la_coordinator:ID)")
+        actor = Actor.parse(args.actor)
+        for_ = Actor.parse(args.for_) if args.for_ else None
+        engine = ctx.engine()
+        for row in rows:
+            try:
+                engine.fire(row["case"], "erase_personal_data", actor,
+                            {"reason": f"retention period of {years} year(s) ended (closed "
+                                       f"{row['last_event'][:10]})"}, on_behalf_of=for_)
+                row["erased"] = True
+            except RefusedError as err:   # e.g. a notice still waiting: the others go on
+                row["erased"], row["refused"] = False, str(err)
+    if args.json:
+        emit({"retention_years": years, "cutoff": utc_iso(cutoff), "cases": rows})
+        return 0
+    if not rows:
+        print(f"no case closed before {present.day(utc_iso(cutoff)[:10])} keeps personal data")
+        return 0
+    for row in rows:
+        done = "" if not args.apply else ("  erased" if row["erased"]
+                                          else f"  NOT erased: {row['refused']}")
+        print(f"{row['case']:<16} {row['kind']:<12} {row['state']:<16} last event "
+              f"{present.london(row['last_event'])}{done}")
+    print(f"{len(rows)} case(s) closed before {present.day(utc_iso(cutoff)[:10])} "
+          f"(retention {years} year(s))"
+          + ("" if args.apply else "; --apply --actor la_coordinator:ID erases them"))
+    return 0

@@ -1,17 +1,15 @@
 """Everything the engine holds about one person, for a subject access request (UK GDPR art. 15).
 
-A person is found by email address: a case belongs in the export when its data names the
-address anywhere (as candidate, headteacher, assessor, review officer, post school...), compared
-without regard to case. The database narrows the search with `LOWER(data) LIKE '%address%'`
-(the same SQL on SQLite and PostgreSQL); the parsed JSON is then walked for a value equal to the
-address, so that a longer address containing it (`joann.lee@...` for `ann.lee@...`) does not
-count. (An address with characters beyond ASCII skips the narrowing: every row is walked.) Notices are taken when their recipients include the address, and every notice of the
-cases found.
-
-What is not found this way: a case that refers to the person only by name or through another
-case's id (an appointment's shortlist and `appoint` record the candidate's name and application
-id, not the address). The notices sent to the person from such a case are in the export all the
-same, with their case ids.
+A person is found by email address: a case belongs in the export when its opening data or its
+trigger records name the address anywhere (as candidate, headteacher, assessor, review officer,
+post school...), compared without regard to case, and an appointment belongs in it when it
+appointed one of the person's certified applications. The database narrows the search with
+`LOWER(...) LIKE '%address%'` (the same SQL on SQLite and PostgreSQL); the parsed JSON is then
+walked for a value equal to the address, so that a longer address containing it
+(`joann.lee@...` for `ann.lee@...`) does not count. (An address with characters beyond ASCII
+skips the narrowing: every row is walked.) Notices are taken when their recipients include the
+address, and every notice of the cases found. A shortlist that names the person only by name
+and application id is found through that application's appointment, not on its own.
 """
 from __future__ import annotations
 
@@ -30,6 +28,11 @@ def export_person(db: Database, email: str, exported_at: str) -> dict:
         raise ValueError("email: give the address of the person whose data to export")
     cases = [c for c in queries.cases_naming(db, wanted)
              if mentions(c.data, wanted) or mentions(c.records, wanted)]
+    # An appointment names its appointee through the certified application.
+    known = {c.id for c in cases}
+    cases += [c for c in queries.appointments_of(db, [c.id for c in cases
+                                                      if c.kind == "application"])
+              if c.id not in known]
     log, timers, notices = queries.rows_of_cases(db, [c.id for c in cases])
     found = {n.id: n for n in notices}
     for n in queries.notices_to(db, wanted):

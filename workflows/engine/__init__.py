@@ -102,9 +102,13 @@ class Engine:
         refuse_invalid_text(data, trigger)
         now = self.clock.now()
         with self.work() as work:
-            return steps.fire(work, self.live, self.setting, case_id, trigger, actor,
-                              on_behalf_of, data or {}, effective_at, now,
-                              expected_version=expected_version)
+            outcome = steps.fire(work, self.live, self.setting, case_id, trigger, actor,
+                                 on_behalf_of, data or {}, effective_at, now,
+                                 expected_version=expected_version)
+        if trigger == "erase_personal_data":
+            assert self.db is not None
+            self.db.flush_erased()
+        return outcome
 
     def fire_timer(self, timer_id: int) -> Outcome | None:
         """Fire one pending timer as its own transaction; None if it is no longer pending

@@ -23,7 +23,7 @@ from workflows.engine.facts import CaseFacts
 from workflows.engine.modes import Mode
 from workflows.engine.outcome import Outcome
 from workflows.engine.unit_of_work import UnitOfWork
-from workflows.errors import ConcurrentChangeError
+from workflows.errors import ConcurrentChangeError, GuardFailedError
 from workflows.times import utc_iso
 
 
@@ -177,6 +177,13 @@ def _erasure(work: UnitOfWork, case: CaseRow, change: Change) -> Erasure:
     """What erasing the case writes: every personal field reads `erased`, keys kept. An entry
     from before hash version 2 covers its data itself: the erasing entry records a digest of the
     rest of it (`legacy`), against which `audit verify` checks it from then on."""
+    waiting = [n.id for n in work.store.notices_of(case.id) if n.status == "pending"]
+    if waiting:
+        raise GuardFailedError(
+            f"erase_personal_data refused on case {case.id}: notice {waiting[0]} is not "
+            "delivered yet (erasing it would lose it); let the daemon deliver it, or run "
+            "`ast-engine deliver`, then erase", case=case.id, trigger="erase_personal_data",
+            state=case.state)
     legacy = []
     log_data: dict[int, str] = {}
     for entry in work.store.log_of(case.id):
