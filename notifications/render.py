@@ -176,7 +176,7 @@ class NoticeLoader(FileSystemLoader):
     current form, which renders the same text: Jinja has no public way to render one block."""
 
     def get_source(self, environment: jinja2.Environment, template: str
-                   ) -> tuple[str, str | None, Callable[[], bool] | None]:
+                   ) -> tuple[str, str, Callable[[], bool]]:
         source, filename, uptodate = super().get_source(environment, template)
         if "{% block subject %}" in source:
             source = _from_blocks(source)

@@ -278,10 +278,8 @@ def post_appointment_exists(f: Facts) -> str | None:
 def early_reapplication(f: Facts) -> str | None:
     previous = f.event.get("previous_application")
     found = f.lookup(previous) if previous else None
-    judged = found is not None and ("judge_met" in found.records
-                                    or "judge_not_met" in found.records)
-    if not judged:   # never assessed (withdrawn or refused before): nothing to count from
-        return None
+    if found is None or not ("judge_met" in found.records or "judge_not_met" in found.records):
+        return None   # never assessed (withdrawn or refused before): nothing to count from
     assessed = as_date(found.records["schedule_assessment"]["assessment_date"])
     weeks = int(f.policy["reapplication_weeks"])
     if f.effective_date < assessed + timedelta(weeks=weeks):

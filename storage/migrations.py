@@ -21,10 +21,10 @@ from storage.errors import SchemaError, safe_url
 
 def _create_tables(db: Database, conn: Connection) -> None:
     from sqlmodel import SQLModel
-    from storage import tables
+    from storage import tables  # noqa: F401  (registers the tables with SQLModel.metadata)
     SQLModel.metadata.create_all(conn, tables=[
-        tables.Case.__table__, tables.TransitionLog.__table__, tables.ChainHead.__table__,
-        tables.Timer.__table__, tables.Notice.__table__])
+        SQLModel.metadata.tables["cases"], SQLModel.metadata.tables["transition_log"], SQLModel.metadata.tables["chain_head"],
+        SQLModel.metadata.tables["timers"], SQLModel.metadata.tables["notices"]])
     conn.exec_driver_sql(db.sql("INSERT INTO chain_head (id, global_seq, hash) VALUES (1, 0, :h)"),
                          {"h": hashchain.GENESIS})
 
@@ -56,8 +56,8 @@ def _delivery_and_heartbeat(db: Database, conn: Connection) -> None:
     if "ix_notices_queue" not in {i["name"] for i in inspect(conn).get_indexes("notices")}:
         conn.exec_driver_sql("CREATE INDEX ix_notices_queue ON notices (status, created_at, id)")
     from sqlmodel import SQLModel
-    from storage import tables
-    SQLModel.metadata.create_all(conn, tables=[tables.Daemon.__table__])
+    from storage import tables  # noqa: F401  (registers the tables with SQLModel.metadata)
+    SQLModel.metadata.create_all(conn, tables=[SQLModel.metadata.tables["daemons"]])
 
 
 # The sha256 of each notice template's source as the engine landed before migration 4 (commit
@@ -266,10 +266,10 @@ def migrate(db: Database, now_text: str) -> list[tuple[int, str]]:
     """Apply every pending migration, each in the one transaction with its record. Returns what
     was applied (empty when the schema was already current)."""
     from sqlmodel import SQLModel
-    from storage import tables
+    from storage import tables  # noqa: F401  (registers the tables with SQLModel.metadata)
     with db.write() as conn:
         _refuse_foreign_or_newer(db, conn)
-        SQLModel.metadata.create_all(conn, tables=[tables.SchemaMigration.__table__])
+        SQLModel.metadata.create_all(conn, tables=[SQLModel.metadata.tables["schema_migrations"]])
     applied = []
     for version, description, step in MIGRATIONS:
         with db.write() as conn:

@@ -121,7 +121,8 @@ def case_detail(db: Database, case_id: str, as_of: str | None = None) -> dict | 
         notices = [notice_row(r) for r in q.all(f"SELECT {NOTICE_COLUMNS} FROM notices WHERE "
                                                 "case_id = :id ORDER BY log_seq, id",
                                                 {"id": case_id})]
-    state, version, records = case.state, case.version, case.records
+    state: str | None = case.state
+    version, records = case.version, case.records
     shown = [timer_json(t) for t in timers]
     if as_of is not None:
         log = [e for e in log if e.effective_at <= as_of]

@@ -17,9 +17,9 @@ from storage.db import Database
 class Statements:
     def __init__(self, db: Database, conn: Connection):
         self.db = db
-        dbapi = conn.connection
-        self.cursor = (dbapi.cursor() if db.is_sqlite
-                       else dbapi.driver_connection.cursor())   # psycopg's own, tuple rows
+        dbapi: Any = conn.connection   # the pool's proxy of the driver's connection
+        self.cursor: Any = (dbapi.cursor() if db.is_sqlite
+                            else dbapi.driver_connection.cursor())   # psycopg's own: tuple rows
 
     def one(self, sql: str, params: Mapping[str, Any]) -> tuple | None:
         self.cursor.execute(self.db.sql(sql), params)
@@ -27,7 +27,7 @@ class Statements:
 
     def all(self, sql: str, params: Mapping[str, Any]) -> list[tuple]:
         self.cursor.execute(self.db.sql(sql), params)
-        return self.cursor.fetchall()
+        return list(self.cursor.fetchall())
 
     def named(self, sql: str, params: Mapping[str, Any]) -> list[Any]:
         """Rows with their columns as attributes (for the read queries behind the commands)."""

@@ -7,6 +7,7 @@ import sys
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from storage import queries
 from storage.db import Database, default_url
@@ -175,13 +176,13 @@ def audit(ctx: Context, args) -> int:
         return audit_export(ctx, args)
     checkpoint = read_checkpoint(args.checkpoint) if args.checkpoint else None
     verdict = queries.verify_log(ctx.db, checkpoint)
+    bad = verdict.first_break
     if args.json:
         emit({"ok": verdict.ok, "entries": verdict.entries, "cases": verdict.cases,
               "notices": verdict.notices, "head": verdict.head,
-              "first_bad": None if verdict.ok else {
-                  "global_seq": verdict.first_break.global_seq,
-                  "case": verdict.first_break.case_id, "seq": verdict.first_break.seq,
-                  "problem": verdict.first_break.problem}})
+              "first_bad": None if bad is None else {
+                  "global_seq": bad.global_seq, "case": bad.case_id, "seq": bad.seq,
+                  "problem": bad.problem}})
     elif verdict.ok:
         print(f"transition log verified: {verdict.entries} entries in {verdict.cases} cases "
               f"and {verdict.notices} notices, both hash chains intact; head {verdict.head}")
@@ -210,7 +211,7 @@ def deliver(ctx: Context, args) -> int:
         import os
         from sqlalchemy.engine import make_url
         from workflows.daemon import SqliteDaemonLock
-        lock = SqliteDaemonLock(make_url(ctx.db.url).database)
+        lock = SqliteDaemonLock(make_url(ctx.db.url).database or "")
         lock.acquire(f"pid {os.getpid()}, a `deliver` command",
                      "it delivers pending notices within seconds, so there is nothing for "
                      "`deliver` to do (`notices --status pending` shows what is waiting)")
@@ -401,7 +402,8 @@ def what_if(ctx: Context, args) -> int:
     # The latest timer of each name, stored and rebuilt (a recomputed deadline has two rows).
     stored = {t.name: t.due for t in queries.case_timers(ctx.db, args.case)}
     again = {t.name: t.due for t in rebuilt}
-    rows = [{"timer": name, "stored_due": due, "what_if_due": again.get(name),
+    rows: list[dict[str, Any]] = [
+        {"timer": name, "stored_due": due, "what_if_due": again.get(name),
              "changes": again.get(name) != due} for name, due in stored.items()]
     if args.json:
         emit({"case": args.case, "config": args.what_if,
@@ -507,7 +509,7 @@ def retention(ctx: Context, args) -> int:
         else (now - timedelta(days=1)).replace(year=now.year - years)
     finals = {kind: sorted(s.value for s in p.final) for kind, p in PROCESSES.items()}
     due = queries.closed_before(ctx.db, finals, utc_iso(cutoff))
-    rows = [{"case": c.id, "kind": c.kind, "state": c.state,
+    rows: list[dict[str, Any]] = [{"case": c.id, "kind": c.kind, "state": c.state,
              "last_event": c.last_effective_at} for c in due]
     if args.apply:
         if not args.actor:

@@ -16,7 +16,7 @@ import threading
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Callable, TextIO
+from typing import Any, Callable, TextIO
 
 from sqlalchemy.engine import make_url
 
@@ -89,12 +89,13 @@ class Daemon:
     early_signals: list = field(default_factory=list)
 
     def __post_init__(self):
+        assert self.engine.db is not None
         self.db: Database = self.engine.db
         self.stopping = threading.Event()
         self.id = f"{socket.gethostname()}:{os.getpid()}:{utc_iso(self.clock.now())}"
-        self.lock = SqliteDaemonLock(make_url(self.db.url).database) if self.db.is_sqlite \
-            else None
-        self.scheduler = None
+        self.lock = SqliteDaemonLock(make_url(self.db.url).database or "") \
+            if self.db.is_sqlite else None
+        self.scheduler: Any = None
         self.worker = None
 
     def say(self, line: str) -> None:

@@ -77,7 +77,9 @@ class Story:
 
     def deadlines(self, outcome: Outcome) -> str:
         """The timers this step started, with their due dates."""
+        assert self.engine.db is not None
         detail = queries.case_detail(self.engine.db, outcome.case)
+        assert detail is not None
         pending = {(t["name"], t["due"]) for t in detail["timers"] if t["status"] == "pending"}
         started = sorted(pending - self.pending.get(outcome.case, set()), key=lambda t: t[1])
         self.pending[outcome.case] = pending

@@ -76,7 +76,7 @@ def _edges(process: Process) -> list[tuple[Enum, Enum, str]]:
 NOT_DRAWN = {"erase_personal_data": "from any final state, erases the case's personal data"}
 
 
-def _duty_timers(process: Process) -> list[tuple[str, str]]:
+def _duty_timers(process: Process) -> list[tuple[str, str | None]]:
     skip = _duty_timer_rows(process)
     declared = {r.trigger for r in process.transitions if r.dest is not None}
     return [(f"timer:{t.name}", t.duty) for t in process.timers

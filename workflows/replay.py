@@ -132,7 +132,8 @@ class Replayer:
                           calendars.get(entry.seq, {}))
             try:
                 self.engine.replay_entry(self.memory, mode, case.kind, entry, data,
-                                         _actor(entry.actor), _actor(entry.on_behalf_of))
+                                         _actor(entry.actor) or SYSTEM,
+                                         _actor(entry.on_behalf_of))
             except Exception as err:   # a refusal now is itself the difference to report
                 result.seq = entry.seq
                 result.differences.append(
@@ -270,8 +271,8 @@ def replay_many(db: Database, config: Config, ids: Iterable[str], verify: bool,
     results: list[CaseReplay] = []
     if workers <= 1:
         replayer = Replayer(db, config)
-        for part in batches:
-            _collect(results, _replay_batch(replayer, db, part, verify), len(ids), on_progress)
+        for chunk in batches:
+            _collect(results, _replay_batch(replayer, db, chunk, verify), len(ids), on_progress)
         return results
     # Tasks small enough that at the end no worker waits long for the last one, large enough
     # that the four queries per task stay cheap.
@@ -322,6 +323,7 @@ def _worker_start(url: str, config: Config) -> None:
 
 
 def _worker_replay(task: tuple[list[str], bool]) -> list[CaseReplay]:
+    assert _worker is not None, "a worker replays only after _worker_start"
     db, replayer = _worker
     ids, verify = task
     return _replay_batch(replayer, db, ids, verify)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Callable
+from typing import Any, Callable, cast
 
 from transitions import EventData, Machine
 
@@ -37,34 +37,43 @@ class Decision:
     refusals: list[str] = field(default_factory=list)
 
 
-def _guard(guard: Guard) -> Callable[[EventData], bool]:
+Condition = Callable[..., bool]
+
+
+def _decision(event: EventData) -> Decision:
+    return cast(Decision, event.model)
+
+
+def _guard(guard: Guard) -> Condition:
     def holds(event: EventData) -> bool:
         if not event.kwargs["guards"]:
             return True
         reason = guard(event.kwargs["facts"])
         if reason:
-            event.model.refusal = event.model.refusal or reason
+            decision = _decision(event)
+            decision.refusal = decision.refusal or reason
             return False
         return True
     holds.__name__ = getattr(guard, "__name__", "guard")
     return holds
 
 
-def _route(row: Transition) -> Callable[[EventData], bool]:
+def _route(row: Transition) -> Condition:
     assert row.route is not None
     route = row.route
     return lambda event: route(event.kwargs["facts"])
 
 
-def _taken(row: Transition) -> Callable[[EventData], bool]:
+def _taken(row: Transition) -> Condition:
     def taken(event: EventData) -> bool:
-        event.model.row = row
+        _decision(event).row = row
         return True
     return taken
 
 
-def _conditions(row: Transition) -> list[Callable[[EventData], bool]]:
-    return ([_route(row)] if row.route else []) + [_guard(g) for g in row.guards] + [_taken(row)]
+def _conditions(row: Transition) -> list[str | Callable[..., bool | None]]:
+    route: list[str | Callable[..., bool | None]] = [_route(row)] if row.route else []
+    return route + [_guard(g) for g in row.guards] + [_taken(row)]
 
 
 def build(process: Process) -> Machine:

@@ -16,13 +16,16 @@ from workflows.engine.facts import CaseFacts, CaseReader, CaseView
 
 
 class Mode(Protocol):
-    # Guards and warnings are decided now (live), or were decided when the entry was recorded.
-    decides_guards: bool
-    # Effects on linked cases are applied (live), or left to those cases' own logs (replay).
-    follows_links: bool
-    # Salts and hashes are made (live); replay compares content and leaves them empty, since a
-    # case replayed on its own is outside the global chain its hashes link into.
-    seals: bool
+    @property
+    def decides_guards(self) -> bool:
+        """Guards and warnings are decided now (live), or were when the entry was recorded."""
+    @property
+    def follows_links(self) -> bool:
+        """Effects on linked cases are applied (live), or left to those cases' own logs."""
+    @property
+    def seals(self) -> bool:
+        """Salts and hashes are made (live); replay compares content and leaves them empty,
+        since a case replayed on its own is outside the global chain its hashes link into."""
 
     def warnings(self, row: Transition, facts: CaseFacts) -> list[str]: ...
     def opened_id(self, kind: str, prefix: str) -> str: ...
