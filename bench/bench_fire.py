@@ -38,6 +38,7 @@ import json  # noqa: E402
 import multiprocessing  # noqa: E402
 import os  # noqa: E402
 import random  # noqa: E402
+import secrets  # noqa: E402
 import resource  # noqa: E402
 import shutil  # noqa: E402
 import sqlite3  # noqa: E402
@@ -47,8 +48,8 @@ import tracemalloc  # noqa: E402
 from concurrent.futures import ProcessPoolExecutor  # noqa: E402
 from datetime import date, datetime, timedelta, timezone  # noqa: E402
 
-from storage import hashchain  # noqa: E402
-from storage import statements as sql  # noqa: E402
+from storage import hashchain, queries  # noqa: E402
+from storage import sql_store as sql  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.migrations import migrate  # noqa: E402
 from tests.builders import AGENCY, ASSESSOR, FUNDING, HEADTEACHER, application_data  # noqa: E402
@@ -162,8 +163,8 @@ def walk_template(engine: Engine, clock: FixedClock, path, shift: int) -> dict:
 
     def snapshot():
         with sqlite3.connect(conn_path) as c:
-            snaps.append(c.execute("SELECT state, version, data, last_effective_at FROM cases "
-                                   "WHERE id = ?", (case_id,)).fetchone())
+            snaps.append(c.execute("SELECT state, version, data, records, last_effective_at "
+                                   "FROM cases WHERE id = ?", (case_id,)).fetchone())
 
     for trigger, actor_text, data, when in path:
         at = parse_instant(shifted(when, shift))
@@ -226,7 +227,6 @@ def preload(path: Path, n: int, seed: int, work_dir: Path) -> tuple[int, float]:
     recorded_base = datetime.now(timezone.utc) - timedelta(days=30)
     used: set[str] = set()
     chunk = 10_000
-    hashed = hashchain.HASHED
     for start in range(0, n, chunk):
         cases, logs, timers, notices = [], [], [], []
         for i in range(start, min(n, start + chunk)):
@@ -247,46 +247,58 @@ def preload(path: Path, n: int, seed: int, work_dir: Path) -> tuple[int, float]:
 
             prev = hashchain.GENESIS
             recorded = {}
+            sealed: dict[int, list[str]] = {}
+            own: list[dict] = []
+            for m in tpl["notices"]:
+                if m["log_seq"] > k:
+                    continue
+                notice = {**m, "id": fix(m["id"]), "case_id": case_id,
+                          "recipients": fix(m["recipients"]), "subject": fix(m["subject"]),
+                          "body": fix(m["body"]), "status": "sent", "attempts": 1}
+                notice["body_sha256"] = hashlib.sha256(notice["body"].encode()).hexdigest()
+                notice["content_sha256"] = hashchain.notice_content_sha256(
+                    notice["salt"], json.loads(notice["recipients"]), notice["subject"],
+                    notice["body"])
+                notice["hash"] = hashchain.notice_hash(
+                    notice["id"], case_id, notice["log_seq"], notice["template"],
+                    notice["template_sha256"], notice["content_sha256"])
+                sealed.setdefault(notice["log_seq"], []).append(notice["hash"])
+                own.append(notice)
             for e in tpl["log"][:k]:
                 gseq += 1
                 rec = (recorded_base + timedelta(milliseconds=gseq)).isoformat()
                 recorded[e["seq"]] = rec
-                entry = {**e, "global_seq": gseq, "case_id": case_id, "data": fix(e["data"]),
+                data = fix(e["data"])
+                entry = {**e, "global_seq": gseq, "case_id": case_id, "data": data,
+                         "data_sha256": hashchain.data_sha256(e["data_salt"], data),
+                         "notices_sha256": hashchain.notices_sha256(sealed.get(e["seq"], [])),
                          "recorded_at": rec, "prev_hash": prev, "global_prev_hash": ghash}
                 entry["hash"] = hashchain.entry_hash(entry)
                 prev = ghash = entry["hash"]
-                logs.append(tuple(entry[col] for col in hashed) + (entry["hash"],))
+                logs.append(entry)
                 entries += 1
-            state, version, data, last_eff = tpl["snaps"][k - 1]
-            cases.append((case_id, "application", state, version, fix(data), tpl["opened_at"],
-                          last_eff, prev, recorded[k]))
+            for notice in own:
+                notice["created_at"] = notice["sent_at"] = recorded[notice["log_seq"]]
+            notices += own
+            state, version, data, records, last_eff = tpl["snaps"][k - 1]
+            cases.append({"id": case_id, "kind": "application", "state": state,
+                          "version": version, "data": fix(data), "records": fix(records),
+                          "opened_at": tpl["opened_at"], "last_effective_at": last_eff,
+                          "last_hash": prev, "updated_at": recorded[k], "erased_at": None})
             for t in tpl["timers"]:
                 if t["started_seq"] > k:
                     continue
                 ended = t["ended_seq"] is not None and t["ended_seq"] <= k
-                timers.append((case_id, t["name"], t["due"], t["fires_at"],
-                               t["status"] if ended else "pending", t["rule"], t["counted_from"],
-                               t["nation"], t["closures"], t["started_seq"],
-                               t["ended_seq"] if ended else None))
-            for m in tpl["notices"]:
-                if m["log_seq"] > k:
-                    continue
-                body = fix(m["body"])
-                notices.append((fix(m["id"]), case_id, m["log_seq"], m["template"],
-                                fix(m["recipients"]), fix(m["subject"]), body,
-                                hashlib.sha256(body.encode()).hexdigest(), "sent", 1, None,
-                                recorded[m["log_seq"]], recorded[m["log_seq"]]))
-        c.executemany("INSERT INTO cases (id, kind, state, version, data, opened_at, "
-                      "last_effective_at, last_hash, updated_at) VALUES (?,?,?,?,?,?,?,?,?)",
-                      cases)
-        c.executemany(f"INSERT INTO transition_log ({', '.join(hashed)}, hash) "
-                      f"VALUES ({', '.join('?' * (len(hashed) + 1))})", logs)
-        c.executemany("INSERT INTO timers (case_id, name, due, fires_at, status, rule, "
-                      "counted_from, nation, closures, started_seq, ended_seq) "
-                      "VALUES (?,?,?,?,?,?,?,?,?,?,?)", timers)
-        c.executemany("INSERT INTO notices (id, case_id, log_seq, template, recipients, subject, "
-                      "body, body_sha256, status, attempts, last_error, created_at, sent_at) "
-                      "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", notices)
+                timers.append({**{c: v for c, v in t.items() if c != "id"}, "case_id": case_id,
+                               "status": t["status"] if ended else "pending",
+                               "ended_seq": t["ended_seq"] if ended else None})
+        for table, rows in (("cases", cases), ("transition_log", logs), ("timers", timers),
+                            ("notices", notices)):
+            if rows:
+                columns = list(rows[0])
+                c.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
+                              f"({', '.join('?' * len(columns))})",
+                              [tuple(r[col] for col in columns) for r in rows])
         done = min(n, start + chunk)
         print(f"  preload: {done:,}/{n:,} cases, {entries:,} log entries "
               f"({time.perf_counter() - started:.0f} s)", flush=True)
@@ -299,14 +311,20 @@ def preload(path: Path, n: int, seed: int, work_dir: Path) -> tuple[int, float]:
 
 # -- the raw sqlite3 ceiling ---------------------------------------------------------------------
 
-def _json(value) -> str:   # as workflows.engine._json
+def _json(value) -> str:   # as storage.jsontext.dumps
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+TIMER_FIELDS = ("case_id", "name", "due", "fires_at", "rule", "rule_kind", "rule_n", "calendar",
+                "counted_from", "nation", "closures", "school", "school_closures", "started_seq")
+NOTICE_FIELDS = ("id", "case_id", "log_seq", "template", "template_sha256", "recipients",
+                 "subject", "body", "body_sha256")
 
 
 def raw_script(engine_path: Path, after_seq: int, case_ids: list[str]) -> list[dict]:
     """Read back what the engine wrote after global entry `after_seq` and turn it into one
-    operation per transition: everything the raw writer needs except the recorded time and the
-    hashes, which it computes while timed, as the engine does."""
+    operation per transition: everything the raw writer needs except the recorded time, the
+    salts and the hashes, which it makes while timed, as the engine does."""
     c = sqlite3.connect(engine_path)
     c.row_factory = sqlite3.Row
     wanted = set(case_ids)
@@ -317,9 +335,7 @@ def raw_script(engine_path: Path, after_seq: int, case_ids: list[str]) -> list[d
         if t["case_id"] not in wanted:
             continue
         started.setdefault((t["case_id"], t["started_seq"]), []).append(
-            {"case_id": t["case_id"], "name": t["name"], "due": t["due"],
-             "fires_at": t["fires_at"], "rule": t["rule"], "counted_from": t["counted_from"],
-             "nation": t["nation"], "closures": t["closures"], "started_seq": t["started_seq"]})
+            {k: t[k] for k in TIMER_FIELDS})
         if t["status"] == "cancelled":
             cancelled.setdefault((t["case_id"], t["ended_seq"]), set()).add(t["name"])
     notices: dict[tuple[str, int], list] = {}
@@ -327,35 +343,33 @@ def raw_script(engine_path: Path, after_seq: int, case_ids: list[str]) -> list[d
                        (after_seq,)):
         if m["case_id"] in wanted:
             notices.setdefault((m["case_id"], m["log_seq"]), []).append(
-                {k: m[k] for k in ("id", "case_id", "log_seq", "template", "recipients",
-                                   "subject", "body", "body_sha256")})
+                {k: m[k] for k in NOTICE_FIELDS})
     finals = {r["id"]: r for r in c.execute("SELECT * FROM cases WHERE id IN (%s)" % ",".join(
         "?" * len(case_ids)), case_ids)}
-    data_now: dict[str, dict] = {}
+    records_now: dict[str, dict] = {}
     ops = []
     for e in c.execute("SELECT * FROM transition_log WHERE global_seq > ? ORDER BY global_seq",
                        (after_seq,)):
         cid, seq = e["case_id"], e["seq"]
-        log_data = json.loads(e["data"])
-        if seq == 1:
-            case = log_data
-        else:
-            record = {k: v for k, v in log_data.items() if k != "warnings"}
+        records = records_now.get(cid, {})
+        if seq > 1 and not e["trigger"].startswith("timer:"):
             effective = local_date(datetime.fromisoformat(e["effective_at"])).isoformat()
-            case = {**data_now[cid], e["trigger"]: {**record, "effective_date": effective}}
-        data_now[cid] = case
+            records = {**records, e["trigger"]: {"data": json.loads(e["data"]),
+                                                 "effective_date": effective}}
+        records_now[cid] = records
         ops.append({
             "case_id": cid, "seq": seq, "trigger": e["trigger"], "source": e["source"],
             "dest": e["dest"], "actor": e["actor"], "on_behalf_of": e["on_behalf_of"],
-            "effective_at": e["effective_at"], "log_data": e["data"], "case_data": _json(case),
+            "effective_at": e["effective_at"], "log_data": e["data"], "engine": e["engine"],
+            "case_data": finals[cid]["data"], "records": _json(records),
             "opened_at": finals[cid]["opened_at"],
             "cancel": cancelled.get((cid, seq), set()), "timers": started.get((cid, seq), []),
             "notices": notices.get((cid, seq), [])})
     c.close()
-    # The reconstruction must give the engine's own final case data, or the rows are not the same.
-    for cid, case in data_now.items():
-        if _json(case) != finals[cid]["data"]:
-            raise SystemExit(f"raw script: case data of {cid} differs from the engine's")
+    # The reconstruction must give the engine's own final case rows, or the rows are not the same.
+    for cid, records in records_now.items():
+        if _json(records) != finals[cid]["records"]:
+            raise SystemExit(f"raw script: the records of {cid} differ from the engine's")
     if len(ops) != len(case_ids) * TRANSITIONS_PER_CASE:
         raise SystemExit(f"raw script: {len(ops)} transitions, expected "
                          f"{len(case_ids) * TRANSITIONS_PER_CASE}")
@@ -364,14 +378,18 @@ def raw_script(engine_path: Path, after_seq: int, case_ids: list[str]) -> list[d
 
 def run_raw(path: Path, ops: list[dict]) -> tuple[float, list[int]]:
     """Write the ops with raw sqlite3, one BEGIN IMMEDIATE ... COMMIT each, sending the engine's
-    statements in the engine's order. Returns (seconds, per-transition ns)."""
+    statements (storage/sql_store.py) in the engine's order and making the same salts and
+    hashes. Returns (seconds, per-transition ns)."""
     c = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
     for pragma in ("journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON",
-                   "busy_timeout=30000"):
+                   "secure_delete=ON", "busy_timeout=30000"):
         c.execute(f"PRAGMA {pragma}")
     ex, exm = c.execute, c.executemany
     now, utc = datetime.now, timezone.utc
     entry_hash, genesis = hashchain.entry_hash, hashchain.GENESIS
+    data_sha, content_sha = hashchain.data_sha256, hashchain.notice_content_sha256
+    notice_hash, notices_sha = hashchain.notice_hash, hashchain.notices_sha256
+    salt = secrets.token_hex
     timer = time.perf_counter_ns
     lat = []
     t_start = time.perf_counter()
@@ -381,39 +399,60 @@ def run_raw(path: Path, ops: list[dict]) -> tuple[float, list[int]]:
         recorded = now(utc).isoformat()
         ex("BEGIN IMMEDIATE")
         try:
+            gseq, gprev = ex(sql.CHAIN_HEAD).fetchone()
+            timers: list = []
             if op["seq"] == 1:
-                ex(sql.INSERT_CASE, {"id": cid, "kind": "application", "state": op["dest"],
-                                     "version": 0, "data": op["case_data"],
-                                     "opened_at": op["opened_at"],
-                                     "last_effective_at": op["effective_at"],
-                                     "last_hash": genesis, "updated_at": recorded})
                 version, prev = 0, genesis
             else:
                 row = ex(sql.CASE, {"id": cid}).fetchone()
-                version, prev = row[3], row[6]
-                for tid, name, _due, status in ex(sql.CASE_TIMERS, {"case_id": cid}).fetchall():
-                    if status == "pending" and name in op["cancel"]:
-                        ex(sql.END_TIMER, {"status": "cancelled", "ended_seq": version + 1,
-                                           "id": tid})
-            gseq, gprev = ex(sql.CHAIN_HEAD).fetchone()
+                version, prev = row[3], row[8]
+                timers = ex(sql.CASE_TIMERS, {"case_id": cid}).fetchall()
+            sealed = []
+            for m in op["notices"]:
+                n_salt = salt(16)
+                content = content_sha(n_salt, json.loads(m["recipients"]), m["subject"],
+                                      m["body"])
+                sealed.append({**m, "salt": n_salt, "content_sha256": content,
+                               "hash": notice_hash(m["id"], cid, m["log_seq"], m["template"],
+                                                   m["template_sha256"], content),
+                               "status": "pending", "attempts": 0, "last_error": None,
+                               "created_at": recorded, "sent_at": None,
+                               "next_attempt_at": None, "erased": 0})
+            d_salt = salt(16)
             entry = {"global_seq": gseq + 1, "case_id": cid, "seq": version + 1,
                      "trigger": op["trigger"], "source": op["source"], "dest": op["dest"],
                      "actor": op["actor"], "on_behalf_of": op["on_behalf_of"],
                      "effective_at": op["effective_at"], "recorded_at": recorded,
-                     "data": op["log_data"], "prev_hash": prev, "global_prev_hash": gprev}
+                     "data": op["log_data"], "engine": op["engine"], "data_salt": d_salt,
+                     "data_sha256": data_sha(d_salt, op["log_data"]),
+                     "notices_sha256": notices_sha([n["hash"] for n in sealed]),
+                     "hash_version": 2, "prev_hash": prev, "global_prev_hash": gprev,
+                     "erased": 0}
             entry["hash"] = entry_hash(entry)
-            changed = ex(sql.UPDATE_CASE, {
-                "id": cid, "state": op["dest"], "version": version + 1,
-                "data": op["case_data"], "last_effective_at": op["effective_at"],
-                "last_hash": entry["hash"], "updated_at": recorded,
-                "expected_version": version}).rowcount
-            if changed != 1:
-                raise RuntimeError(f"raw: case {cid} changed meanwhile")
+            if op["seq"] == 1:
+                ex(sql.INSERT_CASE, {"id": cid, "kind": "application", "state": op["dest"],
+                                     "version": 1, "data": op["case_data"],
+                                     "records": op["records"], "opened_at": op["opened_at"],
+                                     "last_effective_at": op["effective_at"],
+                                     "last_hash": entry["hash"], "updated_at": recorded,
+                                     "erased_at": None})
+            else:
+                changed = ex(sql.UPDATE_CASE, {
+                    "id": cid, "state": op["dest"], "version": version + 1,
+                    "data": op["case_data"], "records": op["records"],
+                    "last_effective_at": op["effective_at"], "last_hash": entry["hash"],
+                    "updated_at": recorded, "expected_version": version}).rowcount
+                if changed != 1:
+                    raise RuntimeError(f"raw: case {cid} changed meanwhile")
             ex(sql.INSERT_LOG, entry)
+            for t in timers:
+                if t[5] == "pending" and t[2] in op["cancel"]:
+                    ex(sql.END_TIMER, {"status": "cancelled", "ended_seq": version + 1,
+                                       "id": t[0]})
             if op["timers"]:
                 exm(sql.INSERT_TIMER, op["timers"])
-            if op["notices"]:
-                exm(sql.INSERT_NOTICE, [{**m, "created_at": recorded} for m in op["notices"]])
+            if sealed:
+                exm(sql.INSERT_NOTICE, sealed)
             ex(sql.SET_CHAIN_HEAD, {"global_seq": entry["global_seq"], "hash": entry["hash"]})
             ex("COMMIT")
         except BaseException:
@@ -428,13 +467,13 @@ def run_raw(path: Path, ops: list[dict]) -> tuple[float, list[int]]:
 # -- checks ----------------------------------------------------------------------------------------
 
 COMPARED = {
-    "cases": "id, kind, state, version, data, opened_at, last_effective_at",
+    "cases": "id, kind, state, version, data, records, opened_at, last_effective_at",
     "transition_log": "global_seq, case_id, seq, trigger, source, dest, actor, on_behalf_of, "
-                      "effective_at, data",
-    "timers": "case_id, name, due, fires_at, status, rule, counted_from, nation, closures, "
-              "started_seq, ended_seq",
-    "notices": "id, case_id, log_seq, template, recipients, subject, body, body_sha256, status, "
-               "attempts",
+                      "effective_at, data, engine, hash_version",
+    "timers": "case_id, name, due, fires_at, status, rule, rule_kind, rule_n, calendar, "
+              "counted_from, nation, closures, school, school_closures, started_seq, ended_seq",
+    "notices": "id, case_id, log_seq, template, template_sha256, recipients, subject, body, "
+               "body_sha256, status, attempts",
 }
 
 
@@ -465,16 +504,11 @@ def compare(engine_path: Path, raw_path: Path, case_ids: list[str]) -> dict[str,
 
 
 def verify_chains(path: Path) -> hashchain.Verdict:
-    c = sqlite3.connect(path)
-    c.row_factory = sqlite3.Row
-    cols = ", ".join(hashchain.HASHED) + ", hash"
-    entries = (dict(r) for r in c.execute(f"SELECT {cols} FROM transition_log "
-                                          "ORDER BY global_seq"))
-    head = tuple(c.execute("SELECT global_seq, hash FROM chain_head WHERE id = 1").fetchone())
-    cases = {r[0]: (r[1], r[2]) for r in c.execute("SELECT id, version, last_hash FROM cases")}
-    verdict = hashchain.verify(entries, head, cases)
-    c.close()
-    return verdict
+    db = Database(sqlite_url(path), create=False)
+    try:
+        return queries.verify_log(db)
+    finally:
+        db.dispose()
 
 
 def check_outcome(path: Path, case_ids: list[str]) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+import traceback
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -49,6 +50,7 @@ def main() -> int:
             deadline=None, suppress_health_check=list(HealthCheck), print_blob=True))
     except Exception as err:   # hypothesis has printed the shrunk sequence
         failed = err
+        traceback.print_exception(err)
     elapsed = time.monotonic() - started
     calls = stats.calls
     broken = len(stats.broken)

@@ -3,6 +3,7 @@ the dates deadlines count from."""
 from __future__ import annotations
 
 from datetime import date
+from functools import lru_cache
 from typing import Annotated, Any
 
 from email_validator import EmailNotValidError, validate_email
@@ -19,10 +20,12 @@ Bool = StrictBool
 EARLIEST, LATEST = date(1990, 1, 1), date(2100, 12, 31)
 
 
+@lru_cache(maxsize=4096)
 def mailbox(value: str) -> str:
     """One plain mailbox (`name@domain`), as `email-validator` reads it (what pydantic's EmailStr
     uses): no display name, no list, no angle brackets or quotes that a mail server would read as
-    further recipients. Returned normalised (the domain in lower case)."""
+    further recipients. Returned normalised (the domain in lower case). Cached: the same few
+    addresses recur in every case, and replay reads each again."""
     try:
         return validate_email(value.strip(), check_deliverability=False).normalized
     except EmailNotValidError as err:

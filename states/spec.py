@@ -215,7 +215,7 @@ class Transition:
 
     @cached_property
     def cancels(self) -> frozenset[str] | None:
-        """The timer names this row cancels; None: every pending timer."""
+        """The timer names this row cancels (empty: none); None: every pending timer."""
         names: set[str] = set()
         for effect in self.effects:
             if isinstance(effect, CancelTimers):
@@ -223,6 +223,20 @@ class Transition:
                     return None
                 names.update(effect.names)
         return frozenset(names)
+
+    @cached_property
+    def starts(self) -> tuple[str, ...]:
+        """The timers this row starts."""
+        return tuple(e.name for e in self.effects if isinstance(e, StartTimer))
+
+    @cached_property
+    def erases(self) -> bool:
+        return any(isinstance(e, ErasePersonalData) for e in self.effects)
+
+    @cached_property
+    def links(self) -> tuple[OpenLinked | MoveLinked, ...]:
+        """The effects on linked cases, in declared order."""
+        return tuple(e for e in self.effects if isinstance(e, (OpenLinked, MoveLinked)))
 
 
 class Reason(Data):

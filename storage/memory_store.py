@@ -7,9 +7,8 @@ It has no rollback: replay stops a case at the first entry that cannot be re-app
 case's rows are then reported, not trusted."""
 from __future__ import annotations
 
-from contextlib import contextmanager
 from dataclasses import replace
-from typing import Iterator, Sequence
+from typing import Sequence
 
 from storage.hashchain import GENESIS
 from storage.jsontext import as_read_back
@@ -28,10 +27,16 @@ class MemoryCaseStore:
         self._timer_by_id: dict[int, TimerRow] = {}
         self._timer_ids = 0
 
-    @contextmanager
-    def transaction(self) -> Iterator["MemoryCaseStore"]:
-        """The unit of work's transaction: this store is its own, with nothing to commit."""
-        yield self
+    # The unit of work's transaction: this store is its own, with nothing to commit or roll
+    # back (a plain context manager: replay opens one per entry).
+    def transaction(self) -> "MemoryCaseStore":
+        return self
+
+    def __enter__(self) -> "MemoryCaseStore":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
 
     def forget(self, case_id: str) -> None:
         """Drop a case once it has been compared: replaying every case keeps only one."""

@@ -313,13 +313,30 @@ def engine_record(text: str | None) -> dict:
 
 # -- replay --------------------------------------------------------------------------------------
 
+@dataclass(slots=True)
+class NoticeDigest:
+    """What replay compares of a stored notice (its text only through the hash of its body)."""
+    id: str
+    case_id: str
+    log_seq: int
+    template: str
+    template_sha256: str | None
+    body_sha256: str
+
+
 @dataclass
 class StoredCase:
-    """One case as the database holds it: the row, its log, timers and notices."""
+    """One case as the database holds it, as replay reads it: the row, its log (without the
+    hashes, which `audit verify` checks), timers and notice digests."""
     case: CaseRow
     log: list[LogEntry] = field(default_factory=list)
     timers: list[TimerRow] = field(default_factory=list)
-    notices: list[NoticeRow] = field(default_factory=list)
+    notices: list[NoticeDigest] = field(default_factory=list)
+
+
+# The log's columns replay reads; the hash columns are left out (audit verify's business).
+REPLAY_LOG = ("case_id, seq, trigger, source, dest, actor, on_behalf_of, effective_at, "
+              "recorded_at, data, engine, hash_version, erased")
 
 
 def case_ids(db: Database) -> list[str]:
@@ -339,18 +356,21 @@ def stored_cases(db: Database, ids: Sequence[str]) -> dict[str, StoredCase]:
         found = {c.id: StoredCase(c) for c in (
             _case_row(r) for r in q.all(f"SELECT {CASE_COLUMNS} FROM cases WHERE id IN "
                                         f"({marks})", params))}
-        for r in q.all(f"SELECT {LOG_COLUMNS} FROM transition_log WHERE case_id IN ({marks}) "
-                       "ORDER BY case_id, seq", params):
-            e = log_entry(r)
-            found[e.case_id].log.append(e)
+        for (case_id, seq, trigger, source, dest, actor, for_, effective_at, recorded_at, data,
+             engine, hash_version, erased) in q.all(
+                f"SELECT {REPLAY_LOG} FROM transition_log WHERE case_id IN ({marks}) "
+                "ORDER BY case_id, seq", params):
+            found[case_id].log.append(LogEntry(
+                0, case_id, seq, trigger, source, dest, actor, for_, effective_at, recorded_at,
+                data, engine, None, None, None, hash_version, "", "", "", bool(erased)))
         for r in q.all(f"SELECT {TIMER_COLUMNS} FROM timers WHERE case_id IN ({marks}) "
                        "ORDER BY case_id, id", params):
             t = TimerRow(*r)
             found[t.case_id].timers.append(t)
-        for r in q.all(f"SELECT {NOTICE_COLUMNS} FROM notices WHERE case_id IN ({marks}) "
-                       "ORDER BY case_id, log_seq, id", params):
-            n = notice_row(r)
-            found[n.case_id].notices.append(n)
+        for r in q.all("SELECT id, case_id, log_seq, template, template_sha256, body_sha256 "
+                       f"FROM notices WHERE case_id IN ({marks}) ORDER BY case_id, log_seq, id",
+                       params):
+            found[r[1]].notices.append(NoticeDigest(*r))
     return found
 
 

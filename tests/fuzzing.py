@@ -90,7 +90,11 @@ class TriggerSequences(RuleBasedStateMachine):
         self.db = Database(f"sqlite:///{path}")
         self.clock = FixedClock(parse_instant(START))
         self.config = Config()
-        self.engine = Engine(self.db, self.config, clock=self.clock)
+        # Case ids by a counter: what a sequence draws next may depend on the ids it has seen,
+        # and hypothesis replays a sequence only if the same choices draw the same things.
+        counter = iter(range(1, 1_000_000))
+        self.engine = Engine(self.db, self.config, clock=self.clock,
+                             new_id=lambda prefix: f"{prefix}-{next(counter):010d}")
         self.cases: dict[str, str] = {}   # case id -> kind
         STATS.sequences += 1
 
@@ -148,7 +152,7 @@ class TriggerSequences(RuleBasedStateMachine):
     def sample(self, data, kind: str, trigger: str, case: str | None) -> dict:
         text = lambda: data.draw(st.sampled_from(["Ready.", "Not signed.", "See the file.",
                                                   "Zoë's portfolio is strong."]))
-        stored = self.stored_data(case) if case else {}
+        stored, records = self.stored(case) if case else ({}, {})
         if trigger == "open" and kind == "application":
             changes = {"career_stage": data.draw(st.sampled_from(standards.CAREER_STAGES)),
                        "candidate": {"name": data.draw(st.sampled_from(NAMES)),
@@ -189,12 +193,13 @@ class TriggerSequences(RuleBasedStateMachine):
                 out["delay_reason"] = "The assessor was ill."
             return out
         if trigger == "judge_not_met":
-            stage = stored.get("career_stage", "post_threshold")
-            codes = list(standards.externally_assessed(stage))
+            stage = stored.get("career_stage")
+            codes = list(standards.externally_assessed(
+                stage if stage in standards.CAREER_STAGES else "post_threshold"))
             return {"unmet_standards": data.draw(st.lists(st.sampled_from(codes), min_size=1,
                                                           max_size=3, unique=True))}
         if trigger == "send_written_feedback":
-            unmet = (stored.get("judge_not_met") or {}).get("unmet_standards")
+            unmet = records.get("judge_not_met", {}).get("unmet_standards")
             if unmet and data.draw(st.booleans()):
                 return {"feedback": {code: "Not evidenced." for code in unmet}}
             return {"feedback": text()}
@@ -215,10 +220,10 @@ class TriggerSequences(RuleBasedStateMachine):
             ids = sorted(c for c, k in self.cases.items() if k == "application")
             chosen = data.draw(st.lists(st.sampled_from(ids), min_size=1, max_size=3,
                                         unique=True)) if ids else []
-            return {"shortlist": [{"candidate": self.stored_data(a)["candidate"]["name"],
-                                   "application": a} for a in chosen]}
+            return {"shortlist": [{"candidate": self.candidate_name(a), "application": a}
+                                  for a in chosen]}
         if trigger == "appoint":
-            shortlist = (stored.get("close_applications") or {}).get("shortlist") or [
+            shortlist = records.get("close_applications", {}).get("shortlist") or [
                 {"candidate": "Ann Lee", "application": "app-none"}]
             chosen = data.draw(st.sampled_from(shortlist))
             return {"candidate": chosen["candidate"],
@@ -229,9 +234,16 @@ class TriggerSequences(RuleBasedStateMachine):
             return {"reason": text()}
         return {}
 
-    def stored_data(self, case: str) -> dict:
+    def stored(self, case: str) -> tuple[dict, dict]:
+        """The case's opening data, and trigger -> the data it recorded."""
         detail = queries.case_detail(self.db, case)
-        return detail["data"] if detail else {}
+        if detail is None:
+            return {}, {}
+        return detail["data"], {t: r["data"] for t, r in detail["records"].items()}
+
+    def candidate_name(self, case: str) -> str:
+        candidate = self.stored(case)[0].get("candidate")
+        return candidate.get("name", "Ann Lee") if isinstance(candidate, dict) else "Ann Lee"
 
     # -- calling the engine -------------------------------------------------------------------
 

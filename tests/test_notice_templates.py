@@ -421,9 +421,8 @@ def test_the_sandbox_refuses_to_mutate_the_context(scratch_templates):
 
 
 def test_case_data_reads_in_notices_as_the_stock_sandbox_reads_it(scratch_templates):
-    # The notice environment reads dict keys first (render.NoticeEnvironment); a key that
-    # shares a dict method's name, a private-looking key and a missing key must still read as
-    # Jinja's own sandbox reads them.
+    # A key that shares a dict method's name, a private-looking key and a missing key read in
+    # notices as Jinja's own sandbox reads them.
     (scratch_templates / "reads.txt.j2").write_text(
         "{% block subject %}{{ case.name }}|{{ case._note }}|{{ case.items is callable }}"
         "{% endblock %}{% block body %}{{ case.missing is defined }}|{{ case['items'] }}"

@@ -213,3 +213,27 @@ def test_retention_lists_and_erases_the_cases_closed_longer_than_the_policy_keep
 def test_retention_apply_needs_an_actor(cli):
     refused = cli("retention", "--apply", env={"AST_ENGINE_POLICY_RETENTION_YEARS": "6"})
     assert refused.returncode == 2 and "--actor" in refused.stderr
+
+
+def test_the_engine_erases_on_either_database_and_both_chains_still_verify(driver):
+    """The same erasure through the engine's API, on SQLite and PostgreSQL."""
+    from storage import queries
+    from tests.builders import application_data as data
+    from workflows.engine import Actor
+    case = driver.open(data=data(candidate={"name": SECRET, "email": EMAIL}),
+                       at="2026-12-18").case
+    driver.fire(case, "withdraw", "candidate:zq", at="2026-12-21")
+    db = driver.engine.db
+    from notifications.delivery import FileChannel
+    from workflows.notice_queue import Outbox
+    import tempfile
+    Outbox(db, FileChannel(tempfile.mkdtemp()), "ast-engine@la.example.org", 8,
+           driver.clock).deliver_all()
+    driver.engine.fire(case, "erase_personal_data", Actor.parse("la_coordinator:lac"),
+                       {"reason": "asked"})
+    shown = queries.case_detail(db, case)
+    assert shown["data"]["candidate"] == "erased"
+    assert {n["subject"] for n in shown["notices"]} == {"erased"}
+    assert queries.verify_log(db).ok
+    rows = driver.rows("SELECT COUNT(*) AS n FROM notices WHERE body LIKE :s", s=f"%{SECRET}%")
+    assert rows[0].n == 0

@@ -24,14 +24,14 @@ from states import PROCESSES
 from storage import jsontext, queries
 from storage.db import Database
 from storage.memory_store import MemoryCaseStore
-from storage.queries import StoredCase, case_ids
-from storage.rows import LogEntry, NoticeRow, TimerRow
+from storage.queries import NoticeDigest, StoredCase, case_ids
+from storage.rows import LogEntry, TimerRow
 from workflows.calendar import WorkingCalendar
 from workflows.clock import FixedClock
 from workflows.config import Config
 from workflows.deadlines import recorded_calendar
 from workflows.engine import SYSTEM, Actor, Engine
-from workflows.engine.modes import Replay
+from workflows.engine.modes import DatabaseReader, Replay
 from workflows.errors import EngineError
 
 __all__ = ["Replayer", "CaseReplay", "replay_many", "case_ids"]
@@ -70,9 +70,15 @@ def _actor(text: str | None) -> Actor | None:
     return SYSTEM if text == "system" else Actor.parse(text)
 
 
+@lru_cache(maxsize=1024)
+def _calendar_as_stored(nation: str, closures: str, school: str | None, school_closures: str
+                        ) -> WorkingCalendar:
+    return recorded_calendar(nation, jsontext.loads(closures), school,
+                             jsontext.loads(school_closures))
+
+
 def _stored_calendar(t: TimerRow) -> WorkingCalendar:
-    return recorded_calendar(t.nation, jsontext.loads(t.closures), t.school,
-                             jsontext.loads(t.school_closures))
+    return _calendar_as_stored(t.nation, t.closures, t.school, t.school_closures)
 
 
 class Replayer:
@@ -84,6 +90,7 @@ class Replayer:
         self.source, self.config = source, config or Config()
         self.recorded_calendars = recorded_calendars
         self.memory = MemoryCaseStore()
+        self.reader = DatabaseReader(source)
         self.engine = Engine(None, self.config, renderer=renderer,
                              clock=FixedClock(datetime.fromisoformat("1970-01-01T00:00:00+00:00")))
 
@@ -128,8 +135,8 @@ class Replayer:
                 calendars.setdefault(t.started_seq, {})[t.name] = _stored_calendar(t)
         for entry in log:
             data = jsontext.loads(entry.data)
-            mode = Replay(self.source, _engine_record(entry, data, case.kind), versions,
-                          calendars.get(entry.seq, {}))
+            mode = Replay(self.reader, _engine_record(entry, data, case.kind), versions,
+                          calendars.get(entry.seq, _NONE))
             try:
                 self.engine.replay_entry(self.memory, mode, case.kind, entry, data,
                                          _actor(entry.actor) or SYSTEM,
@@ -214,6 +221,7 @@ class Replayer:
 
 
 _NOTHING: tuple[list, list, list] = ([], [], [])
+_NONE: dict[str, WorkingCalendar] = {}
 _LOG_COLUMNS = attrgetter("seq", "trigger", "source", "dest", "effective_at", "data")
 _TIMER_COLUMNS = attrgetter("name", "due", "status", "started_seq", "ended_seq")
 _NOTICE_COLUMNS = attrgetter("log_seq", "template", "body_sha256")
@@ -246,7 +254,7 @@ _TIMER_COLUMNS = attrgetter("name", "due", "status", "started_seq", "ended_seq")
 _NOTICE_COLUMNS = attrgetter("log_seq", "template", "body_sha256")
 
 
-def _by_seq(timers: list[TimerRow], notices: list[NoticeRow]
+def _by_seq(timers: list[TimerRow], notices: list[NoticeDigest]
             ) -> dict[int, tuple[list, list, list]]:
     """What each log entry of a stored case did: timers started, timers ended, notices."""
     out: dict[int, tuple[list, list, list]] = {}

@@ -6,11 +6,11 @@ transitions of their own."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from enum import Enum
 from typing import Any, Callable, Mapping
 
-from states.spec import CancelTimers, ErasePersonalData, Process, StartTimer, Transition
+from states.spec import Process, Transition
 from storage import hashchain, jsontext
 from storage.rows import CaseChange, CaseRow, Erasure, LogEntry, NewTimer, TimerRow
 from storage.sql_store import ERASED
@@ -61,16 +61,17 @@ class Change:
 def apply(work: UnitOfWork, mode: Mode, setting: Setting, change: Change) -> Outcome:
     process, row, case, facts = change.process, change.row, change.case, change.facts
     opening = row.trigger == "open"
+    dest = change.dest.value
     seq = case.version + 1
 
     # -- timers: the one firing, the ones the row cancels --------------------------------------
-    pending = {t.name: date.fromisoformat(t.due) for t in change.timers if t.status == "pending"}
+    pending = dict(facts.pending_timers)
     ended = list(change.also_ends)
     if change.fired is not None:
         ended.append((change.fired.id, "fired"))
         pending.pop(change.fired.name, None)
     cancels = row.cancels
-    if any(isinstance(e, CancelTimers) for e in row.effects):
+    if cancels is None or cancels:
         for t in change.timers:
             if t.status == "pending" and t.name in pending and (cancels is None
                                                                  or t.name in cancels):
@@ -86,30 +87,28 @@ def apply(work: UnitOfWork, mode: Mode, setting: Setting, change: Change) -> Out
             entry_record["engine"] = {k: change.engine[k] for k in ("opened", "derived")
                                       if change.engine.get(k)}
         records = {**records, row.trigger: entry_record}
-        facts.records = {t: r["data"] for t, r in records.items()}
-        facts.done = {t: date.fromisoformat(r["effective_date"]) for t, r in records.items()}
+        facts.recorded(records)
 
     started: dict[str, Deadline] = {}
-    for effect in row.effects:
-        if isinstance(effect, StartTimer):
-            timer = process.timer(effect.name)
-            calendar = mode.recorded_calendar(timer.name) or \
-                calendar_for(timer, facts, setting.calendars)
-            deadline = compute(timer, facts, calendar, setting.policy)
-            started[effect.name] = deadline
-            pending[effect.name] = deadline.due
+    for name in row.starts:
+        timer = process.timer(name)
+        calendar = mode.recorded_calendar(timer.name) or \
+            calendar_for(timer, facts, setting.calendars)
+        deadline = compute(timer, facts, calendar, setting.policy)
+        started[name] = deadline
+        pending[name] = deadline.due
     for deadline in change.also_starts:
         started[deadline.name] = deadline
         pending[deadline.name] = deadline.due
 
     erasure = None
-    if any(isinstance(e, ErasePersonalData) for e in row.effects):
+    if row.erases:
         erasure = _erasure(work, case, change)
 
     # -- notices, rendered from the case as it stands after the transition ---------------------
     stored = []
     if row.notices:
-        ctx = notices.context(process, case.id, change.dest.value, facts, records, pending,
+        ctx = notices.context(process, case.id, dest, facts, records, pending,
                               started, change.fired, setting.contacts)
         stored = [notices.render_notice(case.id, seq, n, effect, ctx, facts, setting.render,
                                         mode, work.recorded_at)
@@ -122,10 +121,10 @@ def apply(work: UnitOfWork, mode: Mode, setting: Setting, change: Change) -> Out
     effective_at = utc_iso(change.at)
     entry = LogEntry(
         global_seq=global_seq, case_id=case.id, seq=seq, trigger=row.trigger,
-        source=None if opening else case.state, dest=change.dest.value, actor=change.actor.text,
+        source=None if opening else case.state, dest=dest, actor=change.actor.text,
         on_behalf_of=change.on_behalf_of.text if change.on_behalf_of else None,
         effective_at=effective_at, recorded_at=work.recorded_at, data=data_text,
-        engine=jsontext.dumps(change.engine), data_salt=salt or None,
+        engine=jsontext.dumps(change.engine) if change.engine else "{}", data_salt=salt or None,
         data_sha256=hashchain.data_sha256(salt, data_text) if mode.seals else None,
         notices_sha256=hashchain.notices_sha256([n.hash or "" for n in stored])
         if mode.seals else None,
@@ -139,10 +138,10 @@ def apply(work: UnitOfWork, mode: Mode, setting: Setting, change: Change) -> Out
     latest = effective_at if opening else max(case.last_effective_at, effective_at)
     if opening:
         work.store.insert_case(CaseRow(
-            case.id, process.kind, change.dest.value, seq, case.data, records, effective_at,
+            case.id, process.kind, dest, seq, case.data, records, effective_at,
             latest, entry.hash, work.recorded_at))
     elif work.store.update_case(CaseChange(
-            case.id, change.dest.value, seq, case.data, records, latest, entry.hash,
+            case.id, dest, seq, case.data, records, latest, entry.hash,
             work.recorded_at, expected_version=case.version)) != 1:
         raise ConcurrentChangeError(
             f"case {case.id} changed while {row.trigger} was being applied; nothing was "
@@ -157,7 +156,7 @@ def apply(work: UnitOfWork, mode: Mode, setting: Setting, change: Change) -> Out
         work.store.store_notices(stored)
     if erasure is not None:
         work.store.erase(erasure)
-    return Outcome(case.id, process.kind, change.dest.value, seq, row.trigger, change.at,
+    return Outcome(case.id, process.kind, dest, seq, row.trigger, change.at,
                    list(change.engine.get("warnings", ())))
 
 

@@ -15,7 +15,8 @@ machine with the guards switched off, so routes are decided again and lead where
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import lru_cache
 from enum import Enum
 from typing import Any, Callable, cast
 
@@ -34,7 +35,6 @@ class Decision:
     state: Enum | str
     row: Transition | None = None
     refusal: str | None = None
-    refusals: list[str] = field(default_factory=list)
 
 
 Condition = Callable[..., bool]
@@ -46,8 +46,6 @@ def _decision(event: EventData) -> Decision:
 
 def _guard(guard: Guard) -> Condition:
     def holds(event: EventData) -> bool:
-        if not event.kwargs["guards"]:
-            return True
         reason = guard(event.kwargs["facts"])
         if reason:
             decision = _decision(event)
@@ -71,30 +69,42 @@ def _taken(row: Transition) -> Condition:
     return taken
 
 
-def _conditions(row: Transition) -> list[str | Callable[..., bool | None]]:
+def _conditions(row: Transition, guards: bool) -> list[str | Callable[..., bool | None]]:
     route: list[str | Callable[..., bool | None]] = [_route(row)] if row.route else []
-    return route + [_guard(g) for g in row.guards] + [_taken(row)]
+    return route + ([_guard(g) for g in row.guards] if guards else []) + [_taken(row)]
 
 
-def build(process: Process) -> Machine:
-    machine = Machine(model=None, states=[NEW, *process.states], initial=NEW,
+def build(process: Process, guards: bool = True) -> Machine:
+    """The kind's machine; without `guards`, the one replay runs (routes decided again, guards
+    as they were decided when the entry was recorded). States are the Enum's names, which
+    the machine resolves without the Enum's property lookups."""
+    machine = Machine(model=None, states=[NEW, *(s.name for s in process.states)], initial=NEW,
                       auto_transitions=False, send_event=True, model_attribute="state")
-    machine.add_transition("open", NEW, process.initial,
-                           conditions=_conditions(process.opening))
+    machine.add_transition("open", NEW, process.initial.name,
+                           conditions=_conditions(process.opening, guards))
     for row in process.all_transitions():
         for source in row.sources:
             # dest None: an internal transition (the case stays in its state).
-            machine.add_transition(row.trigger, source, row.dest,
-                                   conditions=_conditions(row))
+            machine.add_transition(row.trigger, source.name,
+                                   row.dest.name if row.dest is not None else None,
+                                   conditions=_conditions(row, guards))
     return machine
 
 
 MACHINES: dict[str, Machine] = {kind: build(process) for kind, process in PROCESSES.items()}
+REPLAY_MACHINES: dict[str, Machine] = {kind: build(process, guards=False)
+                                       for kind, process in PROCESSES.items()}
 
 
-def triggers_from(kind: str, state: Enum | str) -> list[str]:
-    """The triggers the machine allows from `state`."""
-    return MACHINES[kind].get_triggers(state)
+@lru_cache(maxsize=None)
+def triggers_from(kind: str, state: Enum | str) -> frozenset[str]:
+    """The triggers the machine allows from `state` (asked once per state: the machine does not
+    change once built)."""
+    return frozenset(MACHINES[kind].get_triggers(_name(state)))
+
+
+def _name(state: Enum | str) -> str:
+    return state.name if isinstance(state, Enum) else state
 
 
 def sources_of(kind: str, trigger: str) -> list[str]:
@@ -105,11 +115,40 @@ def sources_of(kind: str, trigger: str) -> list[str]:
 
 def decide(kind: str, state: Enum | str, trigger: str, facts: CaseFacts, guards: bool = True
            ) -> Decision:
-    """Run `trigger` from `state` on the kind's machine. The returned decision has the row
-    taken and the destination (`state`), or no row and the first failing guard's reason."""
-    decision = Decision(state)
-    MACHINES[kind].events[trigger].trigger(decision, facts=facts, guards=guards)
+    """Run `trigger` from `state` on the kind's machine (with `guards` False, replay's). The
+    returned decision has the row taken and the destination (`state`, an Enum member), or no
+    row and the first failing guard's reason."""
+    if not guards:
+        only = _only_destination(kind, trigger, _name(state))
+        if only is not _SEVERAL:
+            # One way out of this state: the machine's own table says where it leads.
+            process = PROCESSES[kind]
+            if trigger == "open":
+                return Decision(process.states[cast(str, only)], process.opening)
+            source = _as_enum(process, state)
+            return Decision(process.states[cast(str, only)] if only else source,
+                            rows_from(process, trigger, source)[0])
+    decision = Decision(_name(state))
+    machine = MACHINES[kind] if guards else REPLAY_MACHINES[kind]
+    machine.events[trigger].trigger(decision, facts=facts)
+    if decision.row is not None and isinstance(decision.state, str):
+        decision.state = PROCESSES[kind].states[decision.state]
     return decision
+
+
+_SEVERAL = object()
+
+
+@lru_cache(maxsize=None)
+def _only_destination(kind: str, trigger: str, state: str) -> object:
+    """Where `trigger` leads from `state` when the machine has one transition for it (its
+    destination's name, None for an internal one), or _SEVERAL when routes decide."""
+    found = REPLAY_MACHINES[kind].get_transitions(trigger=trigger, source=state)
+    return found[0].dest if len(found) == 1 else _SEVERAL
+
+
+def _as_enum(process: Process, state: Enum | str) -> Enum:
+    return state if isinstance(state, Enum) else process.states[state]
 
 
 def rows_from(process: Process, trigger: str, state: Enum) -> list[Transition]:

@@ -40,8 +40,7 @@ class CaseFacts:
     actor_id: str
     state: str
     case: Mapping[str, Any]
-    records: Mapping[str, Mapping[str, Any]]
-    done: Mapping[str, date]
+    stored_records: Mapping[str, Mapping[str, Any]]   # as the case row keeps them
     effective_date: date
     contacts: Mapping[str, str]
     policy: Mapping[str, Any]
@@ -50,6 +49,27 @@ class CaseFacts:
     pending_timers: Mapping[str, date] = field(default_factory=dict)
     deadlines: Mapping[str, date] = field(default_factory=dict)
     statuses: Mapping[str, str] = field(default_factory=dict)   # name -> latest timer status
+    _records: Mapping[str, Mapping[str, Any]] | None = None
+    _done: Mapping[str, date] | None = None
+
+    @property
+    def records(self) -> Mapping[str, Mapping[str, Any]]:
+        """trigger -> the data it recorded (read from the stored records when first asked:
+        most transitions read none)."""
+        if self._records is None:
+            self._records = {t: r["data"] for t, r in self.stored_records.items()}
+        return self._records
+
+    @property
+    def done(self) -> Mapping[str, date]:
+        if self._done is None:
+            self._done = {t: date.fromisoformat(r["effective_date"])
+                          for t, r in self.stored_records.items()}
+        return self._done
+
+    def recorded(self, stored_records: Mapping[str, Mapping[str, Any]]) -> None:
+        """The case's records now include this transition's."""
+        self.stored_records, self._records, self._done = stored_records, None, None
 
     def lookup(self, case_id: str) -> CaseView | None:
         return self.reader.lookup(case_id)

@@ -96,15 +96,16 @@ class Live:
         return None
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Replay:
     """Re-applying one logged entry: with what the engine recorded of it then (`recorded`:
     warnings, the cases it opened), the template versions its notices were rendered with, and
-    other cases read from the database being replayed."""
-    source: Database
-    recorded: Mapping[str, Any] = field(default_factory=dict)
-    template_versions: Mapping[str, str | None] = field(default_factory=dict)
-    calendars: Mapping[str, WorkingCalendar] = field(default_factory=dict)   # timer -> as stored
+    other cases read from the database being replayed. (Made for every entry replayed: a
+    plain, not a frozen, dataclass, which costs a call per field to build.)"""
+    source: DatabaseReader
+    recorded: Mapping[str, Any]
+    template_versions: Mapping[str, str | None]
+    calendars: Mapping[str, WorkingCalendar]   # timer -> as stored with it
     decides_guards: bool = False
     follows_links: bool = False
     seals: bool = False
@@ -119,7 +120,7 @@ class Replay:
         return self.template_versions.get(notice_id)
 
     def reader(self, store: CaseStore) -> CaseReader:
-        return DatabaseReader(self.source)
+        return self.source
 
     def salt(self) -> str:
         return ""

@@ -9,6 +9,7 @@ failure would have left half done."""
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import Enum
 from typing import Any, Mapping
 
 from states import PROCESSES
@@ -35,7 +36,7 @@ def open_case(work: UnitOfWork, mode: Mode, setting: Setting, process: Process, 
               effective_at: datetime | None, now: datetime) -> Outcome:
     row = process.opening
     acting = on_behalf_of if on_behalf_of is not None else actor
-    facts = CaseFacts(case_id, process.kind, "", acting.id, "", {}, {}, {}, local_date(now),
+    facts = CaseFacts(case_id, process.kind, "", acting.id, "", {}, {}, local_date(now),
                       setting.contacts, setting.policy, mode.reader(work.store))
     facts.role = authorise(row, actor, on_behalf_of, facts)
     model = validate(row, data, None, None)
@@ -49,7 +50,7 @@ def open_case(work: UnitOfWork, mode: Mode, setting: Setting, process: Process, 
         raise GuardFailedError(f"open: refused: {decision.refusal}", trigger="open")
     new = CaseRow(case_id, process.kind, "", 0, opening, {}, "", "", GENESIS, "")
     outcome = apply(work, mode, setting, Change(
-        process, decision.row, new, process.state(_value(decision.state)), actor, on_behalf_of,
+        process, decision.row, new, _state(process, decision.state), actor, on_behalf_of,
         at, facts, submitted=opening, engine=_engine_record(mode.warnings(decision.row, facts)),
         record=None))
     return outcome
@@ -82,9 +83,9 @@ def fire(work: UnitOfWork, mode: Mode, setting: Setting, case_id: str, trigger: 
             pending[t.name] = deadlines[t.name]
     acting = on_behalf_of if on_behalf_of is not None else actor
     facts = CaseFacts(case_id, process.kind, "", acting.id, stored.state, stored.data,
-                      stored.trigger_data, stored.done, local_date(now), setting.contacts,
-                      setting.policy, mode.reader(work.store), pending_timers=pending,
-                      deadlines=deadlines, statuses=statuses)
+                      stored.records, local_date(now), setting.contacts, setting.policy,
+                      mode.reader(work.store), pending_timers=pending, deadlines=deadlines,
+                      statuses=statuses)
     facts.role = authorise(rows[0], actor, on_behalf_of, facts)
     model = validate(rows[0], data, case_id, stored.state)
     at = effective_time(effective_at or now, now, stored.last_effective_at,
@@ -103,12 +104,12 @@ def fire(work: UnitOfWork, mode: Mode, setting: Setting, case_id: str, trigger: 
     engine = _engine_record(mode.warnings(row, facts), opened=opened,
                             derived=row.derive(facts) if row.derive else {})
     outcome = apply(work, mode, setting, Change(
-        process, row, stored, process.state(_value(decision.state)), actor, on_behalf_of, at,
+        process, row, stored, _state(process, decision.state), actor, on_behalf_of, at,
         facts, submitted, engine,
         record=None if fired is not None or row.internal else submitted,
         timers=timers, fired=fired))
     if mode.follows_links:
-        for effect in row.effects:
+        for effect in row.links:
             if isinstance(effect, OpenLinked):
                 outcome.linked.append(open_case(
                     work, mode, setting, PROCESSES[effect.kind], opened[effect.kind], actor,
@@ -145,8 +146,8 @@ def recompute(work: UnitOfWork, mode: Mode, setting: Setting, timer: TimerRow, a
     # Recorded by the operator who applies it, as its own entry (never back-dated).
     at = max(at, datetime.fromisoformat(stored.last_effective_at))
     facts = CaseFacts(stored.id, process.kind, actor.role, actor.id, stored.state, stored.data,
-                      stored.trigger_data, stored.done, local_date(at), setting.contacts,
-                      setting.policy, mode.reader(work.store), event=data)
+                      stored.records, local_date(at), setting.contacts, setting.policy,
+                      mode.reader(work.store), event=data)
     state = process.state(stored.state)
     decision = decide(process.kind, state, "deadline_recomputed", facts, guards=False)
     assert decision.row is not None
@@ -198,5 +199,5 @@ def _engine_record(warnings: list[str], **parts: dict) -> dict:
     return record
 
 
-def _value(state: object) -> str:
-    return state.value if hasattr(state, "value") else str(state)
+def _state(process: Process, state: Enum | str) -> Enum:
+    return state if isinstance(state, Enum) else process.state(state)
