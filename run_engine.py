@@ -173,6 +173,9 @@ def build_parser() -> argparse.ArgumentParser:
     xpp.add_argument("email", metavar="EMAIL")
     xpp.add_argument("--output", metavar="FILE", help="write here instead of standard output")
 
+    from workflows.console.cli import add_arguments as console_arguments
+    console_arguments(sub, Parser)   # `web` and `user`: the web console
+
     d = sub.add_parser("demo", help="walk realistic cases through their deadlines on a fresh "
                                     "database of its own")
     d.add_argument("--keep", metavar="FOLDER",
@@ -235,6 +238,7 @@ def dispatch(args) -> int:
 
     from workflows import commands
     from workflows.clock import REAL
+    from workflows.console import cli as console
     from workflows.config import load
     config = load(args.config)
     # The real clock is injected here, once: recorded times and delivery stamps read it.
@@ -247,7 +251,8 @@ def dispatch(args) -> int:
                "status": commands.status, "replay": commands.replay,
                "explain": commands.explain,
                "recalendar": commands.recalendar, "diagram": commands.diagram,
-               "export-person": commands.export_person}[args.command]
+               "export-person": commands.export_person,
+               "web": console.web, "user": console.user}[args.command]
     return handler(ctx, args)
 
 
