@@ -101,7 +101,9 @@ def _like(text: str) -> str:
 def search(db: Database, text: str, kind: str | None, state: str | None, overdue_only: bool,
            now: str, limit: int, offset: int) -> Page:
     """Cases whose names or id contain `text` (any case of letters), overdue ones first, then
-    the most recently opened; one page of them and how many there are in all."""
+    the most recently opened; one page of them and how many there are in all. The overdue and
+    the other cases are read apart, each in the order of the index on `opened_at`, so that a
+    deep page does not sort every case."""
     clauses, params = [], {"now": now}
     if text.strip():
         clauses.append("s.haystack LIKE :pattern ESCAPE '\\'")
@@ -112,22 +114,30 @@ def search(db: Database, text: str, kind: str | None, state: str | None, overdue
     if state:
         clauses.append("s.state = :state")
         params["state"] = state
-    if overdue_only:
-        clauses.append(f"s.case_id IN ({OVERDUE_IDS})")
-    where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+    overdue = " AND ".join(clauses + [f"s.case_id IN ({OVERDUE_IDS})"])
+    others = " AND ".join(clauses + [f"s.case_id NOT IN ({OVERDUE_IDS})"])
+    columns = "s.case_id, s.kind, s.state, s.opened_at, s.person, s.school"
+    order = "ORDER BY s.opened_at DESC, s.case_id DESC"
     with db.read() as conn:
         q = Statements(db, conn)
-        total = q.one(f"SELECT COUNT(*) FROM case_search s{where}", params)
-        found = q.named(
-            f"SELECT s.case_id, s.kind, s.state, s.opened_at, s.person, s.school, "
-            f"CASE WHEN s.case_id IN ({OVERDUE_IDS}) THEN 1 ELSE 0 END AS overdue "
-            f"FROM case_search s{where} ORDER BY overdue DESC, s.opened_at DESC, s.case_id "
-            f"LIMIT {int(limit)} OFFSET {int(offset)}", params)
-        due = _next_due(q, [r.case_id for r in found])
-    rows = [{"case": r.case_id, "kind": r.kind, "state": r.state, "opened_at": r.opened_at,
-             "person": r.person, "school": r.school, "overdue": bool(r.overdue),
-             "next_due": due.get(r.case_id)} for r in found]
-    return Page(rows, int(total[0]) if total else 0)
+        late = int(q.one(f"SELECT COUNT(*) FROM case_search s WHERE {overdue}", params)[0])
+        rest = 0 if overdue_only else int(q.one(
+            f"SELECT COUNT(*) FROM case_search s WHERE {others}", params)[0])
+        found = []
+        if offset < late:
+            found = [(r, True) for r in q.all(
+                f"SELECT {columns} FROM case_search s WHERE {overdue} {order} "
+                f"LIMIT {int(limit)} OFFSET {int(offset)}", params)]
+        wanted = limit - len(found)
+        if wanted > 0 and not overdue_only:
+            found += [(r, False) for r in q.all(
+                f"SELECT {columns} FROM case_search s WHERE {others} {order} "
+                f"LIMIT {int(wanted)} OFFSET {int(max(0, offset - late))}", params)]
+        due = _next_due(q, [r[0] for r, _ in found])
+    rows = [{"case": r[0], "kind": r[1], "state": r[2], "opened_at": r[3], "person": r[4],
+             "school": r[5], "overdue": late_one, "next_due": due.get(r[0])}
+            for r, late_one in found]
+    return Page(rows, late + rest)
 
 
 def _next_due(q: Statements, ids: Sequence[str]) -> dict[str, str]:
@@ -145,28 +155,23 @@ INCIDENT_KINDS = ("missed", "failed_timer", "overdue", "failed_notice", "retryin
 
 
 def _incident_parts(duty_timers: Sequence[str]) -> tuple[dict[str, str], dict[str, Any]]:
+    """Per kind of incident: the kind, the row's id and when it happened, read from an index
+    alone (migration 6's ix_timers_incidents; notices' ix_notices_queue), so that ordering and
+    counting 50,000 incidents never reads the rows themselves."""
     names = {f"d{n}": name for n, name in enumerate(duty_timers)} or {"d0": ""}
     marks = ", ".join(f":{n}" for n in names)
-    columns = "case_id, {what} AS what, {detail} AS detail, {due} AS due, {at} AS happened_at, last_error"
+    timer = ("SELECT '{what}' AS what, CAST(id AS TEXT) AS ref, fires_at AS happened_at "
+             "FROM timers WHERE ")
+    notice = "SELECT '{what}' AS what, id AS ref, created_at AS happened_at FROM notices WHERE "
     parts = {
         # a deadline that passed with its duty undone (review_window has no duty: its passing
         # is the process, not an incident)
-        "missed": "SELECT " + columns.format(what="'missed'", detail="name", due="due",
-                                             at="fires_at")
-        + f" FROM timers WHERE status = 'fired' AND name IN ({marks})",
-        "failed_timer": "SELECT " + columns.format(what="'failed_timer'", detail="name",
-                                                   due="due", at="fires_at")
-        + " FROM timers WHERE status = 'failed'",
-        "overdue": "SELECT " + columns.format(what="'overdue'", detail="name", due="due",
-                                              at="fires_at")
-        + " FROM timers WHERE status = 'pending' AND fires_at <= :now",
-        "failed_notice": "SELECT " + columns.format(what="'failed_notice'", detail="template",
-                                                    due="NULL", at="created_at")
-        + " FROM notices WHERE status = 'failed'",
-        "retrying_notice": "SELECT " + columns.format(what="'retrying_notice'",
-                                                      detail="template", due="NULL",
-                                                      at="created_at")
-        + " FROM notices WHERE status = 'pending' AND attempts > 0",
+        "missed": timer.format(what="missed") + f"status = 'fired' AND name IN ({marks})",
+        "failed_timer": timer.format(what="failed_timer") + "status = 'failed'",
+        "overdue": timer.format(what="overdue") + "status = 'pending' AND fires_at <= :now",
+        "failed_notice": notice.format(what="failed_notice") + "status = 'failed'",
+        "retrying_notice": notice.format(what="retrying_notice")
+        + "status = 'pending' AND attempts > 0",
     }
     return parts, names
 
@@ -184,14 +189,43 @@ def incidents(db: Database, duty_timers: Sequence[str], what: str | None, now: s
         for kind, sql in parts.items():
             row = q.one(f"SELECT COUNT(*) FROM ({sql}) AS x", params)
             counts[kind] = int(row[0]) if row else 0
-        union = " UNION ALL ".join(chosen)
-        found = q.named(f"SELECT * FROM ({union}) AS i ORDER BY happened_at DESC, case_id, detail "
-                        f"LIMIT {int(limit)} OFFSET {int(offset)}", params)
-        labels = _labels(q, sorted({r.case_id for r in found}))
-    rows = [{"what": r.what, "case": r.case_id, "detail": r.detail, "due": r.due, "at": r.happened_at,
-             "last_error": r.last_error, **labels.get(r.case_id, {})} for r in found]
+        union = " UNION ALL ".join(f"SELECT * FROM ({part}) AS p{n}"
+                                   for n, part in enumerate(chosen))
+        page = q.all(f"SELECT what, ref, happened_at FROM ({union}) AS i ORDER BY "
+                     f"happened_at DESC, what, ref DESC LIMIT {int(limit)} OFFSET {int(offset)}",
+                     params)
+        details = _incident_details(q, page)
+        labels = _labels(q, sorted({d["case"] for d in details.values()}))
+    rows = []
+    for what_, ref, happened_at in page:
+        found = details.get((what_ in ("failed_notice", "retrying_notice"), str(ref)))
+        if found:
+            rows.append({"what": what_, "at": happened_at, **found,
+                         **labels.get(found["case"], {})})
     total = counts[what] if what in counts else sum(counts.values())
     return Page(rows, total), counts
+
+
+def _incident_details(q: Statements, page: list[tuple]) -> dict[tuple[bool, str], dict]:
+    """(is a notice, id) -> the case, what it is about, its due date and its last error."""
+    found: dict[tuple[bool, str], dict] = {}
+    timers = {f"t{n}": int(ref) for n, (what, ref, _) in enumerate(page)
+              if what not in ("failed_notice", "retrying_notice")}
+    notices = {f"n{n}": ref for n, (what, ref, _) in enumerate(page)
+               if what in ("failed_notice", "retrying_notice")}
+    if timers:
+        for ref, case_id, name, due, error in q.all(
+                "SELECT id, case_id, name, due, last_error FROM timers WHERE id IN "
+                f"({', '.join(':' + k for k in timers)})", timers):
+            found[(False, str(ref))] = {"case": case_id, "detail": name, "due": due,
+                                        "last_error": error}
+    if notices:
+        for ref, case_id, template, error in q.all(
+                "SELECT id, case_id, template, last_error FROM notices WHERE id IN "
+                f"({', '.join(':' + k for k in notices)})", notices):
+            found[(True, str(ref))] = {"case": case_id, "detail": template, "due": None,
+                                       "last_error": error}
+    return found
 
 
 # -- names beside case ids ----------------------------------------------------------------------

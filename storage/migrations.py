@@ -244,7 +244,7 @@ def _guard_log_and_notices(db: Database, conn: Connection) -> None:
 
 def _web_console(db: Database, conn: Connection) -> None:
     """The web console's own tables (storage/tables.py): its accounts and signed-in sessions, and
-    `case_search`, the narrow copy of each case's searchable names that the console refreshes
+    an index for its incident list; `case_search`, the narrow copy of each case's searchable names that the console refreshes
     from the log (storage/console.py). A case's personal data must not outlive its erasure in
     that copy: erasing a case (the only statement that sets `erased_at`) deletes its search row
     in the same transaction, through a trigger that costs nothing on any other write."""
@@ -254,6 +254,8 @@ def _web_console(db: Database, conn: Connection) -> None:
         tables.ConsoleUser.__table__, tables.ConsoleSession.__table__,
         tables.CaseSearch.__table__, tables.CaseSearchHead.__table__])
     conn.exec_driver_sql("INSERT INTO case_search_head (id, global_seq) VALUES (1, 0)")
+    # The incident list counts and orders timers by status and name from this index alone.
+    conn.exec_driver_sql("CREATE INDEX ix_timers_incidents ON timers (status, name, fires_at, id)")
     if db.is_sqlite:
         conn.exec_driver_sql(
             "CREATE TRIGGER case_search_forget_erased AFTER UPDATE OF erased_at ON cases "

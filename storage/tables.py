@@ -175,7 +175,7 @@ class CaseSearch(SQLModel, table=True):
     be dropped and rebuilt from `cases` at any time."""
     __tablename__ = "case_search"
     __table_args__ = (Index("ix_case_search_kind_state", "kind", "state"),
-                      Index("ix_case_search_opened", "opened_at"))
+                      Index("ix_case_search_opened", "opened_at", "case_id"))
     case_id: str = Field(primary_key=True)
     kind: str
     state: str
