@@ -115,7 +115,8 @@ def clone(url: str, templates: list[dict], n: int, seed: int = 7) -> float:
             old = tpl["case"]["id"]
             new = old[:4] + "".join(rng.choice(ALPHABET) for _ in range(10))
             first, last = rng.choice(FIRST), rng.choice(LAST)
-            name, email = f"{first} {last}{i}", f"{first.lower()}.{last.lower()}{i}@s{i % 3000}.example.org"
+            name = f"{first} {last}{i}"
+            email = f"{first.lower()}.{last.lower()}{i}@s{i % 3000}.example.org"
             school = f"{rng.choice(LAST)} {'Primary' if i % 3 else 'Secondary'} School {i % 3000}"
 
             def fix(value, _old=old, _new=new, _name=name, _email=email, _school=school):

@@ -114,15 +114,18 @@ def search(db: Database, text: str, kind: str | None, state: str | None, overdue
     if state:
         clauses.append("s.state = :state")
         params["state"] = state
+    where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
     overdue = " AND ".join(clauses + [f"s.case_id IN ({OVERDUE_IDS})"])
     others = " AND ".join(clauses + [f"s.case_id NOT IN ({OVERDUE_IDS})"])
     columns = "s.case_id, s.kind, s.state, s.opened_at, s.person, s.school"
     order = "ORDER BY s.opened_at DESC, s.case_id DESC"
     with db.read() as conn:
         q = Statements(db, conn)
-        late = int(q.one(f"SELECT COUNT(*) FROM case_search s WHERE {overdue}", params)[0])
-        rest = 0 if overdue_only else int(q.one(
-            f"SELECT COUNT(*) FROM case_search s WHERE {others}", params)[0])
+        # One scan counts both: how many match, and how many of those are overdue.
+        counted = q.one(f"SELECT COUNT(*), COALESCE(SUM(CASE WHEN s.case_id IN ({OVERDUE_IDS}) "
+                        f"THEN 1 ELSE 0 END), 0) FROM case_search s{where}", params)
+        late = int(counted[1])
+        rest = 0 if overdue_only else int(counted[0]) - late
         found = []
         if offset < late:
             found = [(r, True) for r in q.all(
@@ -149,7 +152,7 @@ def _next_due(q: Statements, ids: Sequence[str]) -> dict[str, str]:
                       params))
 
 
-# -- incidents --------------------------------------------------------------------------------------
+# -- incidents ---------------------------------------------------------------------------------
 
 INCIDENT_KINDS = ("missed", "failed_timer", "overdue", "failed_notice", "retrying_notice")
 

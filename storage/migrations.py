@@ -254,8 +254,12 @@ def _web_console(db: Database, conn: Connection) -> None:
         tables.ConsoleUser.__table__, tables.ConsoleSession.__table__,
         tables.CaseSearch.__table__, tables.CaseSearchHead.__table__])
     conn.exec_driver_sql("INSERT INTO case_search_head (id, global_seq) VALUES (1, 0)")
-    # The incident list counts and orders timers by status and name from this index alone.
-    conn.exec_driver_sql("CREATE INDEX ix_timers_incidents ON timers (status, name, fires_at, id)")
+    # The incident list counts and orders timers and notices from these indexes alone: a
+    # missed deadline is a fired timer of certain names, newest first; a notice that waits to
+    # retry is a pending one with attempts (without them, 500 ms to 1.5 s at 100,000 cases).
+    conn.exec_driver_sql("CREATE INDEX ix_timers_incidents ON timers (status, fires_at, name, id)")
+    conn.exec_driver_sql("CREATE INDEX ix_notices_incidents ON notices "
+                         "(status, attempts, created_at, id)")
     if db.is_sqlite:
         conn.exec_driver_sql(
             "CREATE TRIGGER case_search_forget_erased AFTER UPDATE OF erased_at ON cases "

@@ -370,7 +370,8 @@ def test_the_search_table_follows_state_changes_and_forgets_erased_names(signed_
         request.applymarker(pytest.mark.xfail(
             strict=True, reason="the engine's erasure fails on PostgreSQL (storage/sql_store.py "
             "ERASE_NOTICES binds :erased to a VARCHAR and a TEXT column: AmbiguousParameter); "
-            "test_an_erasure_deletes_the_search_row_in_its_own_transaction checks the trigger there"))
+            "test_an_erasure_deletes_the_search_row_in_its_own_transaction checks the trigger "
+            "there"))
     d, db = signed_in.driver, signed_in.db
     case = d.open(at="2026-12-18").case
     assert case in signed_in.get("/?q=ann+lee").text
