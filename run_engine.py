@@ -187,6 +187,9 @@ def build_parser() -> argparse.ArgumentParser:
     rt.add_argument("--for", dest="for_", metavar="ROLE:ID")
     rt.add_argument("--json", action="store_true")
 
+    from workflows.console.cli import add_arguments as console_arguments
+    console_arguments(sub, Parser)   # `web` and `user`: the web console
+
     d = sub.add_parser("demo", help="walk realistic cases through their deadlines on a fresh "
                                     "database of its own")
     d.add_argument("--keep", metavar="FOLDER",
@@ -249,6 +252,7 @@ def dispatch(args) -> int:
 
     from workflows import commands
     from workflows.clock import REAL
+    from workflows.console import cli as console
     from workflows.config import load
     config = load(args.config)
     # The real clock is injected here, once: recorded times and delivery stamps read it.
@@ -262,7 +266,8 @@ def dispatch(args) -> int:
                "explain": commands.explain,
                "recalendar": commands.recalendar, "diagram": commands.diagram,
                "export-person": commands.export_person,
-               "retention": commands.retention}[args.command]
+               "retention": commands.retention,
+               "web": console.web, "user": console.user}[args.command]
     return handler(ctx, args)
 
 

@@ -146,3 +146,47 @@ class SchemaMigration(SQLModel, table=True):
     version: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     description: str
     applied_at: str
+
+
+# -- the web console (migration 6) ---------------------------------------------------------------
+
+class ConsoleUser(SQLModel, table=True):
+    """An account of the web console (`ast-engine user add`): auditors and operators, who read."""
+    __tablename__ = "users"
+    username: str = Field(primary_key=True)
+    role: str                           # auditor or operator
+    password_hash: str                  # argon2id, salted: the password itself is never stored
+    created_at: str
+
+
+class ConsoleSession(SQLModel, table=True):
+    """A signed-in browser: the cookie holds a random token, this row only its sha256."""
+    __tablename__ = "console_sessions"
+    token_sha256: str = Field(primary_key=True)
+    username: str = Field(index=True)
+    csrf: str                           # the token its POST forms must carry back
+    created_at: str
+    expires_at: str
+
+
+class CaseSearch(SQLModel, table=True):
+    """What the console's search reads: one narrow row per case, derived from `cases` and kept up
+    to date by the console from the transition log (storage/console.py). Never the truth: it can
+    be dropped and rebuilt from `cases` at any time."""
+    __tablename__ = "case_search"
+    __table_args__ = (Index("ix_case_search_kind_state", "kind", "state"),
+                      Index("ix_case_search_opened", "opened_at", "case_id"))
+    case_id: str = Field(primary_key=True)
+    kind: str
+    state: str
+    opened_at: str
+    person: str                         # the candidate's (or appointee's) name, as shown
+    school: str                         # the school's name, as shown
+    haystack: str = Field(sa_column=Column(Text, nullable=False))   # lower-cased, searched
+
+
+class CaseSearchHead(SQLModel, table=True):
+    """How far `case_search` has read the log: the global_seq of the last entry it took in."""
+    __tablename__ = "case_search_head"
+    id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    global_seq: int

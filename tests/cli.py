@@ -17,7 +17,8 @@ class Cli:
     def __init__(self, folder: Path, db: str | None = None):
         self.folder, self.db = folder, db
 
-    def __call__(self, *args: str, now: str | None = None, env: dict | None = None):
+    def __call__(self, *args: str, now: str | None = None, env: dict | None = None,
+                 input: str | None = None):
         command = [sys.executable, str(ENGINE)]
         if self.db:
             command += ["--db", self.db]
@@ -26,7 +27,8 @@ class Cli:
         environment = {k: v for k, v in os.environ.items() if not k.startswith("AST_ENGINE_")}
         environment.update(env or {})
         return subprocess.run(command + list(args), cwd=self.folder, capture_output=True,
-                              text=True, env=environment, timeout=120)
+                              text=True, env=environment, timeout=120,
+                              input=input)
 
     def ok(self, *args, **kw):
         result = self(*args, **kw)

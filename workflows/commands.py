@@ -335,33 +335,16 @@ def audit_checkpoint(ctx: Context, args) -> int:
 
 def audit_export(ctx: Context, args) -> int:
     import csv
-    from datetime import time, timedelta
-    from workflows.calendar import LONDON
-    from workflows.times import parse_date
-
-    def day_start(text: str, days: int = 0) -> str:
-        local = datetime.combine(parse_date(text) + timedelta(days=days), time(0), LONDON)
-        return utc_iso(local)
-
-    since = day_start(args.since) if args.since else None
-    until = day_start(args.until, 1) if args.until else None   # up to the end of that day
-    columns = ["case", "seq", "trigger", "source", "dest", "actor", "for", "effective_at",
-               "recorded_at", "data", "engine", "erased", "hash"]
+    from workflows import auditlog
+    chosen = auditlog.ExportFilter(args.case, args.since, args.until, args.actor)
     writer = csv.writer(sys.stdout) if args.format == "csv" else None
     if writer:
-        writer.writerow(columns)
-    for entry in queries.log_in_order(ctx.db):
-        if args.case and entry.case_id != args.case:
-            continue
-        if since and entry.effective_at < since or until and entry.effective_at >= until:
-            continue
-        if args.actor and not any(who and (who == args.actor or who.split(":")[0] == args.actor)
-                                  for who in (entry.actor, entry.on_behalf_of)):
-            continue
-        row = {"case": entry.case_id, **queries.log_json(entry)}
+        writer.writerow(auditlog.COLUMNS)
+    for entry in auditlog.entries(ctx.db, chosen):
+        row = auditlog.row(entry)
         if writer:
             writer.writerow([json.dumps(row[c], ensure_ascii=False, sort_keys=True)
-                             if c in ("data", "engine") else row[c] for c in columns])
+                             if c in ("data", "engine") else row[c] for c in auditlog.COLUMNS])
         else:
             print(json.dumps(row, ensure_ascii=False))
     return 0

@@ -71,6 +71,11 @@ def _edges(process: Process) -> list[tuple[Enum, Enum, str]]:
     return edges
 
 
+def drawn_edges(kind: str) -> list[tuple[str, str, str]]:
+    """(source, dest, trigger) of every transition the diagrams draw, by state name."""
+    return [(s.name, d.name, t) for s, d, t in _edges(_process(kind))]
+
+
 # Shared by every kind of case and written in the note instead: drawn from each final state it
 # would bury the diagram.
 NOT_DRAWN = {"erase_personal_data": "from any final state, erases the case's personal data"}

@@ -1,0 +1,264 @@
+"""The web console's read queries: the case search, the incident list, and the names shown
+beside case ids (workflows/console/).
+
+Search reads `case_search` (migration 6), one narrow row per case with its names lower-cased in
+`haystack`, instead of the JSON text of `cases.data`: a substring search over 100,000 cases
+scans a few megabytes instead of fifty, and needs no JSON function (the same SQL runs on SQLite
+and PostgreSQL). The console keeps the table up to date from the transition log, the engine's
+own record of every change: `refresh_search` takes in the cases of every entry after
+`case_search_head.global_seq`. Each refresh is a few short write transactions (500 cases each),
+so it never holds the database from the daemon for long; an erasure deletes its case's row at
+once (the trigger of migration 6) and the next refresh puts it back with the erased data."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Iterable, Sequence
+
+from storage.db import Database
+from storage.rows import TimerRow
+from storage.sql_store import TIMER_COLUMNS
+from storage.statements import Statements
+
+CHUNK = 500
+
+UPSERT = ("INSERT INTO case_search (case_id, kind, state, opened_at, person, school, haystack) "
+          "VALUES (:case_id, :kind, :state, :opened_at, :person, :school, :haystack) "
+          "ON CONFLICT (case_id) DO UPDATE SET kind = excluded.kind, state = excluded.state, "
+          "opened_at = excluded.opened_at, person = excluded.person, school = excluded.school, "
+          "haystack = excluded.haystack")
+
+# A case is overdue when a timer of it is pending past its instant (the daemon has not fired it).
+OVERDUE_IDS = "SELECT o.case_id FROM timers o WHERE o.status = 'pending' AND o.fires_at <= :now"
+
+
+def _text(value: Any) -> str:
+    return value.strip() if isinstance(value, str) else ""
+
+
+def search_fields(case_id: str, kind: str, data: dict, records: dict) -> dict[str, str]:
+    """The names a person searches a case by: the candidate's (an appointment's appointee's) name
+    and address and the schools' names; and the case id itself."""
+    candidate = data.get("candidate") if isinstance(data.get("candidate"), dict) else {}
+    appointed = (records.get("appoint") or {}).get("data") or {}
+    person = _text(candidate.get("name")) or _text(appointed.get("candidate"))
+    email = _text(candidate.get("email")) or _text(appointed.get("email"))
+    school = data.get("school") if isinstance(data.get("school"), dict) else {}
+    post = data.get("post") if isinstance(data.get("post"), dict) else {}
+    schools = [s for s in (_text(school.get("name")), _text(post.get("school"))) if s]
+    if kind == "appointment" and not person:
+        focus = _text(data.get("focus"))
+        label = f"{focus} AST post" if focus else "AST post"
+    else:
+        label = person
+    words = [case_id, person, email, *schools, _text(data.get("focus"))]
+    return {"person": label, "school": schools[0] if schools else "",
+            "haystack": " | ".join(w.casefold() for w in words if w)}
+
+
+def refresh_search(db: Database) -> int:
+    """Takes in every case the log has touched since the last refresh. Returns how many."""
+    with db.read() as conn:
+        q = Statements(db, conn)
+        head = q.one("SELECT global_seq FROM chain_head WHERE id = 1", {})
+        mark = q.one("SELECT global_seq FROM case_search_head WHERE id = 1", {})
+        if head is None or mark is None or head[0] <= mark[0]:
+            return 0
+        ids = [r[0] for r in q.all("SELECT DISTINCT case_id FROM transition_log WHERE "
+                                   "global_seq > :mark AND global_seq <= :head",
+                                   {"mark": mark[0], "head": head[0]})]
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start:start + CHUNK]
+        params = {f"c{n}": case_id for n, case_id in enumerate(chunk)}
+        marks = ", ".join(f":{name}" for name in params)
+        # Read and written in one transaction: on SQLite no engine write comes between.
+        with db.write() as conn:
+            q = Statements(db, conn)
+            rows = q.all(f"SELECT id, kind, state, opened_at, data, records FROM cases "
+                         f"WHERE id IN ({marks})", params)
+            q.many(UPSERT, ({"case_id": case_id, "kind": kind, "state": state,
+                             "opened_at": opened_at,
+                             **search_fields(case_id, kind, json.loads(data),
+                                             json.loads(records or "{}"))}
+                            for case_id, kind, state, opened_at, data, records in rows))
+    with db.write() as conn:
+        Statements(db, conn).run("UPDATE case_search_head SET global_seq = :head "
+                                 "WHERE id = 1 AND global_seq < :head", {"head": head[0]})
+    return len(ids)
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: list[dict]
+    total: int
+
+
+def _like(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def search(db: Database, text: str, kind: str | None, state: str | None, overdue_only: bool,
+           now: str, limit: int, offset: int) -> Page:
+    """Cases whose names or id contain `text` (any case of letters), overdue ones first, then
+    the most recently opened; one page of them and how many there are in all. The overdue and
+    the other cases are read apart, each in the order of the index on `opened_at`, so that a
+    deep page does not sort every case."""
+    clauses, params = [], {"now": now}
+    if text.strip():
+        clauses.append("s.haystack LIKE :pattern ESCAPE '\\'")
+        params["pattern"] = _like(text.strip().casefold())
+    if kind:
+        clauses.append("s.kind = :kind")
+        params["kind"] = kind
+    if state:
+        clauses.append("s.state = :state")
+        params["state"] = state
+    where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+    overdue = " AND ".join(clauses + [f"s.case_id IN ({OVERDUE_IDS})"])
+    others = " AND ".join(clauses + [f"s.case_id NOT IN ({OVERDUE_IDS})"])
+    columns = "s.case_id, s.kind, s.state, s.opened_at, s.person, s.school"
+    order = "ORDER BY s.opened_at DESC, s.case_id DESC"
+    with db.read() as conn:
+        q = Statements(db, conn)
+        # One scan counts both: how many match, and how many of those are overdue.
+        counted = q.one(f"SELECT COUNT(*), COALESCE(SUM(CASE WHEN s.case_id IN ({OVERDUE_IDS}) "
+                        f"THEN 1 ELSE 0 END), 0) FROM case_search s{where}", params)
+        late = int(counted[1])
+        rest = 0 if overdue_only else int(counted[0]) - late
+        found = []
+        if offset < late:
+            found = [(r, True) for r in q.all(
+                f"SELECT {columns} FROM case_search s WHERE {overdue} {order} "
+                f"LIMIT {int(limit)} OFFSET {int(offset)}", params)]
+        wanted = limit - len(found)
+        if wanted > 0 and not overdue_only:
+            found += [(r, False) for r in q.all(
+                f"SELECT {columns} FROM case_search s WHERE {others} {order} "
+                f"LIMIT {int(wanted)} OFFSET {int(max(0, offset - late))}", params)]
+        due = _next_due(q, [r[0] for r, _ in found])
+    rows = [{"case": r[0], "kind": r[1], "state": r[2], "opened_at": r[3], "person": r[4],
+             "school": r[5], "overdue": late_one, "next_due": due.get(r[0])}
+            for r, late_one in found]
+    return Page(rows, late + rest)
+
+
+def _next_due(q: Statements, ids: Sequence[str]) -> dict[str, str]:
+    if not ids:
+        return {}
+    params = {f"c{n}": case_id for n, case_id in enumerate(ids)}
+    return dict(q.all("SELECT case_id, MIN(due) FROM timers WHERE status = 'pending' AND "
+                      f"case_id IN ({', '.join(':' + p for p in params)}) GROUP BY case_id",
+                      params))
+
+
+# -- incidents ---------------------------------------------------------------------------------
+
+INCIDENT_KINDS = ("missed", "failed_timer", "overdue", "failed_notice", "retrying_notice")
+
+
+def _incident_parts(duty_timers: Sequence[str]) -> tuple[dict[str, str], dict[str, Any]]:
+    """Per kind of incident: the kind, the row's id and when it happened, read from an index
+    alone (migration 6's ix_timers_incidents; notices' ix_notices_queue), so that ordering and
+    counting 50,000 incidents never reads the rows themselves."""
+    names = {f"d{n}": name for n, name in enumerate(duty_timers)} or {"d0": ""}
+    marks = ", ".join(f":{n}" for n in names)
+    timer = ("SELECT '{what}' AS what, CAST(id AS TEXT) AS ref, fires_at AS happened_at "
+             "FROM timers WHERE ")
+    notice = "SELECT '{what}' AS what, id AS ref, created_at AS happened_at FROM notices WHERE "
+    parts = {
+        # a deadline that passed with its duty undone (review_window has no duty: its passing
+        # is the process, not an incident)
+        "missed": timer.format(what="missed") + f"status = 'fired' AND name IN ({marks})",
+        "failed_timer": timer.format(what="failed_timer") + "status = 'failed'",
+        "overdue": timer.format(what="overdue") + "status = 'pending' AND fires_at <= :now",
+        "failed_notice": notice.format(what="failed_notice") + "status = 'failed'",
+        "retrying_notice": notice.format(what="retrying_notice")
+        + "status = 'pending' AND attempts > 0",
+    }
+    return parts, names
+
+
+def incidents(db: Database, duty_timers: Sequence[str], what: str | None, now: str, limit: int,
+              offset: int) -> tuple[Page, dict[str, int]]:
+    """Missed deadlines, timers that failed (or have yet) to fire, notices that failed or wait
+    to be tried again: newest first, one page, and how many of each kind there are."""
+    parts, names = _incident_parts(duty_timers)
+    chosen = [parts[what]] if what in parts else list(parts.values())
+    params = {**names, "now": now}
+    with db.read() as conn:
+        q = Statements(db, conn)
+        counts = {}
+        for kind, sql in parts.items():
+            row = q.one(f"SELECT COUNT(*) FROM ({sql}) AS x", params)
+            counts[kind] = int(row[0]) if row else 0
+        union = " UNION ALL ".join(f"SELECT * FROM ({part}) AS p{n}"
+                                   for n, part in enumerate(chosen))
+        page = q.all(f"SELECT what, ref, happened_at FROM ({union}) AS i ORDER BY "
+                     f"happened_at DESC, what, ref DESC LIMIT {int(limit)} OFFSET {int(offset)}",
+                     params)
+        details = _incident_details(q, page)
+        labels = _labels(q, sorted({d["case"] for d in details.values()}))
+    rows = []
+    for what_, ref, happened_at in page:
+        found = details.get((what_ in ("failed_notice", "retrying_notice"), str(ref)))
+        if found:
+            rows.append({"what": what_, "at": happened_at, **found,
+                         **labels.get(found["case"], {})})
+    total = counts[what] if what in counts else sum(counts.values())
+    return Page(rows, total), counts
+
+
+def _incident_details(q: Statements, page: list[tuple]) -> dict[tuple[bool, str], dict]:
+    """(is a notice, id) -> the case, what it is about, its due date and its last error."""
+    found: dict[tuple[bool, str], dict] = {}
+    timers = {f"t{n}": int(ref) for n, (what, ref, _) in enumerate(page)
+              if what not in ("failed_notice", "retrying_notice")}
+    notices = {f"n{n}": ref for n, (what, ref, _) in enumerate(page)
+               if what in ("failed_notice", "retrying_notice")}
+    if timers:
+        for ref, case_id, name, due, error in q.all(
+                "SELECT id, case_id, name, due, last_error FROM timers WHERE id IN "
+                f"({', '.join(':' + k for k in timers)})", timers):
+            found[(False, str(ref))] = {"case": case_id, "detail": name, "due": due,
+                                        "last_error": error}
+    if notices:
+        for ref, case_id, template, error in q.all(
+                "SELECT id, case_id, template, last_error FROM notices WHERE id IN "
+                f"({', '.join(':' + k for k in notices)})", notices):
+            found[(True, str(ref))] = {"case": case_id, "detail": template, "due": None,
+                                       "last_error": error}
+    return found
+
+
+# -- names beside case ids ----------------------------------------------------------------------
+
+def _labels(q: Statements, ids: Sequence[str]) -> dict[str, dict[str, str]]:
+    found: dict[str, dict[str, str]] = {}
+    for start in range(0, len(ids), CHUNK):
+        params = {f"c{n}": case_id for n, case_id in enumerate(ids[start:start + CHUNK])}
+        for case_id, kind, person, school in q.all(
+                "SELECT case_id, kind, person, school FROM case_search WHERE case_id IN "
+                f"({', '.join(':' + p for p in params)})", params):
+            found[case_id] = {"kind": kind, "person": person, "school": school}
+    return found
+
+
+def labels(db: Database, ids: Iterable[str]) -> dict[str, dict[str, str]]:
+    """case id -> its kind, the person's name and the school, as the search table has them."""
+    with db.read() as conn:
+        return _labels(Statements(db, conn), sorted(set(ids)))
+
+
+def timers_of_cases(db: Database, ids: Iterable[str]) -> dict[str, list[TimerRow]]:
+    ids = sorted(set(ids))
+    found: dict[str, list[TimerRow]] = {}
+    with db.read() as conn:
+        q = Statements(db, conn)
+        for start in range(0, len(ids), CHUNK):
+            params = {f"c{n}": case_id for n, case_id in enumerate(ids[start:start + CHUNK])}
+            for r in q.all(f"SELECT {TIMER_COLUMNS} FROM timers WHERE case_id IN "
+                           f"({', '.join(':' + p for p in params)}) ORDER BY id", params):
+                timer = TimerRow(*r)
+                found.setdefault(timer.case_id, []).append(timer)
+    return found

@@ -1,0 +1,56 @@
+"""The transition log as `audit export` gives it to auditors, filtered by case, by the London days
+it took effect on and by who acted: shared by the command line and the web console."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from typing import Iterator
+
+from storage import queries
+from storage.db import Database
+from storage.rows import LogEntry
+from workflows.calendar import LONDON
+from workflows.times import parse_date, utc_iso
+
+COLUMNS = ["case", "seq", "trigger", "source", "dest", "actor", "for", "effective_at",
+           "recorded_at", "data", "engine", "erased", "hash"]
+
+
+def _day_start(text: str, days: int = 0) -> str:
+    return utc_iso(datetime.combine(parse_date(text) + timedelta(days=days), time(0), LONDON))
+
+
+@dataclass(frozen=True)
+class ExportFilter:
+    """`--case`, `--since DAY`, `--until DAY` (both London days, inclusive) and `--actor
+    ROLE[:ID]` (entries by, or keyed in for, that person or role). Bad days raise
+    TimeFormatError when the filter is made."""
+    case: str | None = None
+    since: str | None = None
+    until: str | None = None
+    actor: str | None = None
+
+    def __post_init__(self):
+        object.__setattr__(self, "_from", _day_start(self.since) if self.since else None)
+        object.__setattr__(self, "_to", _day_start(self.until, 1) if self.until else None)
+
+    def admits(self, entry: LogEntry) -> bool:
+        if self.case and entry.case_id != self.case:
+            return False
+        if self._from and entry.effective_at < self._from:   # type: ignore[attr-defined]
+            return False
+        if self._to and entry.effective_at >= self._to:       # type: ignore[attr-defined]
+            return False
+        return not self.actor or any(
+            who and (who == self.actor or who.split(":")[0] == self.actor)
+            for who in (entry.actor, entry.on_behalf_of))
+
+
+def entries(db: Database, chosen: ExportFilter) -> Iterator[LogEntry]:
+    """The log entries the filter admits, in log order, read in batches."""
+    return (e for e in queries.log_in_order(db) if chosen.admits(e))
+
+
+def row(entry: LogEntry) -> dict:
+    """One exported entry: the keys of a `show` log entry plus `case`."""
+    return {"case": entry.case_id, **queries.log_json(entry)}

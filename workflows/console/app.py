@@ -1,0 +1,346 @@
+"""The web console (shared/CLI.md, "The web console"): a Starlette application that reads the
+engine's database and changes no case. Pages are Jinja2 templates (notifications/console/,
+autoescaped: every value is text, never markup), the few static files sit in static/ beside
+this module, and every response carries a Content-Security-Policy that lets only the
+console's own script and style run.
+
+What it writes, it writes to its own tables only: a session row at login (deleted at logout),
+and the search table it refreshes from the log (storage/console.py)."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import secrets
+from pathlib import Path
+from typing import Any, Iterator
+from urllib.parse import urlencode
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from storage import console as search_store
+from storage import queries
+from storage.db import Database
+from workflows import auditlog
+from workflows.clock import Clock
+from workflows.config import Config
+from workflows.console import statechart, views
+from workflows.console.auth import COOKIE, Accounts, RateLimiter
+from workflows.present import day, london
+from workflows.times import TimeFormatError, utc_iso
+
+STATIC = Path(__file__).parent / "static"
+TEMPLATES = Path(__file__).resolve().parent.parent.parent / "notifications" / "console"
+LOGIN_CSRF = "ast_console_login"
+PAGE_SIZE = 50
+KINDS = ("application", "review", "appointment")
+CASE_ID = re.compile(r"(?:app|rev|apt)-[0-9a-z]{10}")
+
+# No inline script or style anywhere: the console's one script and one style sheet are files.
+CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+       "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+HEADERS = {"content-security-policy": CSP, "x-content-type-options": "nosniff",
+           "x-frame-options": "DENY", "referrer-policy": "no-referrer",
+           "cross-origin-opener-policy": "same-origin"}
+
+
+class LoginRequired(Exception):
+    pass
+
+
+class SecurityHeaders:
+    """Adds the headers above to every response; pages (not static files) are never cached,
+    as they hold personal data."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        static = scope["path"].startswith("/static/")
+
+        async def sending(message):
+            if message["type"] == "http.response.start":
+                headers = [(k, v) for k, v in message.get("headers", [])
+                           if k.decode("latin-1").lower() not in HEADERS]
+                headers += [(k.encode(), v.encode()) for k, v in HEADERS.items()]
+                if not static:
+                    headers.append((b"cache-control", b"no-store"))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, sending)
+
+
+def _environment() -> Environment:
+    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True,
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.filters["london"] = lambda v: london(v) if v else "-"
+    env.filters["day"] = day
+    env.filters["pretty"] = lambda v: json.dumps(v, indent=2, ensure_ascii=False, sort_keys=True)
+    env.tests["case_id"] = lambda v: isinstance(v, str) and CASE_ID.fullmatch(v) is not None
+    env.tests["mapping"] = lambda v: isinstance(v, dict)
+    env.tests["sequence"] = lambda v: isinstance(v, list)
+    return env
+
+
+def create_app(db: Database, config: Config, clock: Clock, real: Clock,
+               limiter: RateLimiter | None = None) -> Starlette:
+    """`clock`: the business clock (what is overdue); `real`: sessions and failed logins."""
+    env = _environment()
+    accounts = Accounts(db, real, config.web.session_hours, limiter or RateLimiter(real))
+
+    def render(request: Request, name: str, code: int = 200, **context: Any) -> HTMLResponse:
+        session = getattr(request.state, "session", None)
+        html = env.get_template(name).render(user=session, path=request.url.path, **context)
+        return HTMLResponse(html, status_code=code)
+
+    def signed_in(request: Request):
+        session = accounts.session(request.cookies.get(COOKIE))
+        if session is None:
+            raise LoginRequired()
+        request.state.session = session
+        return session
+
+    def now() -> str:
+        return utc_iso(clock.now())
+
+    # -- logging in and out ---------------------------------------------------------------------
+
+    def login_form(request: Request, message: str | None = None, status: int = 200,
+                   username: str = "") -> HTMLResponse:
+        token = request.cookies.get(LOGIN_CSRF) or secrets.token_urlsafe(24)
+        response = render(request, "login.html.j2", status, message=message, csrf=token,
+                          username=username, next=_safe_next(request.query_params.get("next")))
+        response.set_cookie(LOGIN_CSRF, token, httponly=True, samesite="strict",
+                            secure=request.url.scheme == "https", path="/login")
+        return response
+
+    def login_page(request: Request) -> Response:
+        if accounts.session(request.cookies.get(COOKIE)) is not None:
+            return RedirectResponse("/", status_code=303)
+        return login_form(request)
+
+    async def login(request: Request) -> Response:
+        form = await request.form()
+        username, password = str(form.get("username", "")), str(form.get("password", ""))
+        sent, kept = str(form.get("csrf", "")), request.cookies.get(LOGIN_CSRF, "")
+        if not kept or not secrets.compare_digest(sent, kept):
+            return login_form(request, "The form had expired: please log in again.", 400,
+                              username)
+        address = request.client.host if request.client else "-"
+        result = await run_in_threadpool(accounts.login, username, password, address)
+        if result.token is None:
+            return login_form(request, result.refusal, result.status, username)
+        target = _safe_next(str(form.get("next", ""))) or "/"
+        response = RedirectResponse(target, status_code=303)
+        response.set_cookie(COOKIE, result.token, max_age=int(accounts.lifetime.total_seconds()),
+                            httponly=True, samesite="strict", path="/",
+                            secure=request.url.scheme == "https")
+        response.delete_cookie(LOGIN_CSRF, path="/login", httponly=True, samesite="strict")
+        return response
+
+    async def logout(request: Request) -> Response:
+        session = await run_in_threadpool(signed_in, request)
+        form = await request.form()
+        if not secrets.compare_digest(str(form.get("csrf", "")), session.csrf):
+            raise HTTPException(400, "the form had expired: reload the page and try again")
+        address = request.client.host if request.client else "-"
+        await run_in_threadpool(accounts.logout, request.cookies[COOKIE], session.username,
+                                address)
+        response = RedirectResponse("/login", status_code=303)
+        response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
+        return response
+
+    # -- the pages -------------------------------------------------------------------------------
+
+    def search(request: Request) -> Response:
+        signed_in(request)
+        p = request.query_params
+        q = p.get("q", "")[:200]
+        kind = p.get("kind") if p.get("kind") in KINDS else None
+        states = views.all_states()
+        state = p.get("state") if p.get("state") in states else None
+        overdue = p.get("overdue") == "1"
+        page = _page_number(p.get("page"))
+        search_store.refresh_search(db)
+        found = search_store.search(db, q, kind, state, overdue, now(), PAGE_SIZE,
+                                    (page - 1) * PAGE_SIZE)
+        base = {k: v for k, v in (("q", q), ("kind", kind), ("state", state),
+                                  ("overdue", "1" if overdue else None)) if v}
+        return render(request, "search.html.j2", q=q, kind=kind, state=state, overdue=overdue,
+                      kinds=KINDS, states=states, found=found, page=page,
+                      pages=_pages(found.total), query=lambda n: urlencode({**base, "page": n}))
+
+    def case_page(request: Request) -> Response:
+        signed_in(request)
+        case_id = request.path_params["case_id"]
+        detail = queries.case_detail(db, case_id)
+        if detail is None:
+            raise HTTPException(404, f"no case {case_id!r}")
+        at = now()
+        rows = queries.case_timers(db, case_id)
+        visited = {e["dest"] for e in detail["log"]} | {e["source"] for e in detail["log"]
+                                                        if e["source"]}
+        return render(request, "case.html.j2", case=detail, now=at,
+                      timeline=views.timeline(detail, at),
+                      deadlines=views.deadlines(detail, rows, at),
+                      diagram=statechart.svg(detail["kind"], detail["state"], visited)
+                      if detail["kind"] in KINDS else "")
+
+    def audit_page(request: Request, checkpoint: tuple[int, str] | None = None,
+                   problem: str | None = None) -> Response:
+        session = signed_in(request)
+        verdict = queries.verify_log(db, checkpoint)
+        return render(request, "audit.html.j2", 400 if problem else 200, verdict=verdict,
+                      checkpoint=checkpoint, problem=problem, csrf=session.csrf,
+                      checked_at=utc_iso(real.now()))
+
+    def audit(request: Request) -> Response:
+        return audit_page(request)
+
+    async def audit_checkpoint(request: Request) -> Response:
+        session = await run_in_threadpool(signed_in, request)
+        form = await request.form(max_files=1, max_fields=5)
+        if not secrets.compare_digest(str(form.get("csrf", "")), session.csrf):
+            raise HTTPException(400, "the form had expired: reload the page and try again")
+        upload = form.get("checkpoint")
+        content = await upload.read(65536) if hasattr(upload, "read") else b""
+        checkpoint, problem = parse_checkpoint(content)
+        return await run_in_threadpool(audit_page, request, checkpoint, problem)
+
+    def export(request: Request) -> Response:
+        signed_in(request)
+        p = request.query_params
+        fmt = p.get("format", "csv")
+        if fmt not in ("csv", "jsonl"):
+            raise HTTPException(400, "format: csv or jsonl")
+        try:
+            chosen = auditlog.ExportFilter(p.get("case") or None, p.get("since") or None,
+                                           p.get("until") or None, p.get("actor") or None)
+        except TimeFormatError as err:
+            raise HTTPException(400, str(err)) from None
+        search_store.refresh_search(db)
+        body = _csv(db, chosen, now()) if fmt == "csv" else _jsonl(db, chosen)
+        name = f"transition-log.{fmt}"
+        media = "text/csv; charset=utf-8" if fmt == "csv" else "application/x-ndjson"
+        return StreamingResponse(body, media_type=media, headers={
+            "content-disposition": f'attachment; filename="{name}"'})
+
+    def incidents(request: Request) -> Response:
+        signed_in(request)
+        p = request.query_params
+        what = p.get("what") if p.get("what") in search_store.INCIDENT_KINDS else None
+        page = _page_number(p.get("page"))
+        search_store.refresh_search(db)
+        found, counts = search_store.incidents(db, views.duty_timers(), what, now(), PAGE_SIZE,
+                                               (page - 1) * PAGE_SIZE)
+        base = {"what": what} if what else {}
+        return render(request, "incidents.html.j2", found=found, counts=counts, what=what,
+                      page=page, pages=_pages(found.total), duties=views.duties(),
+                      query=lambda n: urlencode({**base, "page": n}))
+
+    # -- errors ----------------------------------------------------------------------------------
+
+    async def login_required(request: Request, exc: Exception) -> Response:
+        if request.method in ("GET", "HEAD"):
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            return RedirectResponse("/login?" + urlencode({"next": target}), status_code=303)
+        return Response("log in first: /login\n", status_code=401,
+                        media_type="text/plain; charset=utf-8")
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        return render(request, "error.html.j2", exc.status_code, status=exc.status_code,
+                      detail=exc.detail)
+
+    routes = [
+        Route("/login", login_page, methods=["GET"]),
+        Route("/login", login, methods=["POST"]),
+        Route("/logout", logout, methods=["POST"]),
+        Route("/", search, methods=["GET"]),
+        Route("/cases/{case_id}", case_page, methods=["GET"]),
+        Route("/audit", audit, methods=["GET"]),
+        Route("/audit", audit_checkpoint, methods=["POST"]),
+        Route("/audit/export", export, methods=["GET"]),
+        Route("/incidents", incidents, methods=["GET"]),
+        Mount("/static", StaticFiles(directory=STATIC), name="static"),
+    ]
+    app = Starlette(routes=routes, exception_handlers={LoginRequired: login_required,
+                                                       HTTPException: http_error})
+    app.add_middleware(SecurityHeaders)
+    return app
+
+
+def _safe_next(target: str | None) -> str | None:
+    """Only a path of this site: never `//elsewhere` or `https://elsewhere`."""
+    if target and target.startswith("/") and not target.startswith("//") \
+            and "\\" not in target and not target.startswith("/login"):
+        return target
+    return None
+
+
+def _page_number(text: str | None) -> int:
+    try:
+        return max(1, min(int(text or 1), 100_000))
+    except ValueError:
+        return 1
+
+
+def _pages(total: int) -> int:
+    return max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE)
+
+
+def parse_checkpoint(content: bytes) -> tuple[tuple[int, str] | None, str | None]:
+    """A file written by `audit checkpoint --write`, or what is wrong with it."""
+    try:
+        saved = json.loads(content.decode("utf-8"))
+        return (int(saved["count"]), str(saved["hash"])), None
+    except (UnicodeDecodeError, ValueError, KeyError, TypeError):
+        return None, ("that file is not a checkpoint written by `ast-engine audit checkpoint "
+                      "--write` (a JSON object with `count` and `hash`)")
+
+
+def _batches(db: Database, chosen: auditlog.ExportFilter, size: int = 2000):
+    batch = []
+    for entry in auditlog.entries(db, chosen):
+        batch.append(entry)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _csv(db: Database, chosen: auditlog.ExportFilter, now: str) -> Iterator[str]:
+    """For a spreadsheet: UTF-8 with a byte-order mark (so Excel reads the names right), London
+    times, the case's names beside its id, and what each entry did to the deadlines."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(views.CSV_COLUMNS)
+    yield "\ufeff" + out.getvalue()
+    for batch in _batches(db, chosen):
+        ids = {e.case_id for e in batch}
+        labels = search_store.labels(db, ids)
+        timers = search_store.timers_of_cases(db, ids)
+        out = io.StringIO()
+        writer = csv.writer(out)
+        for entry in batch:
+            writer.writerow(views.csv_row(entry, labels.get(entry.case_id, {}),
+                                          timers.get(entry.case_id, []), now))
+        yield out.getvalue()
+
+
+def _jsonl(db: Database, chosen: auditlog.ExportFilter) -> Iterator[str]:
+    """As `ast-engine audit export --format jsonl` prints it."""
+    for batch in _batches(db, chosen):
+        yield "".join(json.dumps(auditlog.row(e), ensure_ascii=False) + "\n" for e in batch)
