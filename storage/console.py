@@ -36,15 +36,18 @@ def _text(value: Any) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
+def _mapping(value: object) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
 def search_fields(case_id: str, kind: str, data: dict, records: dict) -> dict[str, str]:
     """The names a person searches a case by: the candidate's (an appointment's appointee's) name
     and address and the schools' names; and the case id itself."""
-    candidate = data.get("candidate") if isinstance(data.get("candidate"), dict) else {}
+    candidate: dict = _mapping(data.get("candidate"))
     appointed = (records.get("appoint") or {}).get("data") or {}
     person = _text(candidate.get("name")) or _text(appointed.get("candidate"))
     email = _text(candidate.get("email")) or _text(appointed.get("email"))
-    school = data.get("school") if isinstance(data.get("school"), dict) else {}
-    post = data.get("post") if isinstance(data.get("post"), dict) else {}
+    school, post = _mapping(data.get("school")), _mapping(data.get("post"))
     schools = [s for s in (_text(school.get("name")), _text(post.get("school"))) if s]
     if kind == "appointment" and not person:
         focus = _text(data.get("focus"))
@@ -124,6 +127,7 @@ def search(db: Database, text: str, kind: str | None, state: str | None, overdue
         # One scan counts both: how many match, and how many of those are overdue.
         counted = q.one(f"SELECT COUNT(*), COALESCE(SUM(CASE WHEN s.case_id IN ({OVERDUE_IDS}) "
                         f"THEN 1 ELSE 0 END), 0) FROM case_search s{where}", params)
+        assert counted is not None   # COUNT(*) always gives a row
         late = int(counted[1])
         rest = 0 if overdue_only else int(counted[0]) - late
         found = []

@@ -251,8 +251,8 @@ def _web_console(db: Database, conn: Connection) -> None:
     from sqlmodel import SQLModel
     from storage import tables
     SQLModel.metadata.create_all(conn, tables=[
-        tables.ConsoleUser.__table__, tables.ConsoleSession.__table__,
-        tables.CaseSearch.__table__, tables.CaseSearchHead.__table__])
+        SQLModel.metadata.tables["users"], SQLModel.metadata.tables["console_sessions"],
+        SQLModel.metadata.tables["case_search"], SQLModel.metadata.tables["case_search_head"]])
     conn.exec_driver_sql("INSERT INTO case_search_head (id, global_seq) VALUES (1, 0)")
     # The incident list counts and orders timers and notices from these indexes alone: a
     # missed deadline is a fired timer of certain names, newest first; a notice that waits to

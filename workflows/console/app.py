@@ -20,6 +20,7 @@ from urllib.parse import urlencode
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
@@ -214,7 +215,7 @@ def create_app(db: Database, config: Config, clock: Clock, real: Clock,
         if not secrets.compare_digest(str(form.get("csrf", "")), session.csrf):
             raise HTTPException(400, "the form had expired: reload the page and try again")
         upload = form.get("checkpoint")
-        content = await upload.read(65536) if hasattr(upload, "read") else b""
+        content = await upload.read(65536) if isinstance(upload, UploadFile) else b""
         checkpoint, problem = parse_checkpoint(content)
         return await run_in_threadpool(audit_page, request, checkpoint, problem)
 

@@ -53,6 +53,10 @@ def svg(kind: str, current: str | None, visited: set[str]) -> str:
         if b in sinks:
             continue
         (x1, y1), (x2, y2) = at[a], at[b]
+        sx: float
+        sy: float
+        ex: float
+        ey: float
         if x2 > x1:
             sx, sy, ex, ey = x1 + BOX_W, y1 + BOX_H / 2, x2, y2 + BOX_H / 2
             bend = (ex - sx) / 2

@@ -38,7 +38,8 @@ def deadline_outcome(timer: dict, entries: dict[int, dict], now: str) -> Outcome
     """Whether a deadline (a timer as `show` gives it) was met, missed or is still running.
     `entries`: the case's log entries by seq; `now`: the business clock, UTC ISO."""
     status, due = timer["status"], timer["due"]
-    ended = entries.get(timer.get("ended_seq")) if timer.get("ended_seq") else None
+    ended_seq = timer.get("ended_seq")
+    ended = entries.get(ended_seq) if ended_seq else None
     if status == "pending":
         if timer["fires_at"] <= now:
             return Outcome("overdue", f"due {day(due)}: passed, and the timer has not fired yet "
