@@ -222,11 +222,7 @@ class Daemon:
     def start_up(self) -> None:
         self.phase = "start-up"
         require_current(self.db)
-        self.beat(force=True)
-        closed = daemons.close_dead(self.db, self.dead_cutoff())
-        if closed:
-            self.log.info(f"closed {closed} daemon row(s) with no heartbeat for over "
-                          f"{HEARTBEAT_LIMIT_SECONDS}s (killed daemons)")
+        self.beat(force=True)   # and closes the rows of daemons that died
         if self.lock is not None:
             # The only daemon on this file: a notice leased by one that died is free again.
             outbox.release_all(self.db)
@@ -347,14 +343,16 @@ class Daemon:
         stamp = self.real.now()
         daemons.beat(self.db, self.id, socket.gethostname(), os.getpid(), utc_iso(stamp))
         self.last_beat = now
+        self.metrics.database_up.set(1)
         self.metrics.heartbeat.set(stamp.timestamp())
         overdue, pending = queries.backlog(self.db, utc_iso(self.clock.now()))
         self.metrics.timers_overdue.set(overdue)
         self.metrics.notices_pending.set(pending)
-        daemons.close_dead(self.db, self.dead_cutoff())
-
-    def dead_cutoff(self) -> str:
-        return utc_iso(self.real.now() - timedelta(seconds=HEARTBEAT_LIMIT_SECONDS))
+        cutoff = utc_iso(self.real.now() - timedelta(seconds=HEARTBEAT_LIMIT_SECONDS))
+        closed = daemons.close_dead(self.db, cutoff)
+        if closed:
+            self.log.info(f"closed {closed} daemon row(s) with no heartbeat for over "
+                          f"{HEARTBEAT_LIMIT_SECONDS}s (daemons that were killed)")
 
     def close_row(self) -> None:
         """Say in the database that this daemon stopped, unless the database is away: then the
