@@ -8,7 +8,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from typing import Union
+from typing import Callable, Union
 
 Upstream = Union[tuple[str, int], str]   # (host, port) or the path of a Unix socket
 
@@ -140,7 +140,7 @@ def _stop_listening(listener: socket.socket | None) -> None:
     listener.close()
 
 
-def proxied(url: str) -> tuple[Upstream, callable]:
+def proxied(url: str) -> tuple[Upstream, Callable[[int], str]]:
     """The server a PostgreSQL URL names (TCP, or the Unix socket of a `host=/folder` query),
     and a function giving the same URL through a proxy on a loopback port."""
     from sqlalchemy.engine import make_url

@@ -65,7 +65,8 @@ def test_status_check_follows_a_daemon_from_never_run_to_alive_to_stopped(tmp_pa
     try:
         assert h.wait_until(lambda: all_done(url), 60)
         code, line = check(url)
-        assert code == 0 and line.startswith(f"OK - daemon {socket.gethostname()}:{daemon.pid}:"), line
+        assert code == 0, line
+        assert line.startswith(f"OK - daemon {socket.gethostname()}:{daemon.pid}:"), line
         assert "0 overdue timer(s), 0 notice(s) pending | daemons=1;;1 heartbeat_age=" in line
         report = status_json(url)
         assert report["alive"] is True and report["daemons_alive"] == 1

@@ -200,8 +200,9 @@ class Daemon:
                 raise
             except Exception as err:   # a fault of one pass: said, and tried again later
                 self.totals.errors += 1
+                reason = one_line(f"{type(err).__name__}: {err}")
                 self.log.error(f"{self.phase} failed and will run again in "
-                               f"{self.poll_seconds():g}s: {one_line(f'{type(err).__name__}: {err}')}")
+                               f"{self.poll_seconds():g}s: {reason}")
                 self.stopping.wait(self.poll_seconds())
 
     def step(self) -> None:

@@ -26,7 +26,7 @@ def one_line(text: str) -> str:
 
 class OneLine(logging.Formatter):
     """A timestamped line in UTC: `2027-01-21T00:00:03Z WARNING text`."""
-    converter = time.gmtime
+    converter = staticmethod(time.gmtime)
 
     def __init__(self) -> None:
         super().__init__("%(asctime)sZ %(levelname)s %(message)s", "%Y-%m-%dT%H:%M:%S")
