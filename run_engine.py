@@ -32,6 +32,33 @@ class Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_REFUSED)
 
 
+class Version(argparse.Action):
+    """`--version`: the engine's version and the schema version it runs on."""
+
+    def __init__(self, option_strings, dest, **kwargs):
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(f"ast-engine {engine_version()} (schema version {schema_version()})")
+        parser.exit()
+
+
+def engine_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        return version("ast-case-engine")
+    except PackageNotFoundError:   # run from a checkout that was never installed
+        import tomllib
+        from pathlib import Path
+        project = Path(__file__).resolve().parent / "pyproject.toml"
+        return tomllib.loads(project.read_text(encoding="utf-8"))["project"]["version"]
+
+
+def schema_version() -> int:
+    from storage.migrations import LATEST
+    return LATEST
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = Parser(prog="run_engine.py", description="Advanced Skills Teacher cases as persisted, "
                "auditable state machines: applications, reviews and appointments.",
@@ -44,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="TOML configuration file (env AST_ENGINE_CONFIG; default: built-in)")
     p.add_argument("--now", help="the business clock for this command (simulation, what-if); "
                                  "never changes the recorded time in the log")
+    p.add_argument("--version", action=Version, help="print the engine's version and exit")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=Parser)
 
     sub.add_parser("init", help="create or migrate the schema (safe to run again)")
@@ -101,8 +129,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "alive); one line per thing it does. Fires timers that came due while it "
                         "was down first, in due order. On SQLite only one daemon may run per "
                         "database file; on PostgreSQL any number.")
-    dm.add_argument("--tick", type=float, default=5.0, metavar="SECONDS",
-                    help="how often to look for due timers and new notices (default 5)")
+    dm.add_argument("--tick", type=float, metavar="SECONDS",
+                    help="how often to look for due timers besides each one's own instant "
+                         "(default: [daemon] tick_seconds, 60); new notices are looked for "
+                         "every 5 s, or every tick when it is shorter")
 
     n = sub.add_parser("notices", help="stored notices and their delivery; `notices retry ID`")
     n.add_argument("--case", metavar="CASE")
@@ -114,8 +144,17 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--all", action="store_true", help="every failed or waiting notice")
 
     st = sub.add_parser("status", help="is a daemon alive; next due timer; overdue timers; "
-                                       "pending and failed notices")
-    st.add_argument("--json", action="store_true")
+                                       "pending and failed notices",
+                        description="With --check, one line for a monitoring system (Nagios, "
+                        "Icinga, Zabbix): OK, WARNING (failed notices or timers, timers overdue "
+                        "by more than one tick), CRITICAL (no daemon alive: none has run, it "
+                        "stopped, or no heartbeat for 60 s) or UNKNOWN (the database cannot be "
+                        "read), with exit code 0, 1, 2 or 3.")
+    st.add_argument("--json", action="store_true", help="for scripts, with `alive` and "
+                    "`heartbeat_age_seconds`")
+    st.add_argument("--check", action="store_true",
+                    help="monitoring-plugin line and exit code (0 OK, 1 WARNING, 2 CRITICAL, "
+                         "3 UNKNOWN)")
 
     rp = sub.add_parser("replay", help="rebuild cases from their log alone; --verify compares",
                         description="Rebuild each case from its transition log alone, in "
@@ -212,7 +251,20 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return dispatch(args)
     except Exception as err:   # sorted into refusals and failures below
+        if args.command == "status" and args.check:
+            # A monitoring system reads the first word and the exit code: whatever went wrong
+            # (no database, a bad configuration), the state is UNKNOWN.
+            print(f"UNKNOWN - {unknown_reason(err)}")
+            return EXIT_CHECK
         return report(err)
+
+
+def unknown_reason(err: Exception) -> str:
+    from storage.errors import StorageError, one_line
+    text = one_line(str(err))
+    if isinstance(err, StorageError):
+        return f"cannot read the database: {text}"
+    return text or type(err).__name__
 
 
 def report(err: Exception) -> int:

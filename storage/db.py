@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Iterator
+from urllib.parse import quote
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine, make_url
@@ -26,6 +27,7 @@ from storage.errors import (AppendOnlyError, DatabaseUnavailableError, SchemaErr
                             StorageError, one_line, safe_url)
 
 BUSY_TIMEOUT_SECONDS = 30
+CONNECT_TIMEOUT_SECONDS = 10   # PostgreSQL: a server that does not answer is unavailable
 
 
 class DatabaseUrlError(ValueError):
@@ -53,11 +55,12 @@ class Database:
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
         self.dialect = parsed.get_backend_name()
         self.path: Path | None = None
+        self._file: tuple[int, int] | None = None   # the SQLite file's (device, inode)
         if self.is_sqlite and parsed.database and parsed.database != ":memory:":
-            self.path = Path(parsed.database)
+            self.path = Path(parsed.database).absolute()
             _prepare_sqlite_file(self.path, create)
         try:
-            self.engine: Engine = _create(url)
+            self.engine: Engine = _create(url, self.path)
         except (SQLAlchemyError, ImportError) as err:
             raise DatabaseUrlError(f"database URL {safe_url(url)!r}: {one_line(str(err))}"
                                    ) from None
@@ -69,6 +72,7 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Connection]:
         """One write transaction: committed when the block ends, rolled back on any exception."""
+        self._check_file()
         with translated(self.url):
             with self.engine.connect().execution_options(ast_write=True) as conn:
                 with conn.begin():
@@ -76,12 +80,19 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
+        self._check_file()
         with translated(self.url):
             with self.engine.connect() as conn:
                 with conn.begin():
                     yield conn
 
+    def ping(self) -> None:
+        """Whether the database answers now: DatabaseUnavailableError when it does not."""
+        with self.read() as conn:
+            conn.exec_driver_sql("SELECT 1")
+
     def dispose(self) -> None:
+        """Close every pooled connection (after an outage they are all dead ones)."""
         self.engine.dispose()
 
     def flush_erased(self) -> None:
@@ -93,6 +104,25 @@ class Database:
             with translated(self.url):
                 with self.engine.connect() as conn:
                     conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def _check_file(self) -> None:
+        """A SQLite file that vanished (moved, deleted, its disk unmounted) is unavailable, not
+        an empty new database: pooled connections would go on writing to the unlinked file,
+        and a new one would make an empty file (connections open it with mode=rw, so it
+        cannot). A file put back in its place (restored) is opened afresh."""
+        if self.path is None:
+            return
+        try:
+            stat = os.stat(self.path)
+        except FileNotFoundError:
+            raise DatabaseUnavailableError(f"database {self.path}: the file is gone (moved or "
+                                           "deleted)") from None
+        except OSError as err:
+            raise DatabaseUnavailableError(f"database {self.path}: {err.strerror}") from None
+        found = (stat.st_dev, stat.st_ino)
+        if self._file is not None and found != self._file:
+            self.engine.dispose()   # connections to the file that was replaced
+        self._file = found
 
 
 def _prepare_sqlite_file(path: Path, create: bool) -> None:
@@ -157,10 +187,16 @@ def _unavailable(original: BaseException, text: str) -> bool:
                                             "database or disk is full"))
 
 
-def _create(url: str) -> Engine:
+def _create(url: str, path: Path | None) -> Engine:
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_SECONDS,
-                                                  "check_same_thread": False})
+        options: dict = {"connect_args": {"timeout": BUSY_TIMEOUT_SECONDS,
+                                          "check_same_thread": False}}
+        if path is not None:
+            # mode=rw: a file that has vanished is an error, never silently made anew empty.
+            uri = f"file:{quote(str(path))}?mode=rw"
+            options = {"creator": lambda: sqlite3.connect(
+                uri, uri=True, timeout=BUSY_TIMEOUT_SECONDS, check_same_thread=False)}
+        engine = create_engine(url, **options)
 
         @event.listens_for(engine, "connect")
         def _on_connect(dbapi_connection, _record):
@@ -180,4 +216,7 @@ def _create(url: str) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
         return engine
-    return create_engine(url, pool_pre_ping=False)
+    # A URL's own connect_timeout wins over the default.
+    timeout = {} if "connect_timeout" in make_url(url).query else {
+        "connect_timeout": CONNECT_TIMEOUT_SECONDS}
+    return create_engine(url, pool_pre_ping=False, connect_args=timeout)

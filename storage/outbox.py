@@ -117,3 +117,13 @@ def pending_count(db: Database) -> int:
         row = Statements(db, conn).one("SELECT COUNT(*) FROM notices WHERE status = 'pending'",
                                        {})
     return int(row[0]) if row else 0
+
+
+def release_owned(db: Database, owner: str) -> int:
+    """Leases `owner` holds: after a database outage, a notice it had claimed (and perhaps
+    handed to the mail server without its `sent` being recorded) is due again at once, rather
+    than when its lease runs out; at most that one is sent twice, with the same Message-ID."""
+    with db.write() as conn:
+        return Statements(db, conn).run("UPDATE notices SET lease_until = NULL, lease_owner = "
+                                        "NULL WHERE lease_owner = :owner AND status = 'pending'",
+                                        {"owner": owner})

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import Any, Iterator, Sequence
 
-from storage import hashchain
+from storage import daemons, hashchain
 from storage.db import Database
 from storage.rows import CaseRow, LogEntry, NoticeRow, TimerRow
 from storage.sql_store import (CASE, CASE_COLUMNS, CASES_OF_KIND, LOG_COLUMNS, NOTICE_COLUMNS,
@@ -196,30 +196,64 @@ def notice_count(db: Database) -> int:
     return int(row[0]) if row else 0
 
 
-def status(db: Database, now: str) -> dict:
+def status(db: Database, now: str, real_now: str | None = None, tick_seconds: float = 60,
+           heartbeat_limit: float = 60) -> dict:
+    """What `status` reports. `now` is the business clock (which timers are overdue);
+    `real_now` the real one (how old the daemons' heartbeats are: a daemon is alive while its
+    row is open and its heartbeat younger than `heartbeat_limit` seconds). A timer is late when
+    it is overdue by more than one daemon tick."""
+    real_now = real_now or now
+    real = datetime.fromisoformat(real_now)
+    cutoff = _utc(real - timedelta(seconds=heartbeat_limit))
+    late_cutoff = _utc(datetime.fromisoformat(now) - timedelta(seconds=tick_seconds))
+    beats = daemons.heartbeats(db, cutoff)
     with db.read() as conn:
         q = Statements(db, conn)
-        daemon = q.named_one("SELECT id, heartbeat_at, stopped_at, summary FROM daemons "
-                             "ORDER BY heartbeat_at DESC LIMIT 1", {})
         next_timer = q.named_one("SELECT case_id, name, due, fires_at FROM timers WHERE status "
                                  "= 'pending' ORDER BY fires_at, id LIMIT 1", {})
         overdue = q.one("SELECT COUNT(*) FROM timers WHERE status = 'pending' AND "
                         "fires_at <= :now", {"now": now})
+        late = q.one("SELECT COUNT(*) FROM timers WHERE status = 'pending' AND "
+                     "fires_at <= :cutoff", {"cutoff": late_cutoff})
         failed_timers = q.one("SELECT COUNT(*) FROM timers WHERE status = 'failed'", {})
         counts = dict(q.all("SELECT status, COUNT(*) FROM notices GROUP BY status", {}))
+    daemon = beats.latest
+    newest = beats.newest_alive or (daemon[1] if daemon else None)
     return {
         "now": now,
+        "checked_at": real_now,
+        "alive": beats.alive > 0,
+        "daemons_alive": beats.alive,
+        "heartbeat_age_seconds": None if newest is None else round(
+            (real - datetime.fromisoformat(newest)).total_seconds(), 1),
+        "heartbeat_limit_seconds": heartbeat_limit,
         "daemon": None if daemon is None else {
-            "id": daemon.id, "heartbeat_at": daemon.heartbeat_at,
-            "stopped_at": daemon.stopped_at, "summary": daemon.summary},
+            "id": daemon[0], "heartbeat_at": daemon[1], "stopped_at": daemon[2],
+            "summary": daemon[3]},
         "next_timer": None if next_timer is None else {
             "case": next_timer.case_id, "name": next_timer.name, "due": next_timer.due,
             "fires_at": next_timer.fires_at},
         "overdue_timers": overdue[0] if overdue else 0,
+        "late_timers": late[0] if late else 0,
+        "tick_seconds": tick_seconds,
         "failed_timers": failed_timers[0] if failed_timers else 0,
         "notices": {"pending": counts.get("pending", 0), "sent": counts.get("sent", 0),
                     "failed": counts.get("failed", 0)},
     }
+
+
+def _utc(instant: datetime) -> str:
+    return instant.astimezone(timezone.utc).isoformat()
+
+
+def backlog(db: Database, now: str) -> tuple[int, int]:
+    """The daemon's gauges: timers overdue by `now`, and notices waiting to be delivered."""
+    with db.read() as conn:
+        q = Statements(db, conn)
+        overdue = q.one("SELECT COUNT(*) FROM timers WHERE status = 'pending' AND "
+                        "fires_at <= :now", {"now": now})
+        pending = q.one("SELECT COUNT(*) FROM notices WHERE status = 'pending'", {})
+    return (overdue[0] if overdue else 0), (pending[0] if pending else 0)
 
 
 # -- the log, for auditors -----------------------------------------------------------------------

@@ -1,21 +1,29 @@
 """A real SMTP server on loopback that records what it receives (aiosmtpd), for delivery
-tests: messages are counted by Message-ID, so a resend shows as a duplicate."""
+tests: messages are counted by Message-ID, so a resend shows as a duplicate. It can be slow
+(a relay under load), speak TLS (STARTTLS or implicit, with a certificate the test made with
+trustme) and require a login."""
 from __future__ import annotations
 
+import asyncio
 import socket
+import ssl
 import threading
 from collections import Counter
 from email import message_from_bytes
+from typing import Any, Literal, Mapping
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
 
 
 class Recorder:
-    def __init__(self, refuse: int = 0, unknown: tuple[str, ...] = ()):
+    def __init__(self, refuse: int = 0, unknown: tuple[str, ...] = (), delay: float = 0.0):
         self.messages: list = []
+        self.logins: list[tuple[str, str]] = []   # (user, password) of each accepted login
         self.lock = threading.Lock()
         self.refuse = refuse   # refuse this many messages first (a server having a bad day)
         self.unknown = set(unknown)   # mailboxes that do not exist here
+        self.delay = delay     # seconds each message takes to be accepted
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address in self.unknown:
@@ -24,6 +32,8 @@ class Recorder:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if self.delay:
+            await asyncio.sleep(self.delay)
         with self.lock:
             if self.refuse > 0:
                 self.refuse -= 1
@@ -43,10 +53,39 @@ def free_port() -> int:
 
 
 class MailServer:
-    def __init__(self, refuse: int = 0, unknown: tuple[str, ...] = ()):
-        self.recorder = Recorder(refuse, unknown)
+    def __init__(self, refuse: int = 0, unknown: tuple[str, ...] = (), delay: float = 0.0,
+                 tls: Literal["none", "starttls", "implicit"] = "none", certificate: Any = None,
+                 accounts: Mapping[str, str] | None = None):
+        """`certificate`: a trustme LeafCert the server presents (tls starttls or implicit);
+        `accounts`: user -> password; when given, a login is required (over TLS only)."""
+        self.recorder = Recorder(refuse, unknown, delay)
         self.port = free_port()
-        self.controller = Controller(self.recorder, hostname="127.0.0.1", port=self.port)
+        options: dict[str, Any] = {}
+        if tls != "none":
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            certificate.configure_cert(context)
+            if tls == "starttls":
+                options.update(tls_context=context, require_starttls=True)
+            else:
+                options.update(ssl_context=context)
+        if accounts is not None:
+            # aiosmtpd knows of TLS only after its own STARTTLS: with implicit TLS the whole
+            # session is encrypted already, so it is told not to look for it.
+            options.update(authenticator=self._authenticator(dict(accounts)),
+                           auth_required=True, auth_require_tls=tls == "starttls")
+        self.controller = Controller(self.recorder, hostname="127.0.0.1", port=self.port,
+                                     **options)
+
+    def _authenticator(self, accounts: dict[str, str]):
+        def check(server, session, envelope, mechanism, auth_data):
+            user = auth_data.login.decode()
+            password = auth_data.password.decode()
+            if accounts.get(user) != password:
+                return AuthResult(success=False, handled=False)
+            with self.recorder.lock:
+                self.recorder.logins.append((user, password))
+            return AuthResult(success=True)
+        return check
 
     def __enter__(self) -> "MailServer":
         self.controller.start()

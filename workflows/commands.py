@@ -194,15 +194,17 @@ def audit(ctx: Context, args) -> int:
 
 # -- delivery and the daemon (the transactional outbox) ---------------------------------------
 
-def outbox(ctx: Context, say=lambda line: None):
+def outbox(ctx: Context, say=None):
     from notifications.delivery import channel_from
-    from workflows.notice_queue import Outbox
+    from workflows.notice_queue import Outbox, quiet
     delivery = ctx.config.delivery
     return Outbox(ctx.db, channel_from(delivery), delivery.sender, delivery.max_attempts,
-                  ctx.real, say)
+                  ctx.real, say or quiet)
 
 
 def deliver(ctx: Context, args) -> int:
+    """Exit 3 when any notice could not be delivered (each named on standard output): it
+    stays pending (to be tried again) or failed, never lost."""
     require_current(ctx.db)
     lock = None
     if ctx.db.is_sqlite:
@@ -219,7 +221,8 @@ def deliver(ctx: Context, args) -> int:
         if lock is not None:
             from storage.outbox import release_all
             release_all(ctx.db)   # no daemon runs: a lease left here is a dead process's
-        report = outbox(ctx, say=(lambda line: None) if args.json else print).deliver_all()
+        said = None if args.json else (lambda line, level=0: print(line))
+        report = outbox(ctx, said).deliver_all()
     finally:
         if lock is not None:
             lock.release()
@@ -229,14 +232,20 @@ def deliver(ctx: Context, args) -> int:
     else:
         print(f"{len(report.sent)} notice(s) sent, {len(report.retrying)} to retry later, "
               f"{len(report.failed)} failed")
-    return 0
+    return 3 if report.retrying or report.failed else 0
 
 
 def daemon(ctx: Context, args) -> int:
+    from workflows import logs
     from workflows.daemon import Daemon
-    engine = ctx.engine()
-    runner = Daemon(engine, outbox(ctx), ctx.clock, tick_seconds=args.tick)
-    runner.outbox.say = runner.say
+    from workflows.metrics import Metrics
+    # No schema check here: the database may be away at start-up, which the daemon waits out.
+    engine = Engine(ctx.db, ctx.config, clock=ctx.clock, recorder=ctx.real)
+    settings = ctx.config.daemon
+    runner = Daemon(engine, outbox(ctx), ctx.clock,
+                    tick_seconds=args.tick if args.tick is not None else settings.tick_seconds,
+                    log=logs.daemon_logger(sys.stdout), metrics=Metrics(),
+                    metrics_at=(settings.metrics_host, settings.metrics_port))
     runner.early_signals = getattr(args, "early_signals", [])
     return runner.run()
 
@@ -266,8 +275,15 @@ def notices(ctx: Context, args) -> int:
 
 
 def status(ctx: Context, args) -> int:
+    """With --check: one line and exit code in the monitoring-plugin convention."""
+    from workflows.daemon import HEARTBEAT_LIMIT_SECONDS
     require_current(ctx.db)
-    report = queries.status(ctx.db, utc_iso(ctx.clock.now()))
+    report = queries.status(ctx.db, utc_iso(ctx.clock.now()), utc_iso(ctx.real.now()),
+                            ctx.config.daemon.tick_seconds, HEARTBEAT_LIMIT_SECONDS)
+    if args.check:
+        code, line = present.check(report)
+        print(line)
+        return code
     if args.json:
         emit(report)
     else:

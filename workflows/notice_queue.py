@@ -11,6 +11,7 @@ reported. Times here (sent, next attempt, leases) are read from the real clock, 
 business clock of `--now`."""
 from __future__ import annotations
 
+import logging
 import os
 import socket
 from dataclasses import dataclass, field
@@ -41,11 +42,17 @@ class DeliveryReport:
     failed: list[tuple[str, str]] = field(default_factory=list)
 
 
+def quiet(line: str, level: int = logging.INFO) -> None:
+    """Say nothing (the default `say` of an Outbox)."""
+
+
 class Outbox:
     def __init__(self, db: Database, channel: Channel, sender: str, max_attempts: int,
-                 clock: Clock, say: Callable[[str], None] = lambda line: None,
+                 clock: Clock, say: Callable[[str, int], None] = quiet,
                  owner: str | None = None):
-        """`clock` is the real clock: it stamps `sent_at`, back-off times and leases."""
+        """`clock` is the real clock: it stamps `sent_at`, back-off times and leases. `say`
+        is given one line per delivery and its logging level: INFO for a notice sent,
+        WARNING for one that waits to be tried again, ERROR for one that failed for good."""
         self.db, self.channel, self.sender = db, channel, sender
         self.max_attempts, self.clock, self.say = max_attempts, clock, say
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}"
@@ -86,7 +93,8 @@ class Outbox:
             outbox.mark_failed_try(self.db, notice.id, self.owner, "failed",
                                    notice.attempts + 1, error[:500], None)
             report.failed.append((notice.id, error))
-            self.say(f"notice {notice.id} NOT SENT: {err}; `audit verify` names it")
+            self.say(f"notice {notice.id} NOT SENT: {err}; `audit verify` names it",
+                     logging.ERROR)
             return
         except Exception as err:   # every failure is recorded on the notice, never dropped
             attempts = notice.attempts + 1
@@ -95,16 +103,17 @@ class Outbox:
                 outbox.mark_failed_try(self.db, notice.id, self.owner, "failed", attempts,
                                        error, None)
                 report.failed.append((notice.id, error))
-                self.say(f"notice {notice.id} FAILED after {attempts} attempts: {error}")
+                self.say(f"notice {notice.id} FAILED after {attempts} attempts: {error}",
+                         logging.ERROR)
             else:
                 retry = utc_iso(self.clock.now() + backoff(attempts))
                 outbox.mark_failed_try(self.db, notice.id, self.owner, "pending", attempts,
                                        error, retry)
                 report.retrying.append((notice.id, error))
                 self.say(f"notice {notice.id} not delivered (attempt {attempts} of "
-                         f"{self.max_attempts}): {error}; next try at {retry}")
+                         f"{self.max_attempts}): {error}; next try at {retry}", logging.WARNING)
             return
         outbox.mark_sent(self.db, notice.id, self.owner, utc_iso(self.clock.now()))
         report.sent.append(notice.id)
         self.say(f"sent notice {notice.id} to {', '.join(notice.recipients)} "
-                 f"via {self.channel.name}")
+                 f"via {self.channel.name}", logging.INFO)

@@ -118,23 +118,70 @@ def notice_table(rows: list[dict]) -> str:
     return "\n".join(lines + [f"{len(rows)} notice(s)"])
 
 
-def status(report: dict) -> str:
-    from datetime import datetime as _dt
+def daemon_state(report: dict) -> str:
+    """Whether a daemon is alive, in a few words (`status` and `status --check`)."""
     daemon = report["daemon"]
+    limit = int(report["heartbeat_limit_seconds"])
+    if report["alive"]:
+        several = f"{report['daemons_alive']} daemons" if report["daemons_alive"] > 1 \
+            else f"daemon {daemon['id']}"
+        return f"{several} alive, last heartbeat {report['heartbeat_age_seconds']:.0f}s ago"
     if daemon is None:
-        alive = "no daemon has run on this database"
-    elif daemon["stopped_at"]:
-        alive = f"stopped at {london(daemon['stopped_at'])} London ({daemon['summary']})"
-    else:
-        age = (_dt.fromisoformat(report["now"]) - _dt.fromisoformat(daemon["heartbeat_at"]))
-        seconds = int(age.total_seconds())
-        health = "alive" if seconds <= 60 else "SILENT (no heartbeat for over a minute)"
-        alive = f"{health}: {daemon['id']}, last heartbeat {seconds}s ago"
+        return "no daemon alive: none has run on this database"
+    if daemon["stopped_at"] and not (daemon["summary"] or "").startswith("no heartbeat since"):
+        return (f"no daemon alive: the last one stopped at {london(daemon['stopped_at'])} "
+                f"London ({daemon['summary']})")
+    age = report["heartbeat_age_seconds"]
+    return (f"no daemon alive: the last one ({daemon['id']}) fell silent {age:.0f}s ago "
+            f"(no heartbeat for over {limit}s: killed, hung or its host lost)")
+
+
+def status(report: dict) -> str:
     nxt = report["next_timer"]
-    lines = [f"daemon: {alive}",
+    lines = [f"daemon: {daemon_state(report)}",
              "next timer: " + (f"{nxt['name']} on {nxt['case']}, due {day(nxt['due'])}, fires "
                                f"{london(nxt['fires_at'])} London" if nxt else "none pending"),
-             f"overdue timers: {report['overdue_timers']}",
+             f"overdue timers: {report['overdue_timers']}"
+             + (f" ({report['late_timers']} by more than one tick)" if report["late_timers"]
+                else ""),
              f"notices: {report['notices']['pending']} pending, {report['notices']['sent']} "
              f"sent, {report['notices']['failed']} failed"]
+    if report["failed_timers"]:
+        lines.append(f"failed timers: {report['failed_timers']} (`list --overdue` and `show` "
+                     "name them with their last error)")
     return "\n".join(lines)
+
+
+# The monitoring-plugin convention (Nagios, Icinga, Zabbix agents): the first word, exit code.
+CHECK_OK, CHECK_WARNING, CHECK_CRITICAL, CHECK_UNKNOWN = 0, 1, 2, 3
+CHECK_WORDS = ("OK", "WARNING", "CRITICAL", "UNKNOWN")
+
+
+def check(report: dict) -> tuple[int, str]:
+    """`status --check`: the exit code, and one line beginning OK, WARNING or CRITICAL, with
+    performance data after `|`."""
+    notices, tick = report["notices"], report["tick_seconds"]
+    problems = []
+    if notices["failed"]:
+        problems.append(f"{notices['failed']} failed notice(s)")
+    if report["failed_timers"]:
+        problems.append(f"{report['failed_timers']} failed timer(s)")
+    if report["late_timers"]:
+        problems.append(f"{report['late_timers']} timer(s) overdue by more than one tick "
+                        f"({tick:g}s)")
+    if not report["alive"]:
+        code, found = CHECK_CRITICAL, [daemon_state(report)] + problems
+    elif problems:
+        code, found = CHECK_WARNING, problems + [daemon_state(report)]
+    else:
+        code, found = CHECK_OK, [daemon_state(report),
+                                 f"{report['overdue_timers']} overdue timer(s), "
+                                 f"{notices['pending']} notice(s) pending"]
+    age = report["heartbeat_age_seconds"]
+    perf = (f"daemons={report['daemons_alive']};;1 "
+            + (f"heartbeat_age={age:g}s;;{report['heartbeat_limit_seconds']:g} "
+               if age is not None else "")
+            + f"overdue_timers={report['overdue_timers']} "
+            f"late_timers={report['late_timers']};0 failed_timers={report['failed_timers']};0 "
+            f"pending_notices={notices['pending']} failed_notices={notices['failed']};0")
+    return code, f"{CHECK_WORDS[code]} - {'; '.join(found)} | {perf}"
