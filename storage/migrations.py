@@ -275,6 +275,21 @@ def _web_console(db: Database, conn: Connection) -> None:
         "EXECUTE FUNCTION case_search_forget_erased()")
 
 
+def _rule_edition_2(db: Database, conn: Connection) -> None:
+    """Every entry logged so far was decided under the first edition of the rules; the second
+    (states/editions.py) applies from the next one."""
+    from sqlmodel import SQLModel
+    from storage import tables  # noqa: F401
+    SQLModel.metadata.create_all(conn, tables=[SQLModel.metadata.tables["rule_editions"]])
+    head = conn.exec_driver_sql("SELECT global_seq FROM chain_head WHERE id = 1").scalar() or 0
+    insert = db.sql("INSERT INTO rule_editions (edition, from_global_seq, description) "
+                    "VALUES (:e, :g, :d)")
+    conn.exec_driver_sql(insert, {"e": 1, "g": 1, "d": "the rules as first built"})
+    conn.exec_driver_sql(insert, {"e": 2, "g": int(head) + 1, "d": (
+        "2026-11-30: late-keyed events, calendars by party, assessment_outcome, send_to_la, "
+        "vacate, no refusal of a review")})
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[Database, Connection], None]]] = [
     (1, "cases, transition log, chain head, timers and notices", _create_tables),
     (2, "the transition log refuses UPDATE and DELETE", _append_only_log),
@@ -286,6 +301,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[Database, Connection], None]]] = [
     (5, "erasable personal data, sealed notices, trigger records apart from the opening data, "
         "timer rules as data", _erasable_and_sealed),
     (6, "the web console: accounts, sessions and the search table", _web_console),
+    (7, "editions of the rules: from which log entry each applies", _rule_edition_2),
 ]
 LATEST = MIGRATIONS[-1][0]
 

@@ -148,6 +148,15 @@ class SchemaMigration(SQLModel, table=True):
     applied_at: str
 
 
+class RuleEdition(SQLModel, table=True):
+    """From which log entry each edition of the rules applies (states/editions.py; migration 7
+    and every later one that brings in an edition)."""
+    __tablename__ = "rule_editions"
+    edition: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    from_global_seq: int
+    description: str
+
+
 # -- the web console (migration 6) ---------------------------------------------------------------
 
 class ConsoleUser(SQLModel, table=True):

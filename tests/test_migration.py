@@ -82,3 +82,61 @@ def test_an_erased_entry_of_before_the_migration_edited_afterwards_is_caught(lan
     engine.dispose()
     result = landed("audit", "verify")
     assert result.returncode == 3 and "erasing entry recorded" in result.stdout
+
+
+# -- a database decided under the first edition of the rules (states/editions.py) ----------------
+
+EDITION1 = Path(__file__).parent / "fixtures" / "edition1-v6.sqlite3"
+
+
+@pytest.fixture
+def edition1(tmp_path) -> Cli:
+    copy = tmp_path / "edition1.db"
+    shutil.copyfile(EDITION1, copy)
+    cli = Cli(tmp_path, f"sqlite:///{copy}")
+    assert "applied migration 7" in cli.ok("init").stdout
+    return cli
+
+
+def test_cases_decided_under_the_first_edition_replay_as_they_were_decided(edition1):
+    """A post the school funds went through ast2_submitted, a local_formula post was secured by
+    its headteacher, a timer noticed late took the case's latest time, a decision letter sent
+    no assessment_outcome: each replays exactly as logged."""
+    assert edition1("audit", "verify").returncode == 0
+    replayed = edition1("replay", "--all", "--verify")
+    assert replayed.returncode == 0, replayed.stdout
+    assert "0 differ" in replayed.stdout
+
+
+def test_a_review_refused_under_the_first_edition_stays_readable_and_final(edition1):
+    review = next(c for c in edition1.json("list") if c["kind"] == "review")
+    shown = edition1.json("show", review["case"])
+    assert shown["state"] == "refused"
+    assert [e["trigger"] for e in shown["log"]] == ["open", "refuse"]
+    assert [n["template"] for n in shown["notices"]][-1] == "review_refused"
+    text = edition1.ok("show", review["case"]).stdout
+    assert "state: refused" in text and "No ground is made out." in text
+    refused = edition1("fire", review["case"], "withdraw", "--actor", "candidate:ann",
+                       now="2027-06-02")
+    assert refused.returncode == 2 and "not allowed in state refused" in refused.stderr
+
+
+def test_entries_after_the_migration_are_decided_under_the_current_edition(edition1):
+    """A case begun under edition 1 goes on under the current rules: its decision letter now
+    tells the school the outcome; it then replays with each entry under its own edition."""
+    case = next(c["case"] for c in edition1.json("list") if c["state"] == "supported")
+    for trigger, actor, data, now in [
+            ("submit_to_agency", "headteacher:h.brown",
+             '{"funding_declaration": {"declared_by": "Hugh Brown", "source": "school"}}',
+             "2027-06-02"),
+            ("agency_receive", "agency:naa", "{}", "2027-06-03"),
+            ("schedule_assessment", "agency:naa", '{"assessment_date": "2027-06-10", "assessor": '
+             '{"id": "as-17", "name": "Carol Assessor", "email": "carol@agency.example.org"}}',
+             "2027-06-04"),
+            ("judge_met", "assessor:as-17", "{}", "2027-06-10T16:00"),
+            ("send_decision_letter", "agency:naa", "{}", "2027-06-11")]:
+        edition1.ok("fire", case, trigger, "--actor", actor, "--data", data, now=now)
+    notices = [n["template"] for n in edition1.json("show", case)["notices"]]
+    assert notices[-2:] == ["decision_letter", "assessment_outcome"]
+    replayed = edition1("replay", "--all", "--verify")
+    assert replayed.returncode == 0, replayed.stdout

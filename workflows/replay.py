@@ -93,6 +93,16 @@ class Replayer:
         self.reader = DatabaseReader(source)
         self.engine = Engine(None, self.config, renderer=renderer,
                              clock=FixedClock(datetime.fromisoformat("1970-01-01T00:00:00+00:00")))
+        # (first global_seq, edition), so that each entry is re-applied under its rules.
+        self.editions = [(first, edition) for edition, first in queries.rule_editions(source)]
+
+    def edition_of(self, entry: LogEntry) -> int:
+        """The edition of the rules `entry` was decided under (states/editions.py)."""
+        found = 1
+        for first, edition in self.editions:
+            if entry.global_seq >= first:
+                found = edition
+        return found
 
     def rebuilt(self, case_id: str) -> tuple:
         m = self.memory
@@ -136,7 +146,7 @@ class Replayer:
         for entry in log:
             data = jsontext.loads(entry.data)
             mode = Replay(self.reader, _engine_record(entry, data, case.kind), versions,
-                          calendars.get(entry.seq, _NONE))
+                          calendars.get(entry.seq, _NONE), self.edition_of(entry), entry.dest)
             try:
                 self.engine.replay_entry(self.memory, mode, case.kind, entry, data,
                                          _actor(entry.actor) or SYSTEM,
@@ -261,7 +271,10 @@ def _by_seq(timers: list[TimerRow], notices: list[NoticeDigest]
     for t in timers:
         out.setdefault(t.started_seq, ([], [], []))[0].append((t.name, t.due))
         if t.ended_seq is not None:
-            out.setdefault(t.ended_seq, ([], [], []))[1].append((t.name, t.status))
+            # A superseded timer was `fired` by the entry it ended in; the later
+            # timer_superseded entry marked it so (DOMAIN.md, "Late-keyed events").
+            status = "fired" if t.status == "superseded" else t.status
+            out.setdefault(t.ended_seq, ([], [], []))[1].append((t.name, status))
     for n in notices:
         out.setdefault(n.log_seq, ([], [], []))[2].append((n.template, n.body_sha256))
     return out

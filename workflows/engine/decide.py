@@ -76,13 +76,16 @@ def _conditions(row: Transition, guards: bool) -> list[str | Callable[..., bool 
 
 def build(process: Process, guards: bool = True) -> Machine:
     """The kind's machine; without `guards`, the one replay runs (routes decided again, guards
-    as they were decided when the entry was recorded). States are the Enum's names, which
-    the machine resolves without the Enum's property lookups."""
+    as they were decided when the entry was recorded, and retired rows kept, which only old
+    entries can take). States are the Enum's names, which the machine resolves without the
+    Enum's property lookups."""
     machine = Machine(model=None, states=[NEW, *(s.name for s in process.states)], initial=NEW,
                       auto_transitions=False, send_event=True, model_attribute="state")
     machine.add_transition("open", NEW, process.initial.name,
                            conditions=_conditions(process.opening, guards))
     for row in process.all_transitions():
+        if row.retired and guards:
+            continue
         for source in row.sources:
             # dest None: an internal transition (the case stays in its state).
             machine.add_transition(row.trigger, source.name,
@@ -97,10 +100,11 @@ REPLAY_MACHINES: dict[str, Machine] = {kind: build(process, guards=False)
 
 
 @lru_cache(maxsize=None)
-def triggers_from(kind: str, state: Enum | str) -> frozenset[str]:
-    """The triggers the machine allows from `state` (asked once per state: the machine does not
-    change once built)."""
-    return frozenset(MACHINES[kind].get_triggers(_name(state)))
+def triggers_from(kind: str, state: Enum | str, replaying: bool = False) -> frozenset[str]:
+    """The triggers the machine (replay's, with `replaying`) allows from `state` (asked once per
+    state: the machine does not change once built)."""
+    machine = REPLAY_MACHINES[kind] if replaying else MACHINES[kind]
+    return frozenset(machine.get_triggers(_name(state)))
 
 
 def _name(state: Enum | str) -> str:
@@ -113,13 +117,22 @@ def sources_of(kind: str, trigger: str) -> list[str]:
     return sorted(event.transitions) if event else []
 
 
-def decide(kind: str, state: Enum | str, trigger: str, facts: CaseFacts, guards: bool = True
-           ) -> Decision:
+def decide(kind: str, state: Enum | str, trigger: str, facts: CaseFacts, guards: bool = True,
+           dest: str | None = None) -> Decision:
     """Run `trigger` from `state` on the kind's machine (with `guards` False, replay's). The
     returned decision has the row taken and the destination (`state`, an Enum member), or no
-    row and the first failing guard's reason."""
+    row and the first failing guard's reason. `dest` (replay): where the logged entry led;
+    where routes would choose, the row that leads there is taken, as it was when recorded
+    (a route's rule may have changed since: states/editions.py)."""
     if not guards:
         only = _only_destination(kind, trigger, _name(state))
+        if only is _SEVERAL and dest is not None:
+            process = PROCESSES[kind]
+            source = _as_enum(process, state)
+            leading = [r for r in rows_from(process, trigger, source)
+                       if (r.dest.value if r.dest is not None else source.value) == dest]
+            if len(leading) == 1:
+                return Decision(leading[0].dest or source, leading[0])
         if only is not _SEVERAL:
             # One way out of this state: the machine's own table says where it leads.
             process = PROCESSES[kind]

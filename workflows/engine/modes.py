@@ -7,6 +7,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Protocol, Sequence
 
+from states import editions
 from states.spec import Transition
 from storage import queries
 from storage.db import Database
@@ -27,7 +28,17 @@ class Mode(Protocol):
         """Salts and hashes are made (live); replay compares content and leaves them empty,
         since a case replayed on its own is outside the global chain its hashes link into."""
 
+    @property
+    def edition(self) -> int:
+        """The edition of the rules the entry is decided under (states/editions.py)."""
+    @property
+    def logged_dest(self) -> str | None:
+        """Where the logged entry led (replay follows it where routes would choose); None live."""
+
     def warnings(self, row: Transition, facts: CaseFacts) -> list[str]: ...
+    def derived(self, row: Transition, facts: CaseFacts) -> dict[str, Any]:
+        """The facts the engine derives and records with the entry (decided live, read back
+        from the entry in replay)."""
     def opened_id(self, kind: str, prefix: str) -> str: ...
     def template_version(self, notice_id: str) -> str | None: ...
     def reader(self, store: CaseStore) -> CaseReader: ...
@@ -76,9 +87,14 @@ class Live:
     decides_guards: bool = True
     follows_links: bool = True
     seals: bool = True
+    edition: int = editions.CURRENT
+    logged_dest: str | None = None
 
     def warnings(self, row: Transition, facts: CaseFacts) -> list[str]:
         return [w for w in (check(facts) for check in row.warnings) if w]
+
+    def derived(self, row: Transition, facts: CaseFacts) -> dict[str, Any]:
+        return row.derive(facts) if row.derive else {}
 
     def opened_id(self, kind: str, prefix: str) -> str:
         return self.new_id(prefix)
@@ -106,12 +122,17 @@ class Replay:
     recorded: Mapping[str, Any]
     template_versions: Mapping[str, str | None]
     calendars: Mapping[str, WorkingCalendar]   # timer -> as stored with it
+    edition: int = editions.CURRENT
+    logged_dest: str | None = None
     decides_guards: bool = False
     follows_links: bool = False
     seals: bool = False
 
     def warnings(self, row: Transition, facts: CaseFacts) -> list[str]:
         return list(self.recorded.get("warnings", ()))
+
+    def derived(self, row: Transition, facts: CaseFacts) -> dict[str, Any]:
+        return dict(self.recorded.get("derived", {}))
 
     def opened_id(self, kind: str, prefix: str) -> str:
         return str(self.recorded.get("opened", {}).get(kind, ""))
