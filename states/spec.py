@@ -71,6 +71,8 @@ class Facts(Protocol):
     def contacts(self) -> Mapping[str, str]: ...     # configured addresses
     @property
     def policy(self) -> Mapping[str, Any]: ...       # local-policy settings
+    @property
+    def nation(self) -> str: ...                     # england or wales
 
     def lookup(self, case_id: str) -> CaseView | None: ...
     def cases_of_kind(self, kind: str) -> Sequence[CaseView]: ...
@@ -143,6 +145,9 @@ class CancelTimers:
 class Notify:
     template: str
     to: tuple[Recipient, ...]
+    # The edition of the rules (states/editions.py) that added it: an entry decided under an
+    # earlier edition did not send it, and replay does not either.
+    since: int = 1
 
 
 @dataclass(frozen=True)
@@ -162,12 +167,19 @@ class MoveLinked:
 
 
 @dataclass(frozen=True)
+class SupersedeTimer:
+    """Mark the fired timer a late-keyed event overtook as `superseded` (DOMAIN.md, "Late-keyed
+    events"): the event's data names it (`timer`, `superseded_seq`)."""
+
+
+@dataclass(frozen=True)
 class ErasePersonalData:
     """Erase every personal field of the case, its log entries and its notices (DOMAIN.md,
     "Personal data"): their hashes stay, so both chains still verify."""
 
 
-Effect = StartTimer | CancelTimers | Notify | OpenLinked | MoveLinked | ErasePersonalData
+Effect = (StartTimer | CancelTimers | Notify | OpenLinked | MoveLinked | SupersedeTimer
+          | ErasePersonalData)
 
 
 class Data(BaseModel):
@@ -197,6 +209,8 @@ class Transition:
     route: Route | None = None
     # Written by the engine itself (recalendar, a late-keyed event), never fired by a person.
     internal: bool = False
+    # No longer part of the process: kept so that entries logged before can be replayed.
+    retired: bool = False
 
     def roles_for(self, facts: Facts | None) -> tuple[str, ...]:
         if callable(self.roles):
@@ -230,6 +244,10 @@ class Transition:
         return tuple(e.name for e in self.effects if isinstance(e, StartTimer))
 
     @cached_property
+    def supersedes(self) -> bool:
+        return any(isinstance(e, SupersedeTimer) for e in self.effects)
+
+    @cached_property
     def erases(self) -> bool:
         return any(isinstance(e, ErasePersonalData) for e in self.effects)
 
@@ -241,6 +259,17 @@ class Transition:
 
 class Reason(Data):
     reason: str
+
+
+class TimerSuperseded(Data):
+    """The data of a `timer_superseded` entry: the timer entry a late-keyed event overtook, and
+    the event."""
+    superseded_seq: int
+    timer: str
+    due: date
+    late_trigger: str
+    late_effective_at: str
+    late_recorded_at: str
 
 
 class TimerChange(Data):
@@ -299,12 +328,45 @@ class Process:
                     trigger=f"timer:{timer.name}", sources=tuple(self.states), dest=None,
                     roles=("system",), data=TimerFired,
                     effects=(Notify("deadline_missed", timer.missed_to),)))
+        rows.extend(self._supersede_rows(rows))
         rows.append(Transition(
             "erase_personal_data", tuple(sorted(self.final, key=lambda s: s.value)), None,
             ("la_coordinator",), Reason, effects=(ErasePersonalData(),)))
         rows.append(Transition("deadline_recomputed", tuple(self.states), None, ("operator",),
                                TimerChange, internal=True))
         return rows
+
+    def _supersede_rows(self, rows: list[Transition]) -> list[Transition]:
+        """`timer_superseded`: written by the engine before a late-keyed event that overtook a
+        timer entry. Superseding a duty timer withdraws its `deadline_missed` (to the same
+        recipients); superseding a timer that moved the case moves it back. The route says
+        which timer the entry supersedes."""
+        persons = tuple(r for r in ROLES if r not in ("system", "auditor"))
+        out = []
+        for timer in self.timers:
+            if timer.duty is not None:
+                out.append(Transition(
+                    "timer_superseded", tuple(self.states), None, persons, TimerSuperseded,
+                    effects=(SupersedeTimer(), Notify("deadline_missed_withdrawn",
+                                                      timer.missed_to)),
+                    route=_superseding(timer.name), internal=True))
+        for row in rows:
+            if row.trigger.startswith("timer:") and row.dest is not None:
+                for source in row.sources:
+                    out.append(Transition(
+                        "timer_superseded", (row.dest,), source, persons, TimerSuperseded,
+                        effects=(SupersedeTimer(),),
+                        route=_superseding(row.trigger.removeprefix("timer:")),
+                        internal=True))
+        return out
+
+    @cached_property
+    def retired_states(self) -> frozenset[Enum]:
+        """States only a retired transition leads to: readable, never entered again."""
+        live = {self.initial} | {r.dest for r in self.all_transitions()
+                                 if r.dest is not None and not r.retired}
+        return frozenset(r.dest for r in self.all_transitions()
+                         if r.retired and r.dest is not None and r.dest not in live)
 
     def triggers(self) -> list[str]:
         return list(self._by_trigger)
@@ -392,6 +454,13 @@ def validate(process: Process) -> None:
     if dead_ends:
         raise InvalidDefinition(
             f"{where}: non-final state(s) with no way out: {', '.join(dead_ends)}")
+
+
+def _superseding(timer: str) -> Route:
+    def route(f: Facts) -> bool:
+        return f.event.get("timer") == timer
+    route.__name__ = f"superseding_{timer}"
+    return route
 
 
 def every_state_but(states: type[Enum], *excluded: Enum) -> tuple[Enum, ...]:

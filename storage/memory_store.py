@@ -120,6 +120,13 @@ class MemoryCaseStore:
         timer.status, timer.ended_seq = status, ended_seq
         return 1
 
+    def supersede_timer(self, timer_id: int) -> int:
+        timer = self._timer_by_id.get(timer_id)
+        if timer is None or timer.status != "fired":
+            return 0
+        timer.status = "superseded"
+        return 1
+
     def store_notices(self, rows: Sequence[NoticeRow]) -> None:
         for row in rows:
             self.notices[row.case_id].append(row)

@@ -163,12 +163,15 @@ def list_cases(db: Database, kind: str | None = None, state: str | None = None,
     sql = ("SELECT c.id, c.kind, c.state, c.version, c.opened_at, "
            "(SELECT MIN(t.due) FROM timers t WHERE t.case_id = c.id AND t.status = 'pending') "
            "AS next_due, (SELECT COUNT(*) FROM timers f WHERE f.case_id = c.id AND "
-           f"f.status = 'failed') AS failed_timers FROM cases c{where} ORDER BY c.opened_at, c.id")
+           "f.status = 'failed') AS failed_timers, (SELECT COUNT(*) FROM timers s WHERE "
+           "s.case_id = c.id AND s.status = 'superseded') AS superseded_timers "
+           f"FROM cases c{where} ORDER BY c.opened_at, c.id")
     with db.read() as conn:
         rows = Statements(db, conn).named(sql, params)
     return [{"case": r.id, "kind": r.kind, "state": r.state, "version": r.version,
              "opened_at": r.opened_at, "next_due": r.next_due,
-             "failed_timers": r.failed_timers} for r in rows]
+             "failed_timers": r.failed_timers, "superseded_timers": r.superseded_timers}
+            for r in rows]
 
 
 def _where(clauses: list[tuple[str, str, object]]) -> tuple[str, dict]:
@@ -370,7 +373,7 @@ class StoredCase:
 
 # The log's columns replay reads; the hash columns are left out (audit verify's business).
 REPLAY_LOG = ("case_id, seq, trigger, source, dest, actor, on_behalf_of, effective_at, "
-              "recorded_at, data, engine, hash_version, erased")
+              "recorded_at, data, engine, hash_version, erased, global_seq")
 
 
 def case_ids(db: Database) -> list[str]:
@@ -391,11 +394,11 @@ def stored_cases(db: Database, ids: Sequence[str]) -> dict[str, StoredCase]:
             _case_row(r) for r in q.all(f"SELECT {CASE_COLUMNS} FROM cases WHERE id IN "
                                         f"({marks})", params))}
         for (case_id, seq, trigger, source, dest, actor, for_, effective_at, recorded_at, data,
-             engine, hash_version, erased) in q.all(
+             engine, hash_version, erased, global_seq) in q.all(
                 f"SELECT {REPLAY_LOG} FROM transition_log WHERE case_id IN ({marks}) "
                 "ORDER BY case_id, seq", params):
             found[case_id].log.append(LogEntry(
-                0, case_id, seq, trigger, source, dest, actor, for_, effective_at, recorded_at,
+                global_seq, case_id, seq, trigger, source, dest, actor, for_, effective_at, recorded_at,
                 data, engine, None, None, None, hash_version, "", "", "", bool(erased)))
         for r in q.all(f"SELECT {TIMER_COLUMNS} FROM timers WHERE case_id IN ({marks}) "
                        "ORDER BY case_id, id", params):
@@ -406,6 +409,14 @@ def stored_cases(db: Database, ids: Sequence[str]) -> dict[str, StoredCase]:
                        params):
             found[r[1]].notices.append(NoticeDigest(*r))
     return found
+
+
+def rule_editions(db: Database) -> list[tuple[int, int]]:
+    """(edition, the global_seq of the first log entry decided under it), oldest first
+    (states/editions.py)."""
+    with db.read() as conn:
+        return [(int(e), int(g)) for e, g in Statements(db, conn).all(
+            "SELECT edition, from_global_seq FROM rule_editions ORDER BY edition", {})]
 
 
 def closed_before(db: Database, final_states: dict[str, list[str]], cutoff: str
@@ -487,6 +498,21 @@ def json_or_text(text: str | None) -> Any:
         return json.loads(text)
     except ValueError:
         return text
+
+
+def superseding(db: Database) -> dict[tuple[str, int], int]:
+    """(case, seq of a timer entry a late-keyed event overtook) -> the seq of the
+    `timer_superseded` entry that says so."""
+    with db.read() as conn:
+        rows = Statements(db, conn).all(
+            "SELECT case_id, seq, data FROM transition_log WHERE trigger = 'timer_superseded'",
+            {})
+    out = {}
+    for case_id, seq, data in rows:
+        overtaken = json.loads(data).get("superseded_seq")
+        if isinstance(overtaken, int):
+            out[(case_id, overtaken)] = seq
+    return out
 
 
 def export_row(e: LogEntry) -> dict[str, Any]:

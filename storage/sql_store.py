@@ -54,6 +54,8 @@ INSERT_TIMER = (
     ":counted_from, :nation, :closures, :school, :school_closures, :started_seq, 0)")
 END_TIMER = ("UPDATE timers SET status = :status, ended_seq = :ended_seq "
              "WHERE id = :id AND status = 'pending'")
+# A fired timer a late-keyed event overtook: it keeps the seq of the entry it fired in.
+SUPERSEDE_TIMER = "UPDATE timers SET status = 'superseded' WHERE id = :id AND status = 'fired'"
 PENDING_TIMER = f"SELECT {TIMER_COLUMNS} FROM timers WHERE id = :id AND status = 'pending'"
 PENDING_TIMER_NAMED = (f"SELECT {TIMER_COLUMNS} FROM timers WHERE case_id = :case_id AND "
                        "name = :name AND status = 'pending' ORDER BY id")
@@ -138,6 +140,9 @@ class SqlCaseStore:
 
     def end_timer(self, timer_id: int, status: str, ended_seq: int) -> int:
         return self.q.run(END_TIMER, {"status": status, "ended_seq": ended_seq, "id": timer_id})
+
+    def supersede_timer(self, timer_id: int) -> int:
+        return self.q.run(SUPERSEDE_TIMER, {"id": timer_id})
 
     def store_notices(self, rows: Sequence[NoticeRow]) -> None:
         self.q.many(INSERT_NOTICE, [

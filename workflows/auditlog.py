@@ -9,11 +9,13 @@ from typing import Iterator
 from storage import queries
 from storage.db import Database
 from storage.rows import LogEntry
-from workflows.calendar import LONDON
+from workflows import lateness
+from workflows.calendar import LONDON, WorkingCalendar
 from workflows.times import parse_date, utc_iso
 
 COLUMNS = ["case", "seq", "trigger", "source", "dest", "actor", "for", "effective_at",
-           "recorded_at", "data", "engine", "erased", "hash"]
+           "recorded_at", "data", "engine", "erased", "hash", "keyed_late_working_days",
+           "superseded_by"]
 
 
 def _day_start(text: str, days: int = 0) -> str:
@@ -51,6 +53,16 @@ def entries(db: Database, chosen: ExportFilter) -> Iterator[LogEntry]:
     return (e for e in queries.log_in_order(db) if chosen.admits(e))
 
 
-def row(entry: LogEntry) -> dict:
-    """One exported entry: the keys of a `show` log entry plus `case`."""
-    return {"case": entry.case_id, **queries.log_json(entry)}
+class Rows:
+    """Exported entries: the keys of a `show` log entry plus `case`, with how late each was
+    keyed in and, for a timer entry, which entry superseded it (workflows/lateness.py)."""
+
+    def __init__(self, db: Database, calendar: WorkingCalendar):
+        self.calendar = calendar
+        self.superseding = queries.superseding(db)
+
+    def row(self, entry: LogEntry) -> dict:
+        out = {"case": entry.case_id, **queries.log_json(entry)}
+        out["keyed_late_working_days"] = lateness.keyed_late(out, self.calendar)
+        out["superseded_by"] = self.superseding.get((entry.case_id, entry.seq))
+        return out

@@ -79,6 +79,15 @@ class WorkingCalendar:
             raise ValueError(f"n must be at least 1, got {n}")
         return _add_working_days(self, start, n)
 
+    def working_days_between(self, start: date, end: date) -> int:
+        """How many working days fall after `start`, up to and including `end` (0 when `end`
+        is not after `start`): how late a form dated `start` was keyed in on `end`."""
+        n, d = 0, start + timedelta(days=1)
+        while d <= end:
+            n += self.why_not_working(d) is None
+            d += timedelta(days=1)
+        return n
+
     def skipped_between(self, start: date, end: date) -> list[tuple[date, str]]:
         # Same half-open interval as add_working_days, so explaining a deadline
         # with skipped_between(start, add_working_days(start, n)) lines up.

@@ -125,6 +125,8 @@ def show(ctx: Context, args) -> int:
     detail = queries.case_detail(ctx.db, args.case, as_of)
     if detail is None:
         raise UnknownCaseError(f"no case {args.case!r}", case=args.case)
+    from workflows import lateness
+    lateness.annotate(detail["log"], ctx.config.calendars().national())
     if args.json:
         emit(detail)
     else:
@@ -356,8 +358,9 @@ def audit_export(ctx: Context, args) -> int:
     writer = csv.writer(sys.stdout) if args.format == "csv" else None
     if writer:
         writer.writerow(auditlog.COLUMNS)
+    rows = auditlog.Rows(ctx.db, ctx.config.calendars().national())
     for entry in auditlog.entries(ctx.db, chosen):
-        row = auditlog.row(entry)
+        row = rows.row(entry)
         if writer:
             writer.writerow([json.dumps(row[c], ensure_ascii=False, sort_keys=True)
                              if c in ("data", "engine") else row[c] for c in auditlog.COLUMNS])
@@ -389,6 +392,7 @@ def explain(ctx: Context, args) -> int:
 
 def what_if(ctx: Context, args) -> int:
     from workflows.config import load
+    from workflows.deadlines import recorded_calendar
     from workflows.replay import Replayer
     if not args.case or args.all:
         raise RefusedError("replay --config: name one CASE to compare")
@@ -398,26 +402,39 @@ def what_if(ctx: Context, args) -> int:
     replayer = Replayer(ctx.db, other, recorded_calendars=False)
     result = replayer.replay(args.case, verify=False)
     _, _, rebuilt, _ = replayer.rebuilt(args.case)
-    # The latest timer of each name, stored and rebuilt (a recomputed deadline has two rows).
-    stored = {t.name: t.due for t in queries.case_timers(ctx.db, args.case)}
+    # The latest timer of each name, stored and rebuilt (a recomputed deadline has two rows),
+    # each with the calendar it counted on: as stored with it, and as the other file gives it.
+    stored = {t.name: t for t in queries.case_timers(ctx.db, args.case)}
     again = {t.name: t.due for t in rebuilt}
     rows: list[dict[str, Any]] = [
-        {"timer": name, "stored_due": due, "what_if_due": again.get(name),
-             "changes": again.get(name) != due} for name, due in stored.items()]
+        {"timer": name, "calendar": t.calendar, "stored_due": t.due,
+         "stored_calendar": _described(t.calendar, recorded_calendar(
+             t.nation, json.loads(t.closures), t.school, json.loads(t.school_closures))),
+         "what_if_due": again.get(name),
+         "what_if_calendar": _described(t.calendar, other.calendars().of(t.calendar, t.school)),
+         "changes": again.get(name) != t.due} for name, t in stored.items()]
     if args.json:
-        emit({"case": args.case, "config": args.what_if,
-              "calendar": other.working_calendar().describe(), "state": result.state,
+        emit({"case": args.case, "config": args.what_if, "state": result.state,
               "timers": rows, "problems": result.differences})
         return 0
-    print(f"{args.case} under {args.what_if} ({other.working_calendar().describe()}), "
-          f"against what is stored ({ctx.config.working_calendar().describe()}):")
+    print(f"{args.case} under {args.what_if}, against what is stored (each deadline with the "
+          "calendar it counted on):")
     for r in rows:
-        change = "same" if not r["changes"] else f"would be {present.day(r['what_if_due'])}"
-        print(f"  {r['timer']:<22} stored due {present.day(r['stored_due'])}   {change}")
+        change = "the same" if not r["changes"] else f"would be {present.day(r['what_if_due'])}"
+        print(f"  {r['timer']:<22} stored due {present.day(r['stored_due'])} "
+              f"({r['stored_calendar']})")
+        print(f"  {'':<22} {change} ({r['what_if_calendar']})")
     for problem in result.differences:
         print(f"  note: {problem}")
     print("nothing was written")
     return 0
+
+
+def _described(party: str, calendar) -> str:
+    """A calendar in words, as the party whose duty or right it guards counts it."""
+    if party == "national":
+        return f"{calendar.nation.capitalize()} bank holidays only (a national duty or right)"
+    return f"local: {calendar.describe()}"
 
 
 def recalendar(ctx: Context, args) -> int:

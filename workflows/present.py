@@ -66,12 +66,16 @@ def case(detail: dict) -> str:
         who = e["actor"] + (f" for {e['for']}" if e["for"] else "")
         move = f"{e['source'] or '-'} -> {e['dest']}"
         keyed = e["recorded_at"][:10] != e["effective_at"][:10]
-        late = f"  (keyed in {london(e['recorded_at'])})" if keyed else ""
+        days = e.get("keyed_late_working_days") or 0
+        later = f", {days} working day{'s' if days != 1 else ''} late" if days else ""
+        late = f"  (keyed in {london(e['recorded_at'])}{later})" if keyed else ""
+        if e.get("superseded_by"):
+            late += f"  [superseded by entry {e['superseded_by']}]"
         out.append(f"  {e['seq']:>3}  {london(e['effective_at'])}  {e['trigger']:<26} "
                    f"{move:<40} {who}{late}")
     out += ["", "Notices:"]
     for n in detail["notices"]:
-        out.append(f"  {n['id']:<22} {n['template']:<24} {n['status']:<8} to {', '.join(n['to'])}")
+        out.append(f"  {n['id']:<22} {n['template']:<25} {n['status']:<8} to {', '.join(n['to'])}")
         out.append(f"  {'':<22} {n['subject']}")
     if not detail["notices"]:
         out.append("  (none)")
@@ -87,7 +91,15 @@ def _outcome(timer: dict, entries: dict) -> str:
         return (f"FAILED to fire after {timer.get('attempts', 0)} attempts: "
                 f"{timer.get('last_error') or 'see the daemon log'}")
     if timer["status"] == "superseded":
-        return "superseded: a late-keyed event overtook it"
+        fired = entries.get(timer.get("ended_seq"), {})
+        by = entries.get(fired.get("superseded_by"))
+        late = next((e for e in entries.values() if by and e["seq"] > by["seq"]
+                     and e["effective_at"] == by["effective_at"]
+                     and e["trigger"] != "timer_superseded"), None)
+        what = f"{late['trigger']} effective {london(late['effective_at'])[:14]}" if late \
+            else "a late-keyed event"
+        return (f"superseded by entry {fired.get('superseded_by', '?')}: {what}, keyed in "
+                "after it fired")
     if timer["status"] == "fired":
         if timer["name"] == "review_window":
             return "passed: the judgement became final"
@@ -102,8 +114,15 @@ def case_table(rows: list[dict]) -> str:
         return "no cases"
     head = f"{'case':<16} {'kind':<12} {'state':<22} {'version':>7}  next deadline"
     lines = [head] + [f"{r['case']:<16} {r['kind']:<12} {r['state']:<22} {r['version']:>7}  "
-                      f"{day(r['next_due'])}" for r in rows]
+                      f"{day(r['next_due'])}{_timer_notes(r)}" for r in rows]
     return "\n".join(lines + [f"{len(rows)} case(s)"])
+
+
+def _timer_notes(row: dict) -> str:
+    notes = [f"{row[key]} {word}" for key, word in (("failed_timers", "timer(s) FAILED"),
+                                                    ("superseded_timers", "superseded"))
+             if row.get(key)]
+    return f"  ({'; '.join(notes)})" if notes else ""
 
 
 def notice_table(rows: list[dict]) -> str:

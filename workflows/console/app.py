@@ -231,7 +231,7 @@ def create_app(db: Database, config: Config, clock: Clock, real: Clock,
         except TimeFormatError as err:
             raise HTTPException(400, str(err)) from None
         search_store.refresh_search(db)
-        body = _csv(db, chosen, now()) if fmt == "csv" else _jsonl(db, chosen)
+        body = _csv(db, chosen, now()) if fmt == "csv" else _jsonl(db, chosen, config)
         name = f"transition-log.{fmt}"
         media = "text/csv; charset=utf-8" if fmt == "csv" else "application/x-ndjson"
         return StreamingResponse(body, media_type=media, headers={
@@ -341,7 +341,8 @@ def _csv(db: Database, chosen: auditlog.ExportFilter, now: str) -> Iterator[str]
         yield out.getvalue()
 
 
-def _jsonl(db: Database, chosen: auditlog.ExportFilter) -> Iterator[str]:
+def _jsonl(db: Database, chosen: auditlog.ExportFilter, config: Config) -> Iterator[str]:
     """As `ast-engine audit export --format jsonl` prints it."""
+    rows = auditlog.Rows(db, config.calendars().national())
     for batch in _batches(db, chosen):
-        yield "".join(json.dumps(auditlog.row(e), ensure_ascii=False) + "\n" for e in batch)
+        yield "".join(json.dumps(rows.row(e), ensure_ascii=False) + "\n" for e in batch)

@@ -207,10 +207,11 @@ class Engine:
                     raise EngineError(f"case {entry.case_id}: no pending {name} for "
                                       f"{entry.trigger}")
                 if entry.trigger.startswith("timer:"):
-                    return steps.fire_timer(work, mode, self.setting, timer, at)
+                    return steps.fire_timer(work, mode, self.setting, timer, at, logged_at=at)
                 return steps.recompute(work, mode, self.setting, timer, actor, at)
             return steps.fire(work, mode, self.setting, entry.case_id, entry.trigger, actor,
-                              on_behalf_of, data, at, at)
+                              on_behalf_of, data, at, at,
+                              internal=entry.trigger == "timer_superseded")
 
 
 def _one_line(err: Exception) -> str:

@@ -37,6 +37,11 @@ class Setting:
     policy: Mapping[str, Any]
     render: Callable[..., Any]
 
+    @property
+    def nation(self) -> str:
+        """England or Wales: the bank holidays, and which standards apply (DOMAIN.md, "Wales")."""
+        return self.config.calendar.nation
+
 
 @dataclass
 class Change:
@@ -101,18 +106,27 @@ def apply(work: UnitOfWork, mode: Mode, setting: Setting, change: Change) -> Out
         started[deadline.name] = deadline
         pending[deadline.name] = deadline.due
 
+    superseded = None
+    if row.supersedes:
+        # The timer entry a late-keyed event overtook (DOMAIN.md, "Late-keyed events").
+        overtaken = int(facts.event["superseded_seq"])
+        superseded = next((t for t in change.timers if t.name == facts.event["timer"]
+                           and t.ended_seq == overtaken and t.status == "fired"), None)
+
     erasure = None
     if row.erases:
         erasure = _erasure(work, case, change)
 
     # -- notices, rendered from the case as it stands after the transition ---------------------
     stored = []
-    if row.notices:
+    # The notices of the rules the entry is decided under (replay: as it was recorded).
+    sending = [n for n in row.notices if n.since <= mode.edition]
+    if sending:
         ctx = notices.context(process, case.id, dest, facts, records, pending,
-                              started, change.fired, setting.contacts)
+                              started, change.fired, setting.contacts, superseded)
         stored = [notices.render_notice(case.id, seq, n, effect, ctx, facts, setting.render,
                                         mode, work.recorded_at)
-                  for n, effect in enumerate(row.notices, start=1)]
+                  for n, effect in enumerate(sending, start=1)]
 
     # -- the log entry, chained --------------------------------------------------------------------
     global_seq, global_prev = work.next_in_chain()
@@ -150,6 +164,8 @@ def apply(work: UnitOfWork, mode: Mode, setting: Setting, change: Change) -> Out
     work.store.append_log(entry)
     for timer_id, status in ended:
         work.store.end_timer(timer_id, status, seq)
+    if superseded is not None:
+        work.store.supersede_timer(superseded.id)
     if started:
         work.store.start_timers([_timer_row(case.id, d, seq) for d in started.values()])
     if stored:

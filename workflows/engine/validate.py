@@ -47,28 +47,25 @@ def validate(row: Transition, data: Mapping[str, Any], case_id: str | None,
                                field=field) from None
 
 
-def effective_time(at: datetime, now: datetime, latest: str | None, *, by_a_person: bool,
+def effective_time(at: datetime, now: datetime, *, by_a_person: bool, opened_at: str | None,
                    case_id: str | None, trigger: str) -> datetime:
     """When the event takes effect. A person's event may not be in the future of the engine's
-    clock, nor before the case's latest event; the engine's own (a timer noticed late, a review
-    moving its application) keeps the log's order instead of being refused."""
+    clock, nor before its case was opened; whether it may come before later entries of its
+    case is the late-keyed rule's to say (steps.late_keyed)."""
     if at.tzinfo is None or at.utcoffset() is None:
         raise EffectiveTimeError("effective time without a time zone", trigger=trigger)
     if not _EARLIEST <= at <= _LATEST:
         raise EffectiveTimeError(
             f"effective time {at.isoformat()} is outside the years {EARLIEST.year}-"
             f"{LATEST.year}: is the date mistyped?", case=case_id, trigger=trigger)
-    if not by_a_person and latest:
-        return max(at, datetime.fromisoformat(latest))
     if by_a_person and at > now:
         raise EffectiveTimeError(
             f"effective time {utc_iso(at)} is in the future of the engine's clock "
             f"({utc_iso(now)}): a form can only be keyed in after it arrived",
             case=case_id, trigger=trigger)
-    if latest and at < datetime.fromisoformat(latest):
+    if by_a_person and opened_at and utc_iso(at) < opened_at:
         raise EffectiveTimeError(
-            f"effective time {utc_iso(at)} is earlier than the case's latest event "
-            f"({latest}): events are keyed in the order they happened",
+            f"effective time {utc_iso(at)} is before case {case_id} was opened ({opened_at})",
             case=case_id, trigger=trigger)
     return at
 
