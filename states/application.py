@@ -12,9 +12,8 @@ from pydantic import Field, field_validator, model_validator
 from states import standards
 from states.common import (Day, Email, NoData, Official, Person, School, Text, agency, as_date,
                            candidate, effective_date, headteacher, la_coordinator, post_school)
-from states.spec import (CalendarDays, CancelTimers, Data, Facts, Notify, OpenLinked,
-                         Process, StartTimer, Timer, TimerFired, Transition, WorkingDays,
-                         every_state_but)
+from states.spec import (CalendarDays, CancelTimers, Data, Facts, Notify, OpenLinked, Process,
+                         StartTimer, Timer, TimerFired, Transition, WorkingDays, every_state_but)
 
 
 class ApplicationState(Enum):
@@ -25,6 +24,7 @@ class ApplicationState(Enum):
     awaiting_shortlist = "awaiting_shortlist"      # sent to the school advertising an external post
     shortlisted = "shortlisted"                    # the post school will put it forward
     not_shortlisted = "not_shortlisted"            # the post school will not
+    with_la = "with_la"                            # sent via the LA, which completes the funding declaration
     submitted = "submitted"                        # sent to the assessment agency with the funding declaration
     with_agency = "with_agency"                    # the agency has it; six weeks to assess
     assessment_scheduled = "assessment_scheduled"  # an assessor and a day are arranged
@@ -39,6 +39,7 @@ S = ApplicationState
 FINAL = frozenset({S.rejected, S.not_supported, S.not_shortlisted, S.certified,
                    S.closed_not_met, S.withdrawn})
 
+FundingSource = Literal["school_development_grant", "school", "group", "local_formula"]
 
 
 # -- the data each trigger needs ------------------------------------------------------------------
@@ -60,14 +61,14 @@ class Opening(Data):
     supporting_evidence: str | None = None
 
     @model_validator(mode="after")
-    def external_post_needs_an_address(self):
+    def external_post_needs_an_address(self) -> "Opening":
         if self.post.advertisement == "external" and not self.post.email:
             raise ValueError("post.email: an application for an externally advertised post "
                              "is forwarded to the post school: give its address")
         return self
 
     @model_validator(mode="after")
-    def reapplication_needs_evidence(self):
+    def reapplication_needs_evidence(self) -> "Opening":
         if self.previous_application and not (self.supporting_evidence or "").strip():
             raise ValueError("supporting_evidence: a re-application needs the headteacher's "
                              "supporting evidence")
@@ -88,7 +89,7 @@ class Evaluation(Data):
 
 class FundingDeclaration(Data):
     declared_by: Text
-    source: Text
+    source: FundingSource
 
 
 class SubmitToAgency(Data):
@@ -106,7 +107,7 @@ class UnmetStandards(Data):
 
     @field_validator("unmet_standards")
     @classmethod
-    def annex_a_codes(cls, codes):
+    def annex_a_codes(cls, codes: list[str]) -> list[str]:
         unknown = [c for c in codes if c not in standards.ALL_CODES]
         if unknown:
             raise ValueError(f"not standard codes of Annex A: {', '.join(unknown)}")
@@ -124,12 +125,11 @@ Ground = Literal["relevant_evidence_ignored", "irrelevant_or_inaccurate_evidence
 class RequestReview(Data):
     grounds: list[Ground] = Field(min_length=1)
     explanation: Text
-    evidence: list[str] = []
+    evidence: list[Text] = []
 
 
 class ReviewOutcome(Data):
     review: Text
-
 
 
 # -- facts the rules read -------------------------------------------------------------------------
@@ -138,6 +138,45 @@ def assessment_day(f: Facts) -> date:
     """The assessment day fixed by `schedule_assessment` (the decision letter and feedback count
     from it, not from the day the judgement was keyed in)."""
     return as_date(f.records["schedule_assessment"]["assessment_date"])
+
+
+def review_window_start(f: Facts) -> date:
+    """The 40 working days run from the decision letter (the candidate receives the assessor's
+    decision with it), or from the assessment day where the LA reads Annex D so (local policy
+    `review_window_from`)."""
+    if f.policy["review_window_from"] == "assessment_day":
+        return assessment_day(f)
+    return f.effective_date
+
+
+def headteachers_school(f: Facts) -> str:
+    return f.case["school"]["name"]
+
+
+def la_funded(f: Facts, source: str | None) -> bool:
+    return source in f.policy["la_funded_sources"]
+
+
+def the_post(f: Facts):
+    """The appointment case the application names (None when it names none)."""
+    appointment = f.case["post"].get("appointment")
+    return f.lookup(appointment) if appointment else None
+
+
+def post_funding(f: Facts) -> str | None:
+    """How the post applied for is funded: the appointment case's source, else the declared
+    one (once the declaration is made)."""
+    post = the_post(f)
+    if post is not None:
+        return post.data.get("funding_source")
+    declared = f.records.get("submit_to_agency") or {}
+    return (declared.get("funding_declaration") or {}).get("source")
+
+
+def la_coordinator_if_la_funded(f: Facts) -> str | None:
+    """The LA co-ordinator, told the outcome when the LA funds the post (section 3: the agency
+    will notify the headteacher or LA of the outcome)."""
+    return la_coordinator(f) if la_funded(f, post_funding(f)) else None
 
 
 def review_opening(f: Facts) -> dict:
@@ -163,7 +202,8 @@ def review_opening(f: Facts) -> dict:
 
 def external_post(f: Facts) -> str | None:
     if f.case["post"]["advertisement"] != "external":
-        return "the post is advertised internally: submit the application to the agency instead"
+        return ("the post is advertised internally: submit the application to the agency, or "
+                "for a post funded through the LA send it to the LA (send_to_la)")
     return None
 
 
@@ -174,12 +214,20 @@ def internal_post(f: Facts) -> str | None:
     return None
 
 
-def la_completes_declaration_for_la_funded_posts(f: Facts) -> str | None:
-    appointment = f.case["post"].get("appointment")
-    post = f.lookup(appointment) if appointment else None
-    if post is not None and post.data.get("funding_source") in LA_FUNDED and f.role != "la_coordinator":
-        return ("the post is LA-funded: the LA co-ordinator completes the funding declaration "
-                "(the form goes to the agency via the LA)")
+def declared_source_matches_the_post(f: Facts) -> str | None:
+    post = the_post(f)
+    declared = f.event["funding_declaration"]["source"]
+    if post is not None and post.data.get("funding_source") != declared:
+        return (f"funding_declaration.source: the post ({post.id}) is funded by "
+                f"{post.data.get('funding_source')}, not {declared}")
+    return None
+
+
+def not_funded_through_the_la(f: Facts) -> str | None:
+    source = f.event["funding_declaration"]["source"]
+    if la_funded(f, source):
+        return (f"funding_declaration.source: a post funded through the LA ({source}) goes to "
+                "the agency via the LA, which completes the funding declaration: use send_to_la")
     return None
 
 
@@ -193,13 +241,21 @@ def late_assessment_needs_reason(f: Facts) -> str | None:
     return None
 
 
+def not_before_the_agency_had_it(f: Facts) -> str | None:
+    received = f.done.get("agency_receive")
+    if received and f.event["assessment_date"] < received:
+        return (f"assessment_date: {f.event['assessment_date']} is before the agency received "
+                f"the application ({received})")
+    return None
+
+
 def unmet_standards_are_assessed_at_this_stage(f: Facts) -> str | None:
     stage = f.case["career_stage"]
-    allowed = set(standards.externally_assessed(stage))
+    allowed = set(standards.externally_assessed(stage, f.nation))
     outside = [c for c in f.event["unmet_standards"] if c not in allowed]
     if outside:
-        return (f"unmet_standards: {', '.join(outside)} are not assessed externally for a "
-                f"{stage} candidate")
+        where = "in Wales" if f.nation == "wales" else f"for a {stage} candidate"
+        return f"unmet_standards: {', '.join(outside)} are not assessed externally {where}"
     return None
 
 
@@ -214,7 +270,7 @@ def once(trigger: str, what: str):
 
 def feedback_fits_the_judgement(f: Facts) -> str | None:
     feedback = f.event["feedback"]
-    if "judge_not_met" in f.records:   # the assessor's judgement, even if a review certified
+    if "judge_not_met" in f.records and "review_certified" not in f.records:
         unmet = f.records["judge_not_met"]["unmet_standards"]
         missing = [c for c in unmet if not isinstance(feedback, dict) or c not in feedback]
         if missing:
@@ -241,7 +297,8 @@ def not_before_the_assessment_day(f: Facts) -> str | None:
 
 
 def within_review_window(f: Facts) -> str | None:
-    due = f.pending_timers.get("review_window")
+    # The window as it stood when the request was received: pending then, or since fired.
+    due = f.deadlines.get("review_window")
     if due and f.effective_date > due:
         return (f"the review request was received on {f.effective_date}, after the 40 working "
                 f"days that ended on {due}")
@@ -255,12 +312,20 @@ def not_while_under_review(f: Facts) -> str | None:
     return None
 
 
-def previous_application_exists(f: Facts) -> str | None:
+def previous_application_is_the_candidates_assessed_one(f: Facts) -> str | None:
     previous = f.event.get("previous_application")
-    if previous:
-        found = f.lookup(previous)
-        if found is None or found.kind != "application":
-            return f"previous_application: no application case {previous!r}"
+    if not previous:
+        return None
+    found = f.lookup(previous)
+    if found is None or found.kind != "application":
+        return f"previous_application: no application case {previous!r}"
+    theirs = (found.data.get("candidate") or {}).get("email", "")
+    if theirs.lower() != f.event["candidate"]["email"].lower():
+        return (f"previous_application: {previous} is another candidate's application "
+                f"({theirs}), not {f.event['candidate']['email']}'s")
+    if "judge_met" not in found.records and "judge_not_met" not in found.records:
+        return (f"previous_application: {previous} was never assessed ({found.state}): a "
+                "re-application follows an assessed application")
     return None
 
 
@@ -278,8 +343,8 @@ def post_appointment_exists(f: Facts) -> str | None:
 def early_reapplication(f: Facts) -> str | None:
     previous = f.event.get("previous_application")
     found = f.lookup(previous) if previous else None
-    if found is None or not ("judge_met" in found.records or "judge_not_met" in found.records):
-        return None   # never assessed (withdrawn or refused before): nothing to count from
+    if found is None or "schedule_assessment" not in found.records:
+        return None
     assessed = as_date(found.records["schedule_assessment"]["assessment_date"])
     weeks = int(f.policy["reapplication_weeks"])
     if f.effective_date < assessed + timedelta(weeks=weeks):
@@ -288,8 +353,18 @@ def early_reapplication(f: Facts) -> str | None:
     return None
 
 
-# Funding sources that the LA holds and pays (the others are the school's or group's own budget).
-LA_FUNDED = frozenset({"school_development_grant"})
+def already_certified(f: Facts) -> str | None:
+    """Section 3: a certified candidate can be considered for appointment without further
+    assessment."""
+    email = f.event["candidate"]["email"].lower()
+    for other in f.cases_of_kind("application"):
+        if other.state == S.certified.value and \
+                (other.data.get("candidate") or {}).get("email", "").lower() == email:
+            return (f"already_certified: {f.event['candidate']['email']} holds a certificate "
+                    f"(application {other.id}); a certified candidate can be appointed without "
+                    "further assessment")
+    return None
+
 
 # -- the process ----------------------------------------------------------------------------------
 
@@ -299,6 +374,10 @@ LETTERS = (S.certified, S.not_met)
 # The letters stay owed after the case moves on (a review requested before the letter was sent,
 # a judgement made final): the agency can still send them, and their timers still report.
 LETTERS_OWED = (S.certified, S.under_review, S.closed_not_met)
+OUTCOME_TO = (headteacher, post_school, la_coordinator_if_la_funded)
+DECISION_LETTER = (CancelTimers(("decision_letter",)), Notify("decision_letter", (candidate,)),
+                   Notify("assessment_outcome", OUTCOME_TO, since=2))
+SUBMITTED = (CancelTimers(("headteacher_deadline",)),)
 
 PROCESS = Process(
     kind="application",
@@ -308,25 +387,27 @@ PROCESS = Process(
     timers=(
         Timer("headteacher_deadline", WorkingDays(20), effective_date,
               "the date the headteacher received the AST1 form", calendar="local",
+              school=headteachers_school,
               duty="the headteacher's decision on the application", whose="headteacher",
               missed_to=DUTY_MISSED_TO),
         Timer("assessment_window", CalendarDays(42), effective_date,
-              "the date the agency received the application", calendar="local",
+              "the date the agency received the application", calendar="national",
               duty="the assessment, within six weeks of the agency receiving the application",
               whose="agency", missed_to=AGENCY_DUTY_MISSED_TO),
         Timer("decision_letter", WorkingDays(3), assessment_day, "the assessment day",
-              calendar="local", duty="the decision letter to the candidate", whose="agency",
+              calendar="national", duty="the decision letter to the candidate", whose="agency",
               missed_to=AGENCY_DUTY_MISSED_TO),
         Timer("written_feedback", WorkingDays(15), assessment_day, "the assessment day",
-              calendar="local", duty="the written feedback to the candidate", whose="agency",
-              missed_to=AGENCY_DUTY_MISSED_TO),
-        Timer("review_window", WorkingDays(40), effective_date, "the date of the decision letter",
-              calendar="local"),
+              calendar="national", duty="the written feedback to the candidate",
+              whose="agency", missed_to=AGENCY_DUTY_MISSED_TO),
+        Timer("review_window", WorkingDays(40), review_window_start,
+              "the date of the decision letter (local policy review_window_from)",
+              calendar="national"),
     ),
     opening=Transition(
         "open", (), S.received, ("headteacher",), Opening,
-        guards=(previous_application_exists, post_appointment_exists),
-        warnings=(early_reapplication,),
+        guards=(previous_application_is_the_candidates_assessed_one, post_appointment_exists),
+        warnings=(early_reapplication, already_certified),
         effects=(StartTimer("headteacher_deadline"),
                  Notify("application_received", (candidate,)))),
     transitions=(
@@ -347,20 +428,26 @@ PROCESS = Process(
         Transition("decline_shortlist", (S.awaiting_shortlist,), S.not_shortlisted,
                    ("post_school", "la_coordinator"), NoData,
                    effects=(Notify("not_shortlisted", (candidate,)),)),
-        Transition("submit_to_agency", (S.supported,), S.submitted, ("headteacher", "la_coordinator"),
-                   SubmitToAgency,
-                   guards=(internal_post, la_completes_declaration_for_la_funded_posts),
-                   effects=(CancelTimers(("headteacher_deadline",)),)),
+        # The form leaves the school for the LA, which completes the funding declaration of a
+        # post funded through it (section 3).
+        Transition("send_to_la", (S.supported,), S.with_la, ("headteacher",), NoData,
+                   guards=(internal_post,), effects=SUBMITTED),
+        Transition("submit_to_agency", (S.supported,), S.submitted, ("headteacher",),
+                   SubmitToAgency, guards=(internal_post, declared_source_matches_the_post,
+                                           not_funded_through_the_la),
+                   effects=SUBMITTED),
+        Transition("submit_to_agency", (S.with_la,), S.submitted, ("la_coordinator",),
+                   SubmitToAgency, guards=(declared_source_matches_the_post,),
+                   effects=SUBMITTED),
         Transition("submit_to_agency", (S.shortlisted,), S.submitted,
-                   ("post_school", "la_coordinator"), SubmitToAgency,
-                   guards=(la_completes_declaration_for_la_funded_posts,),
-                   effects=(CancelTimers(("headteacher_deadline",)),)),
+                   ("la_coordinator", "post_school"), SubmitToAgency,
+                   guards=(declared_source_matches_the_post,), effects=SUBMITTED),
         Transition("agency_receive", (S.submitted,), S.with_agency, ("agency",), NoData,
                    effects=(StartTimer("assessment_window"),
                             Notify("application_with_agency", (candidate, headteacher)))),
         Transition("schedule_assessment", (S.with_agency, S.assessment_scheduled),
                    S.assessment_scheduled, ("agency",), ScheduleAssessment,
-                   guards=(late_assessment_needs_reason,),
+                   guards=(not_before_the_agency_had_it, late_assessment_needs_reason),
                    effects=(Notify("assessment_arranged", (candidate, headteacher)),)),
         Transition("judge_met", (S.assessment_scheduled,), S.certified, ("assessor", "agency"),
                    NoData, guards=(not_before_the_assessment_day,),
@@ -373,19 +460,19 @@ PROCESS = Process(
                             StartTimer("written_feedback"))),
         Transition("send_decision_letter", LETTERS_OWED, None, ("agency",), NoData,
                    guards=(once("send_decision_letter", "decision letter"),),
-                   effects=(CancelTimers(("decision_letter",)),
-                            Notify("decision_letter", (candidate,)))),
+                   effects=DECISION_LETTER),
         Transition("send_decision_letter", (S.not_met,), None, ("agency",), NoData,
                    guards=(once("send_decision_letter", "decision letter"),),
-                   effects=(CancelTimers(("decision_letter",)),
-                            StartTimer("review_window"),
-                            Notify("decision_letter", (candidate,)))),
+                   effects=(*DECISION_LETTER, StartTimer("review_window"))),
         Transition("send_written_feedback", LETTERS + LETTERS_OWED[1:], None, ("agency",),
                    WrittenFeedback,
                    guards=(once("send_written_feedback", "written feedback"),
                            feedback_fits_the_judgement),
                    effects=(CancelTimers(("written_feedback",)),
                             Notify("written_feedback", (candidate, headteacher, post_school)))),
+        # Any time before the letter is sent, or within its 40 working days; keyed in after
+        # the window closed the case, it is judged as of its receipt (DOMAIN.md, "Late-keyed
+        # events").
         Transition("request_review", (S.not_met,), S.under_review, ("candidate",), RequestReview,
                    guards=(within_review_window,),
                    effects=(CancelTimers(("review_window",)),

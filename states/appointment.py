@@ -1,18 +1,19 @@
 """One Advanced Skills Teacher post (guidance section 2, section 3 "Appointments", section 4):
-agreed, funded, advertised, filled by a certified candidate and notified to the agency on AST2."""
+agreed, funded, advertised, filled by a certified candidate and notified to the agency on AST2;
+vacated when the AST leaves it."""
 from __future__ import annotations
 
 from datetime import date
 from enum import Enum
-from typing import Literal
+from typing import Any, Literal, Mapping
 
 from pydantic import Field, model_validator
 
-from states.application import FINAL as APPLICATION_FINAL, LA_FUNDED
-from states.common import Day, Email, Int, NoData, Person, Text, agency, effective_date, \
-    la_coordinator
+from states.application import FINAL as APPLICATION_FINAL, FundingSource
+from states.common import Day, Email, Int, NoData, Person, Text, added_later, agency, \
+    effective_date, la_coordinator
 from states.spec import (CancelTimers, Data, Facts, Notify, Process, StartTimer, Timer,
-                         Transition, WorkingDays, every_state_but)
+                         Transition, WorkingDays)
 
 
 class AppointmentState(Enum):
@@ -21,18 +22,19 @@ class AppointmentState(Enum):
     advertised = "advertised"            # advertised internally or externally, open to applications
     shortlisting = "shortlisting"        # applications closed; the post school is choosing
     appointed = "appointed"              # a certified candidate is appointed; AST2 is owed to the agency
-    ast2_submitted = "ast2_submitted"    # the agency has been told on form AST2
-    filled = "filled"                    # the LA confirmed the funding: the post is filled
-    cancelled = "cancelled"              # the post was withdrawn
+    ast2_submitted = "ast2_submitted"    # the agency has been told on form AST2; the LA to confirm funding
+    filled = "filled"                    # the post is held (resting: it takes only vacate)
+    vacated = "vacated"                  # the AST left it (left, funding ended, reverted)
+    cancelled = "cancelled"              # the post was withdrawn before it was filled
 
 
 S = AppointmentState
-FINAL = frozenset({S.filled, S.cancelled})
-# The posts that count against the LA's Annex E limits: funded and not given up.
+FINAL = frozenset({S.vacated, S.cancelled})
+# Posts that count against the LA's own limit: funded and not given up.
 LIVE_POSTS = frozenset({S.funding_secured, S.advertised, S.shortlisting, S.appointed,
                         S.ast2_submitted, S.filled})
-SPINE = range(1, 19)   # the AST pay spine, points 1 to 18
-
+# Posts an AST holds: one at a time.
+HELD = frozenset({S.appointed, S.ast2_submitted, S.filled})
 
 
 class PostSchool(Data):
@@ -46,9 +48,9 @@ class PayRange(Data):
     last_point: Int
 
     @model_validator(mode="after")
-    def five_consecutive_points(self):
-        if self.first_point not in SPINE or self.last_point not in SPINE:
-            raise ValueError("pay_range: points lie on the AST spine, 1 to 18")
+    def five_consecutive_points(self) -> "PayRange":
+        if self.first_point < 1:
+            raise ValueError(f"pay_range: spine points start at 1 (got {self.first_point})")
         if self.last_point - self.first_point != 4:
             raise ValueError("pay_range: an AST pay range is five consecutive spine points "
                              f"(got {self.first_point} to {self.last_point})")
@@ -60,8 +62,10 @@ class Opening(Data):
     la: Text
     focus: Text
     advertisement: Literal["internal", "external"]
-    funding_source: Literal["school_development_grant", "school", "group", "local_formula"]
+    funding_source: FundingSource
     pay_range: PayRange
+    pay_area: Literal["national", "london_fringe", "outer_london", "inner_london"] | None = \
+        added_later()
     headteacher: Person
 
 
@@ -69,9 +73,24 @@ class Advertise(Data):
     closing_date: Day
 
 
+class Certificate(Data):
+    """A certificate held from another LA, or from before this engine: checked by a person."""
+    agency_reference: Text
+    certified_on: Day
+    checked_by: Text
+
+
 class Shortlisted(Data):
     candidate: Text
-    application: Text
+    application: Text | None = added_later()
+    certificate: Certificate | None = added_later()
+
+    @model_validator(mode="after")
+    def one_way_in(self) -> "Shortlisted":
+        if (self.application is None) == (self.certificate is None):
+            raise ValueError("shortlist: each candidate comes with an application case or a "
+                             "certificate held from elsewhere (one of the two)")
+        return self
 
 
 class CloseApplications(Data):
@@ -80,64 +99,125 @@ class CloseApplications(Data):
 
 class Appoint(Data):
     candidate: Text
-    certified_application: Text
+    email: Email | None = added_later()
+    certified_application: Text | None = added_later()
+    certificate: Certificate | None = added_later()
     start_date: Day
     spine_point: Int
+
+    @model_validator(mode="after")
+    def certified_one_way(self) -> "Appoint":
+        if (self.certified_application is None) == (self.certificate is None):
+            raise ValueError("certified_application: give the certified application case, or "
+                             "a certificate held from elsewhere (one of the two)")
+        if self.certificate is not None and self.email is None:
+            raise ValueError("email: an appointee with a certificate from elsewhere is known "
+                             "by their email address: give it")
+        return self
+
+
+class Vacate(Data):
+    reason: Literal["left", "funding_ended", "reverted"]
 
 
 class Cancel(Data):
     reason: Text
 
 
+# -- facts the rules read -------------------------------------------------------------------------
+
+def la_funded(f: Facts) -> bool:
+    """A post is funded through the LA when its source is one the LA holds (local policy)."""
+    return f.case["funding_source"] in f.policy["la_funded_sources"]
+
 
 def funder(f: Facts) -> tuple[str, ...]:
-    """Whoever pays secures the funding: the LA co-ordinator for LA-held money, the headteacher
-    for the school's or group's own budget."""
-    return ("la_coordinator",) if f.case["funding_source"] in LA_FUNDED else ("headteacher",)
+    """Whoever pays secures the funding: the LA co-ordinator for a post funded through the LA,
+    the headteacher for the school's or group's own budget."""
+    return ("la_coordinator",) if la_funded(f) else ("headteacher",)
 
 
-def within_la_limits(f: Facts) -> str | None:
-    # Annex E (local policy): how many ASTs one school is generally supported to have.
-    phase = f.case["school"]["phase"]
-    if phase not in ("primary", "secondary"):
-        return None
-    limit = int(f.policy[f"la_limit_{phase}"])
-    posts = funded_posts_at(f, f.case["school"]["name"]) + 1
-    if posts > limit:
-        return (f"la_limits: this would be AST post {posts} at {f.case['school']['name']}; LA "
-                f"policy (Annex E) supports at most {limit} at a {f.case['school']['phase']} school")
+def post_school_name(f: Facts) -> str:
+    return f.case["school"]["name"]
+
+
+def appointee_email(f: Facts) -> str | None:
+    """The appointee's address: as given with `appoint`, else their application's."""
+    record = f.event if f.event.get("candidate") else f.records.get("appoint") or {}
+    if record.get("email"):
+        return record["email"]
+    found = f.lookup(record["certified_application"]) if record.get(
+        "certified_application") else None
+    return found.data["candidate"]["email"] if found else None
+
+
+def appointee_recorded(f: Facts) -> dict:
+    """What `appoint` records beside the data given: the appointee's address, so that the post
+    is found under it (subject access, one live post per AST)."""
+    return {"email": appointee_email(f)} if not f.event.get("email") else {}
+
+
+# -- guards ---------------------------------------------------------------------------------------
+
+def pay_range_on_the_spine(f: Facts) -> str | None:
+    top = int(f.policy["ast_spine_points"])
+    pay = f.event["pay_range"]
+    if pay["last_point"] > top:
+        return (f"pay_range: the AST spine has {top} points (local policy ast_spine_points); "
+                f"{pay['first_point']}-{pay['last_point']} goes beyond it")
     return None
 
 
 def funded_posts_at(f: Facts, school: str) -> int:
-    """The other live posts at `school` (this case's own not counted)."""
+    """The school's other live posts funded through the LA (this case's own not counted)."""
     live = {s.value for s in LIVE_POSTS}
+    sources = f.policy["la_funded_sources"]
     return sum(1 for post in f.cases_of_kind("appointment")
                if post.id != f.case_id and post.state in live
-               and post.data["school"]["name"] == school)
+               and post.data["school"]["name"] == school
+               and post.data.get("funding_source") in sources)
 
 
-def refuse_beyond_la_limits(f: Facts) -> str | None:
-    return within_la_limits(f) if f.policy["la_limits"] == "refuse" else None
+def beyond_la_limit(f: Facts) -> str | None:
+    """The LA's own limit on the posts it funds at one school (local policy; Annex E is one
+    LA's example). Posts a school funds itself are not counted: schools may create posts
+    freely (section 2)."""
+    phase = f.case["school"]["phase"]
+    if f.policy["la_limit"] == "off" or not la_funded(f) or phase not in ("primary", "secondary"):
+        return None
+    limit = int(f.policy[f"la_limit_{phase}"])
+    posts = funded_posts_at(f, post_school_name(f)) + 1
+    if posts > limit:
+        return (f"la_limit: this would be post {posts} funded through the LA at "
+                f"{post_school_name(f)}; the LA's policy funds at most {limit} at a {phase} "
+                "school")
+    return None
 
 
-def warn_beyond_la_limits(f: Facts) -> str | None:
-    return within_la_limits(f) if f.policy["la_limits"] != "refuse" else None
+def refuse_beyond_la_limit(f: Facts) -> str | None:
+    return beyond_la_limit(f) if f.policy["la_limit"] == "refuse" else None
+
+
+def warn_beyond_la_limit(f: Facts) -> str | None:
+    return beyond_la_limit(f) if f.policy["la_limit"] == "warn" else None
+
+
+# An application that can no longer be certified (a certified one is in the running).
+CLOSED_APPLICATIONS = frozenset(s.value for s in APPLICATION_FINAL) - {"certified"}
 
 
 def shortlist_is_in_the_running(f: Facts) -> str | None:
     for entry in f.event["shortlist"]:
+        if entry.get("application") is None:
+            continue   # a certificate from elsewhere, checked by the person named
         found = f.lookup(entry["application"])
         if found is None or found.kind != "application":
             return f"shortlist: no application case {entry['application']!r} ({entry['candidate']})"
         if found.state in CLOSED_APPLICATIONS:
             return (f"shortlist: {entry['candidate']}'s application {found.id} is {found.state}; "
-                    "only certified candidates or applications in progress can be shortlisted")
+                    "only certified candidates, applications in progress or certificates held "
+                    "from elsewhere can be shortlisted")
     return None
-
-
-# An application that can no longer be certified (a certified one is in the running).
-CLOSED_APPLICATIONS = frozenset(s.value for s in APPLICATION_FINAL) - {"certified"}
 
 
 def after_the_closing_date(f: Facts) -> str | None:
@@ -149,15 +229,21 @@ def after_the_closing_date(f: Facts) -> str | None:
 
 def appointee_was_shortlisted(f: Facts) -> str | None:
     shortlist = f.records["close_applications"]["shortlist"]
-    names = {e["application"]: e["candidate"] for e in shortlist}
-    chosen = f.event["certified_application"]
-    if chosen not in names:
-        return (f"certified_application: {chosen} is not on the shortlist "
-                f"({', '.join(f'{n} ({a})' for a, n in names.items())})")
-    found = f.lookup(chosen)
-    if found is not None and found.data["candidate"]["name"] != f.event["candidate"]:
-        return (f"candidate: {f.event['candidate']!r} is not the candidate of {chosen} "
-                f"({found.data['candidate']['name']!r})")
+    chosen = f.event.get("certified_application")
+    if chosen:
+        names = {e["application"]: e["candidate"] for e in shortlist if e.get("application")}
+        if chosen not in names:
+            return (f"certified_application: {chosen} is not on the shortlist "
+                    f"({', '.join(f'{n} ({a})' for a, n in names.items())})")
+        found = f.lookup(chosen)
+        if found is not None and found.data["candidate"]["name"] != f.event["candidate"]:
+            return (f"candidate: {f.event['candidate']!r} is not the candidate of {chosen} "
+                    f"({found.data['candidate']['name']!r})")
+        return None
+    reference = f.event["certificate"]["agency_reference"]
+    listed = {(e.get("certificate") or {}).get("agency_reference") for e in shortlist}
+    if reference not in listed:
+        return f"certificate: {reference} is not on the shortlist"
     return None
 
 
@@ -169,13 +255,49 @@ def starts_in_the_past(f: Facts) -> str | None:
 
 
 def appointee_is_certified(f: Facts) -> str | None:
-    found = f.lookup(f.event["certified_application"])
+    """No one goes on the AST spine before passing the assessment: a certified application in
+    this engine, or a certificate from elsewhere that a person checked."""
+    chosen = f.event.get("certified_application")
+    if not chosen:
+        return None
+    found = f.lookup(chosen)
     if found is None or found.kind != "application":
-        return f"certified_application: no application case {f.event['certified_application']!r}"
+        return f"certified_application: no application case {chosen!r}"
     if found.state != "certified":
         return (f"certified_application: {found.id} is {found.state}, not certified: no one goes "
                 "on the AST spine before passing the assessment")
+    given = f.event.get("email")
+    if given and given.lower() != found.data["candidate"]["email"].lower():
+        return (f"email: {given} is not the address of {found.id}'s candidate "
+                f"({found.data['candidate']['email']})")
     return None
+
+
+def one_live_post_each(f: Facts) -> str | None:
+    """An AST holds one post at a time: another live post held by the same candidate (the
+    same application, certificate or address) refuses the appointment until it is vacated."""
+    me = _identities(f.event, appointee_email(f))
+    held = {s.value for s in HELD}
+    for post in f.cases_of_kind("appointment"):
+        if post.id == f.case_id or post.state not in held or "appoint" not in post.records:
+            continue
+        theirs = post.records["appoint"]
+        email = theirs.get("email")
+        if not email and theirs.get("certified_application"):
+            found = f.lookup(theirs["certified_application"])
+            email = found.data["candidate"]["email"] if found else None
+        if me & _identities(theirs, email):
+            return (f"{f.event['candidate']} already holds post {post.id} ({post.state}): an "
+                    "AST holds one post at a time; vacate that post first")
+    return None
+
+
+def _identities(appointed: Mapping[str, Any], email: str | None) -> set[tuple[str, str]]:
+    """What names an appointee: their application, certificate reference and address."""
+    found = {("application", appointed.get("certified_application")),
+             ("certificate", (appointed.get("certificate") or {}).get("agency_reference")),
+             ("email", (email or "").lower() or None)}
+    return {(kind, value) for kind, value in found if value}
 
 
 def spine_point_in_range(f: Facts) -> str | None:
@@ -194,26 +316,6 @@ def starts_on_first_point(f: Facts) -> str | None:
     return None
 
 
-def appointee(f: Facts) -> str | None:
-    chosen = f.event.get("certified_application") or \
-        f.records["appoint"]["certified_application"]
-    found = f.lookup(chosen)
-    return found.data["candidate"]["email"] if found else None
-
-
-def next_funding_stream(f: Facts) -> dict:
-    """LA-funded posts are paid in the next of the four funding streams (May, September,
-    December, March)."""
-    if f.case["funding_source"] not in LA_FUNDED:
-        return {}
-    d = f.effective_date
-    for year in (d.year, d.year + 1):
-        for month in (3, 5, 9, 12):
-            if (year, month) > (d.year, d.month):
-                return {"funding_stream": f"{year}-{month:02d}"}
-    raise AssertionError("unreachable")
-
-
 PROCESS = Process(
     kind="appointment",
     case_prefix="apt",
@@ -221,31 +323,41 @@ PROCESS = Process(
     final=FINAL,
     timers=(
         Timer("ast2_notification", WorkingDays(policy="ast2_working_days"), effective_date,
-              "the date of the appointment", calendar="local",
+              "the date of the appointment", calendar="local", school=post_school_name,
               duty="the AST2 notification of the appointment to the agency", whose="post_school",
               missed_to=(la_coordinator,)),
     ),
-    opening=Transition("open", (), S.post_agreed, ("headteacher", "la_coordinator"), Opening),
+    opening=Transition("open", (), S.post_agreed, ("headteacher", "la_coordinator"), Opening,
+                       guards=(pay_range_on_the_spine,)),
     transitions=(
         Transition("secure_funding", (S.post_agreed,), S.funding_secured, funder, NoData,
-                   guards=(refuse_beyond_la_limits,), warnings=(warn_beyond_la_limits,)),
+                   guards=(refuse_beyond_la_limit,), warnings=(warn_beyond_la_limit,)),
         Transition("advertise", (S.funding_secured,), S.advertised,
                    ("headteacher", "la_coordinator"), Advertise),
         Transition("close_applications", (S.advertised,), S.shortlisting, ("post_school",),
                    CloseApplications, guards=(after_the_closing_date, shortlist_is_in_the_running)),
         Transition("appoint", (S.shortlisting,), S.appointed, ("post_school",), Appoint,
-                   guards=(appointee_is_certified, appointee_was_shortlisted,
+                   guards=(appointee_is_certified, appointee_was_shortlisted, one_live_post_each,
                            spine_point_in_range),
                    warnings=(starts_on_first_point, starts_in_the_past),
+                   derive=appointee_recorded,
                    effects=(StartTimer("ast2_notification"),
-                            Notify("appointment_confirmed", (appointee,)))),
-        Transition("submit_ast2", (S.appointed,), S.ast2_submitted,
-                   ("post_school", "headteacher"), NoData,
+                            Notify("appointment_confirmed", (appointee_email,)))),
+        # The LA confirms the funding of a post funded through it; a post the school pays for is
+        # filled once the agency is told.
+        Transition("submit_ast2", (S.appointed,), S.ast2_submitted, ("post_school", "headteacher"),
+                   NoData, route=la_funded,
                    effects=(CancelTimers(("ast2_notification",)),
                             Notify("ast2_form", (agency, la_coordinator)))),
-        Transition("confirm_funding", (S.ast2_submitted,), S.filled, ("la_coordinator",), NoData,
-                   derive=next_funding_stream),
-        Transition("cancel", every_state_but(AppointmentState, *FINAL), S.cancelled,
+        Transition("submit_ast2", (S.appointed,), S.filled, ("post_school", "headteacher"),
+                   NoData, route=lambda f: not la_funded(f),
+                   effects=(CancelTimers(("ast2_notification",)),
+                            Notify("ast2_form", (agency, la_coordinator)))),
+        Transition("confirm_funding", (S.ast2_submitted,), S.filled, ("la_coordinator",), NoData),
+        Transition("vacate", (S.appointed, S.ast2_submitted, S.filled), S.vacated,
+                   ("post_school", "la_coordinator"), Vacate, effects=(CancelTimers(),)),
+        Transition("cancel", (S.post_agreed, S.funding_secured, S.advertised, S.shortlisting,
+                              S.appointed, S.ast2_submitted), S.cancelled,
                    ("headteacher", "la_coordinator"), Cancel, effects=(CancelTimers(),)),
     ),
 )

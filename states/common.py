@@ -7,7 +7,8 @@ from functools import lru_cache
 from typing import Annotated, Any
 
 from email_validator import EmailNotValidError, validate_email
-from pydantic import AfterValidator, BeforeValidator, StrictBool, StrictInt, StringConstraints
+from pydantic import (AfterValidator, BeforeValidator, Field, StrictBool, StrictInt,
+                      StringConstraints)
 
 from states.spec import Data, Facts
 
@@ -49,6 +50,16 @@ def _plausible(day: date) -> date:
 
 Email = Annotated[str, AfterValidator(mailbox)]
 Day = Annotated[date, BeforeValidator(_iso_day), AfterValidator(_plausible)]
+
+
+def _absent(value: Any) -> bool:
+    return value is None
+
+
+def added_later() -> Any:
+    """An optional key a trigger's data gained after entries were logged without it: left out
+    when not given, so that those entries read (and replay) exactly as logged."""
+    return Field(None, exclude_if=_absent)
 
 
 class NoData(Data):

@@ -16,7 +16,9 @@ from states.spec import (CancelTimers, Data, Facts, MoveLinked, Notify, Process,
 
 class ReviewState(Enum):
     requested = "requested"                      # the Review Co-ordinator has the request
-    refused = "refused"                          # refused (no valid ground); the judgement is final
+    # Retired: no one may refuse a review (Annex D); kept so that a review refused before can
+    # still be read and replayed.
+    refused = "refused"
     assessor_commenting = "assessor_commenting"  # the original assessor is asked to comment
     with_review_officer = "with_review_officer"  # an independent review officer is deciding
     certified = "certified"                      # the review officer certifies the candidate
@@ -115,9 +117,10 @@ PROCESS = Process(
         effects=(StartTimer("review_decision"),
                  Notify("review_acknowledged", (candidate,)))),
     transitions=(
+        # Retired (see ReviewState.refused): replayed, never fired.
         Transition("refuse", (S.requested,), S.refused, ("review_coordinator",), Reasons,
                    effects=(CancelTimers(), decided("review_upheld"),
-                            Notify("review_refused", (candidate,)))),
+                            Notify("review_refused", (candidate,))), retired=True),
         Transition("invite_assessor_comment", (S.requested,), S.assessor_commenting,
                    ("review_coordinator",), NoData,
                    effects=(Notify("assessor_comment_invited", (assessor,)),)),

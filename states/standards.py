@@ -1,5 +1,10 @@
 """Annex A of the 2009 guidance: the standards' codes, and which of them a candidate's career
-stage sends to the headteacher and which to the external assessment (section 3)."""
+stage sends to the headteacher and which to the external assessment (section 3).
+
+The framework of professional standards (core, post-threshold) applies in England only; the
+excellent teacher and AST standards are pay standards and apply in England and Wales (section 3,
+"What are the AST standards?"). In Wales the assessment judges E1-E15 and A1-A3 whatever the
+candidate's career stage, and no P code can be unmet."""
 from __future__ import annotations
 
 POST_THRESHOLD = tuple(f"P{n}" for n in range(1, 11))      # P1..P10
@@ -9,14 +14,17 @@ ALL_CODES = frozenset(POST_THRESHOLD + EXCELLENT_TEACHER + AST)
 
 CAREER_STAGES = ("main_scale", "post_threshold", "excellent_teacher")
 
-# career stage -> (what the headteacher checks, what the assessor judges)
-STAGE_TABLE: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "main_scale": (("core",), POST_THRESHOLD + EXCELLENT_TEACHER + AST),
-    "post_threshold": (("core", "post-threshold"), EXCELLENT_TEACHER + AST),
-    "excellent_teacher": (("core", "post-threshold", "excellent teacher"), AST),
+# career stage -> what the assessor judges (England)
+ASSESSED_IN_ENGLAND: dict[str, tuple[str, ...]] = {
+    "main_scale": POST_THRESHOLD + EXCELLENT_TEACHER + AST,
+    "post_threshold": EXCELLENT_TEACHER + AST,
+    "excellent_teacher": AST,
 }
+ASSESSED_IN_WALES = EXCELLENT_TEACHER + AST
 
 
-def externally_assessed(career_stage: str) -> tuple[str, ...]:
-    return STAGE_TABLE[career_stage][1]
-
+def externally_assessed(career_stage: str, nation: str = "england") -> tuple[str, ...]:
+    """The standards the external assessment judges for this career stage in this nation."""
+    if nation == "wales":
+        return ASSESSED_IN_WALES
+    return ASSESSED_IN_ENGLAND[career_stage]

@@ -77,12 +77,20 @@ class Web(_Section):
     session_hours: float = Field(8, gt=0, le=24 * 30)
 
 
+FundingSource = Literal["school_development_grant", "school", "group", "local_formula"]
+
+
 class Policy(_Section):
     ast2_working_days: int = Field(10, ge=1)
     reapplication_weeks: int = Field(26, ge=0)
-    la_limits: Literal["warn", "refuse"] = "warn"
-    la_limit_primary: int = Field(1, ge=0)      # Annex E: ASTs one primary school is supported to have
-    la_limit_secondary: int = Field(3, ge=0)    # and one secondary school (special schools: no limit)
+    # The LA's own cap on the posts it funds at one school: off, warn or refuse (Annex E is one
+    # LA's example: 1 per primary, 3 per secondary school; special schools: no limit).
+    la_limit: Literal["off", "warn", "refuse"] = "off"
+    la_limit_primary: int = Field(1, ge=0)
+    la_limit_secondary: int = Field(3, ge=0)
+    la_funded_sources: tuple[FundingSource, ...] = ("school_development_grant", "local_formula")
+    review_window_from: Literal["letter", "assessment_day"] = "letter"
+    ast_spine_points: int = Field(18, ge=5)     # the AST spine of the pay document (STPCD)
     feedback_max_words: int = Field(500, ge=1)  # "one side of A4" for a certified candidate's feedback
     retention_years: int = Field(0, ge=0)       # 0: keep personal data; N: erasable N years on
 
@@ -126,7 +134,15 @@ def load(path: str | Path | None = None, environ: Mapping[str, str] | None = Non
         key = ".".join(str(p) for p in first["loc"])
         source = f"configuration file {path}" if path else "configuration"
         message = first["msg"].removeprefix("Value error, ")
+        if key in RENAMED:
+            message += f" (renamed: {RENAMED[key]})"
         raise ConfigError(f"{source}: {key}: {message}") from None
+
+
+# Settings an earlier version read, and what says it now: a file written for it is refused
+# with the way forward.
+RENAMED = {"policy.la_limits": 'policy.la_limit, now "off" by default, "warn" or "refuse", '
+                               "counting only the posts funded through the LA"}
 
 
 def _fields(annotation: Any) -> dict[str, Any]:

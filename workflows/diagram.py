@@ -60,7 +60,7 @@ def _edges(process: Process) -> list[tuple[Enum, Enum, str]]:
     edges: list[tuple[Enum, Enum, str]] = []
     seen = set()
     for row in process.all_transitions():
-        if (row.trigger in skip and row.dest is None) or row.internal \
+        if (row.trigger in skip and row.dest is None) or row.internal or row.retired \
                 or row.trigger in NOT_DRAWN:
             continue
         for source in row.sources:
@@ -78,7 +78,9 @@ def drawn_edges(kind: str) -> list[tuple[str, str, str]]:
 
 # Shared by every kind of case and written in the note instead: drawn from each final state it
 # would bury the diagram.
-NOT_DRAWN = {"erase_personal_data": "from any final state, erases the case's personal data"}
+NOT_DRAWN = {"erase_personal_data": "from any final state, erases the case's personal data",
+             "timer_superseded": "written before a late-keyed event; undoes what the timer "
+                                 "entry it overtook did"}
 
 
 def _duty_timers(process: Process) -> list[tuple[str, str | None]]:
@@ -89,7 +91,8 @@ def _duty_timers(process: Process) -> list[tuple[str, str | None]]:
 
 
 def _final_states(process: Process) -> list[Enum]:
-    return [s for s in process.states if s in process.final]   # in the Enum's order
+    # In the Enum's order; a retired state (only old entries reach it) is not drawn.
+    return [s for s in process.states if s in process.final and s not in process.retired_states]
 
 
 _MERMAID_ESCAPES = str.maketrans({"#": "#35;", ":": "#58;", ";": "#59;"})
@@ -143,6 +146,8 @@ def dot(kind: str) -> str:
            "  edge [fontname=Helvetica, fontsize=10];",
            "  __start [shape=point, width=0.15, label=\"\"];"]
     for state in process.states:
+        if state in process.retired_states:
+            continue
         shape = ", peripheries=2" if state in finals else ""
         out.append(f"  {_dot_quote(state.name)} [label={_dot_quote(state.name)}{shape}];")
     out.append(f"  __start -> {_dot_quote(process.initial.name)};")

@@ -45,6 +45,7 @@ class CaseFacts:
     contacts: Mapping[str, str]
     policy: Mapping[str, Any]
     reader: CaseReader
+    nation: str = "england"
     event: Mapping[str, Any] = field(default_factory=dict)
     pending_timers: Mapping[str, date] = field(default_factory=dict)
     deadlines: Mapping[str, date] = field(default_factory=dict)
