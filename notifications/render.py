@@ -37,8 +37,9 @@ NOTICE_NAMES = (
     "written_feedback",
     "withdrawal_confirmed",
     "deadline_missed",
+    "deadline_missed_withdrawn",
+    "assessment_outcome",
     "review_acknowledged",
-    "review_refused",
     "assessor_comment_invited",
     "review_assigned",
     "review_decision",
@@ -79,7 +80,9 @@ def version(name: str) -> str:
 
 def _source_file(name: str, wanted: str | None) -> str:
     """The template file (relative to TEMPLATES) of version `wanted` of `name`."""
-    if wanted is None or wanted == version(name):
+    # A retired notice (review_refused) has no current template, only the versions kept.
+    current = (TEMPLATES / f"{name}.txt.j2").exists()
+    if wanted is None or (current and wanted == version(name)):
         return f"{name}.txt.j2"
     earlier = f"earlier/{name}-{wanted[:16]}.txt.j2"
     if not (TEMPLATES / earlier).exists():

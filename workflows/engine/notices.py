@@ -21,27 +21,38 @@ from workflows.errors import EngineError, InvalidDataError
 def context(process: Process, case_id: str, state: str, facts: CaseFacts,
             records: Mapping[str, Mapping[str, Any]], pending: Mapping[str, date],
             started: Mapping[str, Deadline], fired: TimerRow | None,
-            contacts: Mapping[str, str]) -> dict[str, Any]:
+            contacts: Mapping[str, str], superseded: TimerRow | None = None) -> dict[str, Any]:
     """What a template reads (the case as it stands after the transition):
     - `case`: the data it was opened with; `records`: trigger -> the data it recorded;
       `done`: trigger -> the day it took effect;
     - `event`: this trigger's data; `effective_date`; `state`: the state it leads to;
-    - `timers`: the deadlines still running (due, fires_at); `deadlines`: every deadline the
-      case has run, with its status (pending, fired, cancelled);
-    - `missed` (a `deadline_missed`): the timer, its due date, the duty and whose it is;
-    - `contacts`: the configured addresses."""
-    timers = {name: {"due": due, "fires_at": started[name].fires_at if name in started
-                     else fires_at(due)} for name, due in pending.items()}
+    - `timers`: the deadlines still running (due, fires_at; counted_from for one started
+      now); `deadlines`: every deadline the case has run, with its status (pending, fired,
+      cancelled, superseded);
+    - `missed` (a `deadline_missed`, or the `deadline_missed_withdrawn` of a superseded timer):
+      the timer, its due date, the duty and whose it is;
+    - `nation`: england or wales; `contacts`: the configured addresses."""
+    timers: dict[str, dict[str, Any]] = {name: {"due": due, "fires_at": fires_at(due)}
+                                         for name, due in pending.items()}
+    for name, started_now in started.items():
+        # A deadline this transition starts: what it counts from, as text like the records.
+        timers[name] = {"due": started_now.due, "fires_at": started_now.fires_at,
+                        "counted_from": started_now.counted_from.isoformat()}
     out = {"case_id": case_id, "kind": process.kind, "state": state, "case": facts.case,
            "records": {t: r["data"] for t, r in records.items()},
            "done": {t: r["effective_date"] for t, r in records.items()},
            "event": _canonical(facts.event) if facts.event else {},
            "effective_date": facts.effective_date, "timers": timers,
-           "deadlines": _deadlines(facts, pending, fired), "contacts": contacts}
-    if fired is not None:
-        timer = process.timer(fired.name)
-        out["missed"] = {"timer": timer.name, "due": date.fromisoformat(fired.due),
+           "deadlines": _deadlines(facts, pending, fired), "contacts": contacts,
+           "nation": facts.nation}
+    missed = fired if fired is not None else superseded
+    if missed is not None:
+        timer = process.timer(missed.name)
+        out["missed"] = {"timer": timer.name, "due": date.fromisoformat(missed.due),
                          "duty": timer.duty, "whose": timer.whose}
+    if superseded is not None:
+        out["deadlines"][superseded.name] = {"due": date.fromisoformat(superseded.due),
+                                             "status": "superseded"}
     return out
 
 
