@@ -42,6 +42,8 @@ ODD_TEXT = ["", " ", "\t\n", "\udfff", "x\ud800y", "nul\x00", "\x1b[2J", "a" * 7
             "<script>alert(1)</script>", "Zoë Ñúñez 🙂", "\u202eevil", "{{ case }}", "NaN",
             "'; DROP TABLE cases; --"]
 NAMES = ["Ann Lee", "Ben Okafor", "Zoë Ñúñez", "O'Brien", "李华"]
+CERTIFICATE = {"agency_reference": "NAA-2019-0042", "certified_on": "2019-06-14",
+               "checked_by": "LA AST Co-ordinator"}
 # Keys a person might add to data: some are names the engine itself uses.
 EXTRA_KEYS = ["extra", "warnings", "effective_date", "review", "funding_stream", "engine",
               "send_decision_letter", "judge_not_met", "schedule_assessment", "due"]
@@ -177,7 +179,8 @@ class TriggerSequences(RuleBasedStateMachine):
                                                            "Brook Primary School"])),
                         "phase": data.draw(st.sampled_from(["primary", "secondary", "special"])),
                         "email": "office@vale.example.org"},
-                pay_range={"first_point": 5, "last_point": 9})
+                pay_range={"first_point": 5, "last_point": 9},
+                **({"pay_area": "inner_london"} if data.draw(st.booleans()) else {}))
         if trigger in ("reject",):
             return {"reasons": text()}
         if trigger in ("decline_support",):
@@ -186,7 +189,8 @@ class TriggerSequences(RuleBasedStateMachine):
             return {"evaluation": text()}
         if trigger == "submit_to_agency":
             return {"funding_declaration": {"declared_by": "Hugh Brown", "source": data.draw(
-                st.sampled_from(["school", "school_development_grant", "group"]))}}
+                st.sampled_from(["school", "school_development_grant", "group",
+                                 "local_formula"]))}}
         if trigger == "schedule_assessment":
             out = {"assessment_date": self.day(data, -3, 60), "assessor": ASSESSOR}
             if data.draw(st.booleans()):
@@ -208,7 +212,7 @@ class TriggerSequences(RuleBasedStateMachine):
                 ["relevant_evidence_ignored", "irrelevant_or_inaccurate_evidence",
                  "bias_or_discrimination"]), min_size=1, max_size=3, unique=True)),
                 "explanation": text(), "evidence": ["portfolio.pdf"]}
-        if trigger in ("refuse", "certify", "uphold"):
+        if trigger in ("certify", "uphold"):
             return {"reasons": text()}
         if trigger == "record_assessor_comment":
             return {"comment": text()}
@@ -220,16 +224,26 @@ class TriggerSequences(RuleBasedStateMachine):
             ids = sorted(c for c, k in self.cases.items() if k == "application")
             chosen = data.draw(st.lists(st.sampled_from(ids), min_size=1, max_size=3,
                                         unique=True)) if ids else []
-            return {"shortlist": [{"candidate": self.candidate_name(a), "application": a}
-                                  for a in chosen]}
+            listed: list[dict] = [{"candidate": self.candidate_name(a), "application": a}
+                                  for a in chosen]
+            if data.draw(st.booleans()):
+                listed.append({"candidate": "Cara Moss", "certificate": CERTIFICATE})
+            return {"shortlist": listed}
         if trigger == "appoint":
             shortlist = records.get("close_applications", {}).get("shortlist") or [
                 {"candidate": "Ann Lee", "application": "app-none"}]
             chosen = data.draw(st.sampled_from(shortlist))
-            return {"candidate": chosen["candidate"],
-                    "certified_application": chosen["application"],
-                    "start_date": self.day(data, 0, 90),
-                    "spine_point": data.draw(st.sampled_from([5, 6, 9, 10]))}
+            out = {"candidate": chosen["candidate"], "start_date": self.day(data, 0, 90),
+                   "spine_point": data.draw(st.sampled_from([5, 6, 9, 10]))}
+            if chosen.get("certificate"):
+                out.update(certificate=chosen["certificate"],
+                           email=data.draw(st.sampled_from(["cara.moss@elsewhere.example.org",
+                                                            "ann.lee@hill.example.org"])))
+            else:
+                out["certified_application"] = chosen.get("application")
+            return out
+        if trigger == "vacate":
+            return {"reason": data.draw(st.sampled_from(["left", "funding_ended", "reverted"]))}
         if trigger == "cancel":
             return {"reason": text()}
         return {}
@@ -289,10 +303,12 @@ class TriggerSequences(RuleBasedStateMachine):
         kind = self.cases.get(case, "application")
         process = PROCESSES[kind]
         state = self.state_of(case)
+        # Retired and internal triggers only now and then: the engine refuses them as unknown.
         triggers = [t for t in process.triggers() if not t.startswith("timer:")]
         allowed_here = [r.trigger for r in process.all_transitions()
                         if state and any(s.value == state for s in r.sources)
-                        and not r.trigger.startswith("timer:")]
+                        and not r.trigger.startswith("timer:") and not r.retired
+                        and not r.internal]
         pool = allowed_here if allowed_here and data.draw(st.integers(0, 3)) else triggers
         trigger = data.draw(st.sampled_from(sorted(set(pool)) + ["no_such_trigger"]))
         rows = process.rows(trigger)

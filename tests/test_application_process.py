@@ -264,7 +264,8 @@ def test_a_shortlisted_application_is_submitted_by_the_post_school_or_the_la(dri
     assert statuses(driver, case) == {"headteacher_deadline": "cancelled"}
 
 
-def test_for_an_la_funded_post_only_the_la_coordinator_completes_the_declaration(driver):
+def test_an_la_funded_post_goes_to_the_agency_via_the_la_which_completes_the_declaration(
+        driver):
     post = driver.open("appointment", data=appointment_data(
         funding_source="school_development_grant"), actor="la_coordinator:lc").case
     case = to_supported(driver, application_data(post={
@@ -273,13 +274,49 @@ def test_for_an_la_funded_post_only_the_la_coordinator_completes_the_declaration
     declaration = {"funding_declaration": {"declared_by": "LA AST Co-ordinator",
                                            "source": "school_development_grant"}}
 
-    assert_refused(driver, GuardFailedError, "LA-funded: the LA co-ordinator completes",
+    assert_refused(driver, GuardFailedError, "goes to the agency via the LA.*use send_to_la",
                    lambda: driver.fire(case, "submit_to_agency", HEADTEACHER, declaration))
-    outcome = driver.fire(case, "submit_to_agency", "la_coordinator:lc", declaration)
+    sent = driver.fire(case, "send_to_la", HEADTEACHER, at="2027-01-06")
+    assert (sent.state, statuses(driver, case)) == (
+        "with_la", {"headteacher_deadline": "cancelled"})
+    assert_refused(driver, RoleNotAllowedError, "la_coordinator",
+                   lambda: driver.fire(case, "submit_to_agency", HEADTEACHER, declaration))
+    outcome = driver.fire(case, "submit_to_agency", "la_coordinator:lc", declaration,
+                          at="2027-01-07")
 
     assert outcome.state == "submitted"
     assert data_of(last_entry(driver, case))["funding_declaration"]["declared_by"] == \
         "LA AST Co-ordinator"
+
+
+def test_a_declared_source_other_than_the_posts_is_refused(driver):
+    post = driver.open("appointment", data=appointment_data(
+        funding_source="school_development_grant"), actor="la_coordinator:lc").case
+    case = to_supported(driver, application_data(post={
+        "school": "Hill Primary School", "email": HILL_OFFICE, "advertisement": "internal",
+        "appointment": post}))
+    driver.fire(case, "send_to_la", HEADTEACHER, at="2027-01-06")
+
+    error = assert_refused(
+        driver, GuardFailedError, f"funding_declaration.source: the post \\({post}\\) is funded "
+        "by school_development_grant, not school",
+        lambda: driver.fire(case, "submit_to_agency", "la_coordinator:lc", FUNDING))
+    assert "school_development_grant" in str(error)
+
+
+def test_a_post_the_school_funds_is_submitted_by_the_headteacher_and_send_to_la_needs_an_internal_post(
+        driver):
+    post = driver.open("appointment", data=appointment_data(funding_source="school"),
+                       actor="la_coordinator:lc").case
+    case = to_supported(driver, application_data(post={
+        "school": "Hill Primary School", "email": HILL_OFFICE, "advertisement": "internal",
+        "appointment": post}))
+
+    assert driver.fire(case, "submit_to_agency", HEADTEACHER, FUNDING,
+                       at="2027-01-06").state == "submitted"
+    external = to_supported(driver, external_application())
+    assert_refused(driver, GuardFailedError, "advertised externally",
+                   lambda: driver.fire(external, "send_to_la", HEADTEACHER))
 
 
 def test_the_agency_receiving_the_application_starts_the_six_week_window(driver):
@@ -471,15 +508,14 @@ def test_a_review_that_certifies_moves_the_application_to_certified_as_system(dr
     assert data_of(entry) == {"review": review}
 
 
-def test_a_refused_review_closes_the_application_as_not_met(driver):
+def test_no_one_can_refuse_a_review(driver):
     case, review = driver.to_review(at="2027-03-01")
 
-    driver.fire(review, "refuse", "review_coordinator:rc", {"reasons": "No ground is made out."},
-                at="2027-03-02")
-
-    assert driver.state(case) == "closed_not_met"
-    entry = last_entry(driver, case)
-    assert (entry.trigger, entry.actor) == ("review_upheld", "system")
+    error = assert_refused(driver, UnknownTriggerError, "unknown trigger 'refuse'",
+                           lambda: driver.fire(review, "refuse", "review_coordinator:rc",
+                                               {"reasons": "No ground is made out."}))
+    assert "refuse," not in str(error).split("triggers:")[1]
+    assert driver.state(case) == "under_review"
 
 
 def test_when_the_review_window_passes_the_not_met_judgement_becomes_final(driver):
@@ -801,10 +837,12 @@ def test_an_effective_time_in_the_future_of_the_clock_is_refused(driver, engine,
                                        application_data(), tomorrow))
 
 
-def test_an_effective_time_before_the_cases_latest_event_is_refused(driver):
-    case = to_supported(driver)   # latest event: 2027-01-05 09:00
+def test_an_effective_time_before_another_persons_entry_is_refused_naming_it(driver):
+    case = to_supported(driver)   # latest event: support, 2027-01-05 09:00
 
-    assert_refused(driver, EffectiveTimeError, "earlier than the case's latest event",
+    assert_refused(driver, EffectiveTimeError,
+                   "before entry 2 of case .* \\(support by headteacher:h.brown, effective "
+                   "2027-01-05T09:00:00\\+00:00\\)",
                    lambda: driver.fire(case, "submit_to_agency", HEADTEACHER, FUNDING,
                                        at="2027-01-04"))
 
@@ -902,10 +940,10 @@ def test_overdue_letters_to_a_certified_candidate_only_report_and_leave_it_certi
     assert "written feedback" in missed[1].subject
 
 
-def test_a_timer_noticed_late_takes_the_cases_latest_effective_time(driver):
+def test_a_timer_noticed_late_keeps_its_own_fires_at(driver):
     case = to_received(driver)
     # The support form of 22 January is keyed in before anyone ran tick: the deadline (fires
-    # 2027-01-21T00:00Z) is now behind the case's latest effective time.
+    # 2027-01-21T00:00Z) fires after it in the log, effective at its own fires_at all the same.
     driver.fire(case, "support", HEADTEACHER, EVALUATION, at="2027-01-22")
 
     fired = driver.tick("2027-01-22T10:00")
@@ -913,7 +951,8 @@ def test_a_timer_noticed_late_takes_the_cases_latest_effective_time(driver):
     assert [o.trigger for o in fired] == ["timer:headteacher_deadline"]
     support, timer = driver.log(case)[-2:]
     assert (support.trigger, timer.trigger) == ("support", "timer:headteacher_deadline")
-    assert timer.effective_at == support.effective_at == "2027-01-22T09:00:00+00:00"
+    assert support.effective_at == "2027-01-22T09:00:00+00:00"
+    assert timer.effective_at == "2027-01-21T00:00:00+00:00"
     assert data_of(timer) == {"due": "2027-01-20"}
 
 
@@ -1003,13 +1042,23 @@ def test_letters_still_owed_after_a_review_was_requested_can_be_sent(driver):
     assert [o for o in driver.tick("2027-04-01") if o.case == case] == []   # nothing missed
 
 
-def test_a_reapplication_after_an_application_withdrawn_before_assessment_is_not_early(driver):
+def test_a_reapplication_must_follow_an_assessed_application(driver):
     previous = driver.to_assessment_scheduled()
     driver.fire(previous, "withdraw", CANDIDATE, at="2027-01-20")
 
-    outcome = driver.open(data=reapplication(previous), at="2027-03-01")
+    assert_refused(driver, GuardFailedError,
+                   f"previous_application: {previous} was never assessed \\(withdrawn\\)",
+                   lambda: driver.open(data=reapplication(previous), at="2027-03-01"))
 
-    assert outcome.warnings == []
+
+def test_a_reapplication_must_follow_the_same_candidates_application(driver):
+    previous = driver.to_not_met()
+    other = reapplication(previous)
+    other["candidate"] = {"name": "Bea Cole", "email": "bea.cole@hill.example.org"}
+
+    assert_refused(driver, GuardFailedError,
+                   f"previous_application: {previous} is another candidate's application",
+                   lambda: driver.open(data=other, at="2027-09-01"))
 
 
 def test_an_assessment_arranged_after_the_missed_window_still_needs_a_delay_reason(driver):

@@ -62,7 +62,8 @@ def open_post(driver: Driver, at: str = "2027-03-01", actor: str = HEAD, **chang
 
 
 def funder_of(changes: dict) -> str:
-    return LA if changes.get("funding_source") == "school_development_grant" else HEAD
+    la_funded = ("school_development_grant", "local_formula")
+    return LA if changes.get("funding_source") in la_funded else HEAD
 
 
 def to_funded(driver: Driver, at: str = "2027-03-02", **changes) -> str:
@@ -101,6 +102,8 @@ def to_appointed(driver: Driver, **changes) -> tuple[str, str]:
 
 
 def to_ast2_submitted(driver: Driver, **changes) -> str:
+    """A post funded through the LA, its AST2 sent: the LA is to confirm the funding."""
+    changes.setdefault("funding_source", "school_development_grant")
     post, _ = to_appointed(driver, **changes)
     driver.fire(post, "submit_ast2", POST_SCHOOL, at="2027-03-19")
     return post
@@ -165,8 +168,7 @@ def test_a_pay_range_of_five_consecutive_spine_points_is_accepted(driver: Driver
     ({"first_point": 5, "last_point": 8}, "five consecutive spine points"),
     ({"first_point": 5, "last_point": 10}, "five consecutive spine points"),
     ({"first_point": 9, "last_point": 5}, "five consecutive spine points"),
-    ({"first_point": 0, "last_point": 4}, "1 to 18"),
-    ({"first_point": 15, "last_point": 19}, "1 to 18"),
+    ({"first_point": 0, "last_point": 4}, "spine points start at 1"),
     ({"first_point": 5}, "last_point"),
     (None, "pay_range"),
 ])
@@ -193,10 +195,10 @@ def test_phase_funding_source_and_advertisement_are_validated(driver: Driver, ch
     assert caught.value.field == field
 
 
-# -- funding and the LA's limits (Annex E) --------------------------------------------------------
+# -- funding and the LA's own limit (local policy la_limit; Annex E is one LA's example) ---------
 
-@pytest.mark.parametrize("source", ["school", "group", "local_formula"])
-def test_the_headteacher_secures_a_school_group_or_formula_funded_post(driver: Driver, source):
+@pytest.mark.parametrize("source", ["school", "group"])
+def test_the_headteacher_secures_a_post_the_school_or_group_funds(driver: Driver, source):
     post = open_post(driver, funding_source=source)
     with refused(driver, RoleNotAllowedError, "allowed: headteacher"):
         driver.fire(post, "secure_funding", LA, at="2027-03-02")
@@ -204,89 +206,117 @@ def test_the_headteacher_secures_a_school_group_or_formula_funded_post(driver: D
     assert (outcome.state, outcome.warnings) == ("funding_secured", [])
 
 
-def test_the_la_coordinator_secures_a_school_development_grant_post(driver: Driver):
-    post = open_post(driver, **LA_FUNDED)
+@pytest.mark.parametrize("source", ["school_development_grant", "local_formula"])
+def test_the_la_coordinator_secures_a_post_funded_through_the_la(driver: Driver, source):
+    post = open_post(driver, funding_source=source)
     with refused(driver, RoleNotAllowedError, "allowed: la_coordinator"):
         driver.fire(post, "secure_funding", HEAD, at="2027-03-02")
     assert driver.fire(post, "secure_funding", LA, at="2027-03-02").state == "funding_secured"
 
 
-def test_a_second_funded_post_at_a_primary_school_is_a_warning_by_default(driver: Driver):
-    to_funded(driver, school=PRIMARY)
-    second = open_post(driver, school=PRIMARY)
-    outcome = driver.fire(second, "secure_funding", HEAD, at="2027-03-02")
+def test_which_sources_are_funded_through_the_la_is_local_policy(db, clock):
+    driver = driver_with(db, clock, policy={"la_funded_sources": ["school_development_grant"]})
+    post = open_post(driver, funding_source="local_formula")
+    assert driver.fire(post, "secure_funding", HEAD, at="2027-03-02").state == "funding_secured"
+
+
+def test_the_la_limit_is_off_by_default(driver: Driver):
+    to_funded(driver, school=PRIMARY, **LA_FUNDED)
+    second = open_post(driver, school=PRIMARY, **LA_FUNDED)
+    outcome = driver.fire(second, "secure_funding", LA, at="2027-03-02")
+    assert (outcome.state, outcome.warnings) == ("funding_secured", [])
+
+
+def test_a_second_la_funded_post_at_a_primary_school_is_a_warning_when_the_la_warns(db, clock):
+    driver = driver_with(db, clock, policy={"la_limit": "warn"})
+    to_funded(driver, school=PRIMARY, **LA_FUNDED)
+    second = open_post(driver, school=PRIMARY, **LA_FUNDED)
+    outcome = driver.fire(second, "secure_funding", LA, at="2027-03-02")
     assert outcome.state == "funding_secured"
     assert len(outcome.warnings) == 1
-    assert outcome.warnings[0].startswith("la_limits: this would be AST post 2 at Brook Primary")
+    assert outcome.warnings[0].startswith(
+        "la_limit: this would be post 2 funded through the LA at Brook Primary School")
     assert "at most 1 at a primary school" in outcome.warnings[0]
     assert json.loads(driver.log(second)[-1].engine)["warnings"] == outcome.warnings
 
 
-def test_the_first_funded_post_at_a_primary_school_has_no_warning(driver: Driver):
-    post = open_post(driver, school=PRIMARY)
-    outcome = driver.fire(post, "secure_funding", HEAD, at="2027-03-02")
-    assert outcome.warnings == []
-    assert "warnings" not in json.loads(driver.log(post)[-1].engine)
-
-
-def test_a_second_funded_primary_post_is_refused_when_the_la_refuses(db, clock):
-    driver = driver_with(db, clock, policy={"la_limits": "refuse"})
-    to_funded(driver, school=PRIMARY)
-    second = open_post(driver, school=PRIMARY)
-    with refused(driver, GuardFailedError, "la_limits: this would be AST post 2 at Brook "
-                                           "Primary School"):
-        driver.fire(second, "secure_funding", HEAD, at="2027-03-02")
+def test_a_second_la_funded_primary_post_is_refused_when_the_la_refuses(db, clock):
+    driver = driver_with(db, clock, policy={"la_limit": "refuse"})
+    first = to_funded(driver, school=PRIMARY, **LA_FUNDED)
+    assert driver.state(first) == "funding_secured"
+    second = open_post(driver, school=PRIMARY, **LA_FUNDED)
+    with refused(driver, GuardFailedError, "la_limit: this would be post 2 funded through the "
+                                           "LA at Brook Primary School"):
+        driver.fire(second, "secure_funding", LA, at="2027-03-02")
     assert driver.state(second) == "post_agreed"
 
 
-def test_the_refusing_policy_lets_the_first_post_through(db, clock):
-    driver = driver_with(db, clock, policy={"la_limits": "refuse"})
-    post = open_post(driver, school=PRIMARY)
-    assert driver.fire(post, "secure_funding", HEAD, at="2027-03-02").warnings == []
+@pytest.mark.parametrize("source", ["school", "group"])
+def test_posts_a_school_funds_itself_are_neither_limited_nor_counted(db, clock, source):
+    driver = driver_with(db, clock, policy={"la_limit": "refuse"})
+    for _ in range(3):   # section 2: schools may create posts freely
+        post = open_post(driver, school=PRIMARY, funding_source=source)
+        assert driver.fire(post, "secure_funding", HEAD, at="2027-03-02").warnings == []
+    la_post = open_post(driver, school=PRIMARY, **LA_FUNDED)
+    assert driver.fire(la_post, "secure_funding", LA, at="2027-03-02").state == "funding_secured"
 
 
-def test_a_secondary_school_has_three_funded_posts_before_the_warning(driver: Driver):
+def test_a_secondary_school_has_three_la_funded_posts_before_the_warning(db, clock):
+    driver = driver_with(db, clock, policy={"la_limit": "warn"})
     warnings = []
     for _ in range(4):
-        post = open_post(driver)
-        warnings.append(driver.fire(post, "secure_funding", HEAD, at="2027-03-02").warnings)
+        post = open_post(driver, **LA_FUNDED)
+        warnings.append(driver.fire(post, "secure_funding", LA, at="2027-03-02").warnings)
     assert warnings[:3] == [[], [], []]
-    assert "AST post 4 at Vale Secondary School" in warnings[3][0]
+    assert "post 4 funded through the LA at Vale Secondary School" in warnings[3][0]
     assert "at most 3 at a secondary school" in warnings[3][0]
 
 
 def test_a_special_school_has_no_limit(db, clock):
-    driver = driver_with(db, clock, policy={"la_limits": "refuse"})
+    driver = driver_with(db, clock, policy={"la_limit": "refuse"})
     for _ in range(5):
-        post = open_post(driver, school=SPECIAL)
-        assert driver.fire(post, "secure_funding", HEAD, at="2027-03-02").warnings == []
+        post = open_post(driver, school=SPECIAL, **LA_FUNDED)
+        assert driver.fire(post, "secure_funding", LA, at="2027-03-02").warnings == []
 
 
-def test_a_cancelled_post_does_not_count_towards_the_limit(driver: Driver):
-    first = to_funded(driver, school=PRIMARY)
-    driver.fire(first, "cancel", HEAD, {"reason": "The budget was cut."}, at="2027-03-02")
-    second = open_post(driver, school=PRIMARY)
-    assert driver.fire(second, "secure_funding", HEAD, at="2027-03-02").warnings == []
+def test_a_cancelled_post_does_not_count_towards_the_limit(db, clock):
+    driver = driver_with(db, clock, policy={"la_limit": "refuse"})
+    first = to_funded(driver, school=PRIMARY, **LA_FUNDED)
+    driver.fire(first, "cancel", LA, {"reason": "The budget was cut."}, at="2027-03-02")
+    second = open_post(driver, school=PRIMARY, **LA_FUNDED)
+    assert driver.fire(second, "secure_funding", LA, at="2027-03-02").warnings == []
 
 
-def test_a_post_only_agreed_does_not_count_towards_the_limit(driver: Driver):
-    open_post(driver, school=PRIMARY)
-    second = open_post(driver, school=PRIMARY)
-    assert driver.fire(second, "secure_funding", HEAD, at="2027-03-02").warnings == []
+def test_a_post_only_agreed_does_not_count_towards_the_limit(db, clock):
+    driver = driver_with(db, clock, policy={"la_limit": "refuse"})
+    open_post(driver, school=PRIMARY, **LA_FUNDED)
+    second = open_post(driver, school=PRIMARY, **LA_FUNDED)
+    assert driver.fire(second, "secure_funding", LA, at="2027-03-02").warnings == []
 
 
-def test_a_filled_post_counts_towards_the_limit(driver: Driver):
-    filled = to_ast2_submitted(driver, school=PRIMARY)
+def test_a_filled_post_counts_towards_the_limit_until_it_is_vacated(db, clock):
+    driver = driver_with(db, clock, policy={"la_limit": "warn"})
+    filled = to_ast2_submitted(driver, school=PRIMARY, **LA_FUNDED)
     driver.fire(filled, "confirm_funding", LA, at="2027-03-22")
-    second = open_post(driver, at="2027-03-22", school=PRIMARY)
-    warnings = driver.fire(second, "secure_funding", HEAD, at="2027-03-22").warnings
-    assert warnings and "AST post 2" in warnings[0]
+    assert driver.state(filled) == "filled"
+    second = open_post(driver, at="2027-03-22", school=PRIMARY, **LA_FUNDED)
+    warnings = driver.fire(second, "secure_funding", LA, at="2027-03-22").warnings
+    assert warnings and "post 2 funded through the LA" in warnings[0]
+
+    driver.fire(filled, "vacate", LA, {"reason": "left"}, at="2027-09-01")
+    third = open_post(driver, at="2027-09-01", school={**PRIMARY, "name": "Meadow Primary"},
+                      **LA_FUNDED)
+    driver.fire(second, "cancel", LA, {"reason": "Not needed."}, at="2027-09-01")
+    fourth = open_post(driver, at="2027-09-01", school=PRIMARY, **LA_FUNDED)
+    assert driver.fire(fourth, "secure_funding", LA, at="2027-09-02").warnings == []
+    assert driver.state(third) == "post_agreed"
 
 
-def test_posts_at_other_schools_do_not_count(driver: Driver):
-    to_funded(driver, school=PRIMARY)
-    other = open_post(driver, school={**PRIMARY, "name": "Meadow Primary School"})
-    assert driver.fire(other, "secure_funding", HEAD, at="2027-03-02").warnings == []
+def test_posts_at_other_schools_do_not_count(db, clock):
+    driver = driver_with(db, clock, policy={"la_limit": "refuse"})
+    to_funded(driver, school=PRIMARY, **LA_FUNDED)
+    other = open_post(driver, school={**PRIMARY, "name": "Meadow Primary School"}, **LA_FUNDED)
+    assert driver.fire(other, "secure_funding", LA, at="2027-03-02").warnings == []
 
 
 # -- advertising and shortlisting -----------------------------------------------------------------
@@ -473,10 +503,16 @@ def test_only_the_post_school_appoints(driver: Driver, actor):
 # -- AST2 ----------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("actor", [POST_SCHOOL, HEAD])
-def test_submitting_ast2_cancels_the_deadline_and_informs_agency_and_la(driver: Driver, actor):
-    post, _ = to_appointed(driver)
+@pytest.mark.parametrize("source, state", [("school", "filled"), ("group", "filled"),
+                                           ("school_development_grant", "ast2_submitted"),
+                                           ("local_formula", "ast2_submitted")])
+def test_submitting_ast2_cancels_the_deadline_and_informs_agency_and_la(
+        driver: Driver, actor, source, state):
+    """A post the school or group funds is filled once the agency is told; one funded through
+    the LA waits for the LA to confirm it will pass the funding on (section 2)."""
+    post, _ = to_appointed(driver, funding_source=source)
     outcome = driver.fire(post, "submit_ast2", actor, at="2027-03-19")
-    assert outcome.state == "ast2_submitted"
+    assert outcome.state == state
     assert driver.timers(post)["ast2_notification"][2] == "cancelled"
     notice = driver.notices(post)[-1]
     assert notice.template == "ast2_form"
@@ -511,8 +547,7 @@ def test_a_late_ast2_is_reported_to_the_la_coordinator_and_the_post_stays_appoin
     assert recipients(notice) == [LA_COORDINATOR_EMAIL]
     assert driver.timers(post)["ast2_notification"][2] == "fired"
     # The AST2 may still be sent late.
-    assert driver.fire(post, "submit_ast2", POST_SCHOOL, at="2027-04-02").state == (
-        "ast2_submitted")
+    assert driver.fire(post, "submit_ast2", POST_SCHOOL, at="2027-04-02").state == "filled"
 
 
 def test_ast2_sent_in_time_means_the_deadline_never_fires(driver: Driver):
@@ -539,27 +574,14 @@ def test_an_la_closure_day_moves_the_ast2_deadline(db, clock):
 
 # -- confirming the funding -----------------------------------------------------------------------
 
-@pytest.mark.parametrize("confirmed, stream", [
-    ("2027-04-20", "2027-05"),
-    ("2027-06-10", "2027-09"),
-    ("2027-10-01", "2027-12"),
-    ("2028-01-10", "2028-03"),
-])
-def test_an_la_funded_post_is_paid_in_the_next_funding_stream(driver: Driver, confirmed, stream):
-    post = to_ast2_submitted(driver, **LA_FUNDED)
-    outcome = driver.fire(post, "confirm_funding", LA, at=confirmed)
+def test_the_la_confirms_the_funding_of_a_post_funded_through_it(driver: Driver):
+    post = to_ast2_submitted(driver)
+    outcome = driver.fire(post, "confirm_funding", LA, at="2027-04-20")
     assert outcome.state == "filled"
     entry = driver.log(post)[-1]
-    assert (entry.trigger, entry.dest) == ("confirm_funding", "filled")
-    assert json.loads(entry.engine) == {"derived": {"funding_stream": stream}}
+    assert (entry.trigger, entry.source, entry.dest) == ("confirm_funding", "ast2_submitted",
+                                                         "filled")
     assert json.loads(entry.data) == {}
-
-
-def test_a_school_funded_post_records_no_funding_stream(driver: Driver):
-    post = to_ast2_submitted(driver)
-    driver.fire(post, "confirm_funding", LA, at="2027-06-10")
-    assert driver.state(post) == "filled"
-    assert "derived" not in json.loads(driver.log(post)[-1].engine)
 
 
 @pytest.mark.parametrize("actor", [HEAD, POST_SCHOOL])
@@ -609,11 +631,11 @@ def test_cancelling_an_appointed_post_cancels_the_ast2_deadline_and_nothing_fire
     assert [e.trigger for e in driver.log(post)][-1] == "cancel"
 
 
-@pytest.mark.parametrize("ending", ["filled", "cancelled"])
+@pytest.mark.parametrize("ending", ["vacated", "cancelled"])
 def test_a_final_post_accepts_nothing_more(driver: Driver, ending):
     post = to_ast2_submitted(driver)
-    if ending == "filled":
-        driver.fire(post, "confirm_funding", LA, at="2027-03-22")
+    if ending == "vacated":
+        driver.fire(post, "vacate", LA, {"reason": "funding_ended"}, at="2027-03-22")
     else:
         driver.fire(post, "cancel", HEAD, {"reason": "Restructure."}, at="2027-03-22")
     before = driver.snapshot()
@@ -647,7 +669,7 @@ def test_a_trigger_in_the_wrong_state_is_refused_and_writes_nothing(
 def test_two_concurrent_fundings_at_one_primary_school_cannot_both_pass_a_refusing_limit(
         db, db_url, clock, monkeypatch, request):
     """Two LA officers secure funding for two posts at the same primary school at the same time.
-    With `la_limits = "refuse"` at most one may end up funded, as when they act one after the
+    With `la_limit = "refuse"` at most one may end up funded, as when they act one after the
     other."""
     import threading
 
@@ -656,9 +678,9 @@ def test_two_concurrent_fundings_at_one_primary_school_cannot_both_pass_a_refusi
     from workflows.engine import Actor
     from workflows.errors import RefusedError
 
-    config = Config(policy={"la_limits": "refuse"})
+    config = Config(policy={"la_limit": "refuse"})
     driver = Driver(Engine(db, config, clock=clock), clock)
-    posts = [open_post(driver, school=PRIMARY) for _ in range(2)]
+    posts = [open_post(driver, school=PRIMARY, **LA_FUNDED) for _ in range(2)]
     clock.set(clock.now().replace(day=2))
 
     # Each transaction counts the funded posts, then waits for the other to have counted too:
@@ -682,7 +704,7 @@ def test_two_concurrent_fundings_at_one_primary_school_cannot_both_pass_a_refusi
     def secure(post: str):
         engine = Engine(Database(db_url), config, clock=clock)
         try:
-            results.append(engine.fire(post, "secure_funding", Actor.parse(HEAD)))
+            results.append(engine.fire(post, "secure_funding", Actor.parse(LA)))
         except RefusedError as err:
             results.append(err)
         finally:
@@ -737,8 +759,141 @@ def test_a_start_date_before_the_appointment_is_a_warning(driver: Driver):
 
 
 def test_the_annex_e_numbers_are_local_policy(db, clock):
-    driver = driver_with(db, clock, policy={"la_limit_primary": 2})
-    to_funded(driver, school=PRIMARY)
-    second = to_funded(driver, school=PRIMARY, at="2027-03-03")
+    driver = driver_with(db, clock, policy={"la_limit": "refuse", "la_limit_primary": 2})
+    to_funded(driver, school=PRIMARY, **LA_FUNDED)
+    second = to_funded(driver, school=PRIMARY, at="2027-03-03", **LA_FUNDED)
     assert driver.state(second) == "funding_secured"
     assert "warnings" not in json.loads(driver.log(second)[-1].engine)
+
+
+# -- the spine, certificates from elsewhere, one post at a time, vacating -------------------------
+
+@pytest.mark.parametrize("top, pay_range, ok", [
+    (18, {"first_point": 14, "last_point": 18}, True),
+    (18, {"first_point": 15, "last_point": 19}, False),
+    (20, {"first_point": 15, "last_point": 19}, True),
+])
+def test_the_pay_range_lies_on_the_spine_of_local_policy(db, clock, top, pay_range, ok):
+    driver = driver_with(db, clock, policy={"ast_spine_points": top})
+    if ok:
+        assert driver.state(open_post(driver, pay_range=pay_range)) == "post_agreed"
+    else:
+        with refused(driver, GuardFailedError, "pay_range: the AST spine has 18 points"):
+            open_post(driver, pay_range=pay_range)
+
+
+@pytest.mark.parametrize("area", ["national", "london_fringe", "outer_london", "inner_london"])
+def test_a_post_may_name_its_pay_area(driver: Driver, area):
+    post = open_post(driver, pay_area=area)
+    assert data_of(driver, post)["pay_area"] == area
+
+
+def test_an_unknown_pay_area_is_refused(driver: Driver):
+    with refused(driver, InvalidDataError, "pay_area"):
+        open_post(driver, pay_area="mayfair")
+
+
+CERTIFICATE = {"agency_reference": "NAA-2019-0042", "certified_on": "2019-06-14",
+               "checked_by": "LA AST Co-ordinator"}
+ELSEWHERE = {"candidate": "Cara Moss", "email": "cara.moss@elsewhere.example.org",
+             "certificate": CERTIFICATE, "start_date": "2027-04-19", "spine_point": 5}
+
+
+def to_shortlisting_with_a_certificate(driver: Driver, **changes) -> str:
+    post = to_advertised(driver, **changes)
+    driver.fire(post, "close_applications", POST_SCHOOL,
+                {"shortlist": [{"candidate": "Cara Moss", "certificate": CERTIFICATE}]},
+                at="2027-03-12")
+    return post
+
+
+def test_a_certificate_held_from_another_la_appoints_and_the_candidate_is_told(driver: Driver):
+    post = to_shortlisting_with_a_certificate(driver)
+    outcome = driver.fire(post, "appoint", POST_SCHOOL, ELSEWHERE, at="2027-03-15")
+    assert outcome.state == "appointed"
+    notice = driver.notices(post)[-1]
+    assert notice.template == "appointment_confirmed"
+    assert recipients(notice) == ["cara.moss@elsewhere.example.org"]
+    assert "Cara Moss" in notice.body
+
+
+def test_a_certificate_needs_the_candidates_email(driver: Driver):
+    post = to_shortlisting_with_a_certificate(driver)
+    data = {k: v for k, v in ELSEWHERE.items() if k != "email"}
+    with refused(driver, InvalidDataError, "email"):
+        driver.fire(post, "appoint", POST_SCHOOL, data, at="2027-03-15")
+
+
+def test_a_certificate_not_on_the_shortlist_is_refused(driver: Driver):
+    post = to_shortlisting_with_a_certificate(driver)
+    other = {**ELSEWHERE, "certificate": {**CERTIFICATE, "agency_reference": "NAA-2020-0001"}}
+    with refused(driver, GuardFailedError, "certificate: NAA-2020-0001 is not on the shortlist"):
+        driver.fire(post, "appoint", POST_SCHOOL, other, at="2027-03-15")
+
+
+@pytest.mark.parametrize("data, field", [
+    ({"candidate": "Cara Moss", "start_date": "2027-04-19", "spine_point": 5},
+     "certified_application"),
+    ({**ELSEWHERE, "certificate": {"agency_reference": "NAA-1"}}, "certificate.certified_on"),
+])
+def test_an_appointee_comes_with_an_application_or_a_checked_certificate(
+        driver: Driver, data, field):
+    post = to_shortlisting_with_a_certificate(driver)
+    with refused(driver, InvalidDataError, field):
+        driver.fire(post, "appoint", POST_SCHOOL, data, at="2027-03-15")
+
+
+def test_the_same_ast_cannot_hold_two_live_posts(driver: Driver):
+    first, application = to_appointed(driver)
+    second = to_advertised(driver, school={**PRIMARY, "name": "Meadow Primary School"})
+    driver.fire(second, "close_applications", POST_SCHOOL,
+                {"shortlist": [{"candidate": "Ann Lee", "application": application}]},
+                at="2027-03-12")
+    with refused(driver, GuardFailedError, f"Ann Lee already holds post {first} \\(appointed\\)"):
+        appoint(driver, second, application)
+
+    driver.fire(first, "vacate", POST_SCHOOL, {"reason": "left"}, at="2027-03-16")
+    assert appoint(driver, second, application, at="2027-03-16").state == "appointed"
+
+
+def test_the_same_ast_is_known_by_email_across_certificate_and_application(driver: Driver):
+    first, application = to_appointed(driver)
+    post = to_advertised(driver, school={**PRIMARY, "name": "Meadow Primary School"})
+    driver.fire(post, "close_applications", POST_SCHOOL,
+                {"shortlist": [{"candidate": "Ann Lee", "certificate": CERTIFICATE}]},
+                at="2027-03-12")
+    with refused(driver, GuardFailedError, f"already holds post {first}"):
+        driver.fire(post, "appoint", POST_SCHOOL,
+                    {**ELSEWHERE, "candidate": "Ann Lee", "email": CANDIDATE_EMAIL.upper()},
+                    at="2027-03-15")
+
+
+@pytest.mark.parametrize("state", ["appointed", "ast2_submitted", "filled"])
+@pytest.mark.parametrize("reason", ["left", "funding_ended", "reverted"])
+def test_a_held_post_is_vacated_and_its_timers_cancelled(driver: Driver, state, reason):
+    post = to_ast2_submitted(driver) if state != "appointed" else to_appointed(driver)[0]
+    if state == "filled":
+        driver.fire(post, "confirm_funding", LA, at="2027-03-22")
+    outcome = driver.fire(post, "vacate", POST_SCHOOL, {"reason": reason}, at="2027-09-01")
+    assert outcome.state == "vacated"
+    assert record_of(driver, post, "vacate")["data"] == {"reason": reason}
+    assert all(status != "pending" for _, _, status in driver.timers(post).values())
+    assert fired_on(driver.tick("2027-10-01"), post) == []
+
+
+def test_a_vacancy_needs_a_known_reason(driver: Driver):
+    post, _ = to_appointed(driver)
+    with refused(driver, InvalidDataError, "reason"):
+        driver.fire(post, "vacate", POST_SCHOOL, {"reason": "bored"}, at="2027-09-01")
+
+
+def test_a_filled_post_takes_only_vacate(driver: Driver):
+    post, _ = to_appointed(driver)
+    driver.fire(post, "submit_ast2", POST_SCHOOL, at="2027-03-19")
+    assert driver.state(post) == "filled"
+    with refused(driver, NotAllowedInStateError, "cancel is not allowed in state filled"):
+        driver.fire(post, "cancel", HEAD, {"reason": "x"}, at="2027-03-22")
+    with refused(driver, NotAllowedInStateError, "only from cancelled, vacated"):
+        driver.fire(post, "erase_personal_data", LA, {"reason": "x"}, at="2027-03-22")
+    with refused(driver, RoleNotAllowedError, "allowed: post_school, la_coordinator"):
+        driver.fire(post, "vacate", HEAD, {"reason": "left"}, at="2027-03-22")

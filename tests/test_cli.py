@@ -147,9 +147,10 @@ def test_audit_verify_exits_3_naming_the_entry_after_tampering(cli, tmp_path):
 
 
 def test_a_configuration_with_an_unknown_key_is_refused_at_start_up(cli, tmp_path):
-    (tmp_path / "la.toml").write_text("[policy]\nla_limit = 'refuse'\n")
+    (tmp_path / "la.toml").write_text("[policy]\nla_limits = 'refuse'\n")
     result = cli("--config", "la.toml", "list")
-    assert result.returncode == 2 and "policy.la_limit" in result.stderr
+    assert result.returncode == 2 and "policy.la_limits: Extra inputs" in result.stderr
+    assert "renamed: policy.la_limit" in result.stderr
 
 
 def test_la_closure_days_from_the_environment_move_deadlines(cli):
@@ -197,6 +198,8 @@ def test_the_demo_walks_its_cases_and_its_audit_passes(tmp_path):
     assert "timer:headteacher_deadline" in result.stdout
     assert "timer:review_window -> closed_not_met" in result.stdout
     assert "review_certified -> certified" in result.stdout
+    assert "(keyed in on Fri 22 Jan) -> not_supported" in result.stdout
+    assert "it supersedes headteacher_deadline (entry 2)" in result.stdout
     assert "both hash chains intact" in result.stdout
     assert (tmp_path / "demo" / "demo.db").exists()
     delivered = list((tmp_path / "demo" / "outbox").glob("*.eml"))
@@ -208,7 +211,7 @@ def test_every_case_of_the_demo_replays_from_its_log_and_matches(tmp_path):
     Cli(tmp_path).ok("demo", "--keep", str(tmp_path / "demo"))
     cli = Cli(tmp_path, db=f"sqlite:///{tmp_path / 'demo' / 'demo.db'}")
     result = cli.ok("replay", "--all", "--verify")
-    assert "6 case(s), 43 log entries replayed; 0 differ" in result.stdout
+    assert "6 case(s), 45 log entries replayed; 0 differ" in result.stdout
     assert "replayed 6 of 6 cases" in result.stderr
 
 

@@ -55,17 +55,23 @@ def test_the_three_processes_use_the_public_vocabulary_of_the_domain():
     assert set(PROCESSES) == {"application", "review", "appointment"}
     assert {s.value for s in PROCESSES["application"].states} == {
         "received", "rejected", "not_supported", "supported", "awaiting_shortlist",
-        "shortlisted", "not_shortlisted", "submitted", "with_agency", "assessment_scheduled",
+        "shortlisted", "not_shortlisted", "with_la", "submitted", "with_agency",
+        "assessment_scheduled",
         "certified", "not_met", "under_review", "closed_not_met", "withdrawn"}
     assert {t.name for t in PROCESSES["application"].timers} == {
         "headteacher_deadline", "assessment_window", "decision_letter", "written_feedback",
         "review_window"}
+    # `refused` stays only so that a review refused before 2026-11-30 can be read and replayed:
+    # no trigger a person may fire leads to it (Annex D gives no one the power to refuse).
     assert {s.value for s in PROCESSES["review"].states} == {
         "requested", "refused", "assessor_commenting", "with_review_officer", "certified",
         "original_stands", "withdrawn"}
+    into_refused = [r for r in PROCESSES["review"].all_transitions()
+                    if r.dest is not None and r.dest.value == "refused"]
+    assert [(r.trigger, r.retired) for r in into_refused] == [("refuse", True)]
     assert {s.value for s in PROCESSES["appointment"].states} == {
         "post_agreed", "funding_secured", "advertised", "shortlisting", "appointed",
-        "ast2_submitted", "filled", "cancelled"}
+        "ast2_submitted", "filled", "vacated", "cancelled"}
 
 
 def test_built_in_defaults_need_no_file(tmp_path):
@@ -78,11 +84,13 @@ def test_built_in_defaults_need_no_file(tmp_path):
 def test_a_toml_file_and_environment_variables_set_values(tmp_path):
     path = tmp_path / "la.toml"
     path.write_text('[calendar]\nnation = "wales"\nclosures = ["2027-07-23"]\n')
-    config = load(path, environ={"AST_ENGINE_POLICY_LA_LIMITS": "refuse",
+    config = load(path, environ={"AST_ENGINE_POLICY_LA_LIMIT": "refuse",
+                                 "AST_ENGINE_POLICY_LA_FUNDED_SOURCES": "school_development_grant",
                                  "AST_ENGINE_CALENDAR_CLOSURES": "2027-07-23,2027-07-26"})
     assert config.calendar.nation == "wales"
     assert [d.isoformat() for d in config.calendar.closures] == ["2027-07-23", "2027-07-26"]
-    assert config.policy.la_limits == "refuse"
+    assert config.policy.la_limit == "refuse"
+    assert config.policy.la_funded_sources == ("school_development_grant",)
     assert config.working_calendar().is_working_day(config.calendar.closures[0]) is False
 
 

@@ -36,8 +36,9 @@ def raw_labels(text: str) -> list[str]:
 
 # -- what DOMAIN.md draws, table by table ---------------------------------------------------------
 
-APPLICATION_OPEN = ["received", "supported", "awaiting_shortlist", "shortlisted", "submitted",
-                    "with_agency", "assessment_scheduled", "not_met", "under_review"]
+APPLICATION_OPEN = ["received", "supported", "awaiting_shortlist", "shortlisted", "with_la",
+                    "submitted", "with_agency", "assessment_scheduled", "not_met",
+                    "under_review"]
 APPLICATION = {
     ("received", "rejected", "reject"),
     ("received", "not_supported", "decline_support"),
@@ -46,6 +47,8 @@ APPLICATION = {
     ("awaiting_shortlist", "shortlisted", "shortlist"),
     ("awaiting_shortlist", "not_shortlisted", "decline_shortlist"),
     ("supported", "submitted", "submit_to_agency"),
+    ("supported", "with_la", "send_to_la"),
+    ("with_la", "submitted", "submit_to_agency"),
     ("shortlisted", "submitted", "submit_to_agency"),
     ("submitted", "with_agency", "agency_receive"),
     ("with_agency", "assessment_scheduled", "schedule_assessment"),
@@ -63,7 +66,6 @@ APPLICATION = {
     *((s, "withdrawn", "withdraw") for s in APPLICATION_OPEN),
 }
 REVIEW = {
-    ("requested", "refused", "refuse"),
     ("requested", "assessor_commenting", "invite_assessor_comment"),
     ("assessor_commenting", "assessor_commenting", "record_assessor_comment"),
     ("assessor_commenting", "with_review_officer", "assign_review_officer"),
@@ -78,7 +80,9 @@ APPOINTMENT = {
     ("advertised", "shortlisting", "close_applications"),
     ("shortlisting", "appointed", "appoint"),
     ("appointed", "ast2_submitted", "submit_ast2"),
+    ("appointed", "filled", "submit_ast2"),
     ("ast2_submitted", "filled", "confirm_funding"),
+    *((s, "vacated", "vacate") for s in ("appointed", "ast2_submitted", "filled")),
     *((s, "cancelled", "cancel") for s in ("post_agreed", "funding_secured", "advertised",
                                            "shortlisting", "appointed", "ast2_submitted")),
 }
@@ -88,9 +92,9 @@ DOMAIN = {
                      "closed_not_met", "withdrawn"},
                     ["headteacher_deadline", "assessment_window", "decision_letter",
                      "written_feedback"]),
-    "review": ("requested", REVIEW, {"refused", "certified", "original_stands", "withdrawn"},
+    "review": ("requested", REVIEW, {"certified", "original_stands", "withdrawn"},
                ["review_decision"]),
-    "appointment": ("post_agreed", APPOINTMENT, {"filled", "cancelled"}, ["ast2_notification"]),
+    "appointment": ("post_agreed", APPOINTMENT, {"vacated", "cancelled"}, ["ast2_notification"]),
 }
 
 
@@ -113,7 +117,8 @@ def test_the_application_diagram_shows_review_and_the_review_window_as_written()
 def test_the_mermaid_diagram_names_every_state(kind):
     drawn = edges(mermaid(kind))
     named = {s for s, _, _ in drawn} | {d for _, d, _ in drawn}
-    assert {s.value for s in PROCESSES[kind].states} <= named
+    process = PROCESSES[kind]
+    assert {s.value for s in process.states if s not in process.retired_states} <= named
 
 
 @pytest.mark.parametrize("kind", list(DOMAIN))
@@ -129,10 +134,18 @@ def test_every_state_changing_row_of_the_process_data_is_drawn(kind):
     process = PROCESSES[kind]
     drawn = edges(mermaid(kind))
     for row in process.all_transitions():
-        if row.dest is None:
+        if row.dest is None or row.internal or row.retired:
             continue
         for source in row.sources:
             assert (source.value, row.dest.value, row.trigger) in drawn
+
+
+@pytest.mark.parametrize("kind", list(DOMAIN))
+def test_retired_and_internal_rows_are_not_drawn(kind):
+    text = mermaid(kind)
+    assert "refuse" not in {t for _, _, t in edges(text)}
+    assert "refused" not in {s for s, _, _ in edges(text)} | {d for _, d, _ in edges(text)}
+    assert "timer_superseded" not in {t for _, _, t in edges(text)}
 
 
 @pytest.mark.parametrize("kind", list(DOMAIN))

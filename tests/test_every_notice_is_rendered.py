@@ -16,6 +16,8 @@ def declared() -> set[tuple[str, str, str]]:
     pairs = set()
     for kind, process in PROCESSES.items():
         for row in [process.opening, *process.all_transitions()]:
+            if row.retired:
+                continue
             for effect in row.effects:
                 if isinstance(effect, Notify):
                     pairs.add((kind, row.trigger, effect.template))
@@ -44,9 +46,12 @@ def walk_every_notice(d: Driver) -> None:
     d.fire(external, "forward_to_post_school", HEADTEACHER, at="2027-01-06")
     d.fire(external, "decline_shortlist", "post_school:vale", at="2027-01-07")
     d.fire(d.open(at="2027-01-07").case, "withdraw", "candidate:ann", at="2027-01-07")
-    # The headteacher misses the deadline on one form.
+    # The headteacher misses the deadline on one form; on another the rejection, dated in
+    # time (1 February; due 4 February), is keyed in after the deadline was reported missed.
     d.open(at="2027-01-07")
+    rejected_late = d.open(at="2027-01-07").case
     d.tick("2027-02-06T00:00")
+    d.fire(rejected_late, "reject", HEADTEACHER, {"reasons": "Not signed."}, at="2027-02-01")
     # Assessment: letters, feedback, and every agency deadline missed once.
     certified = d.to_certified(received="2027-02-06")   # assessment day 2027-04-01
     d.tick("2027-04-23")   # the decision letter (due 04-06) and feedback (due 04-22) are late
@@ -59,9 +64,9 @@ def walk_every_notice(d: Driver) -> None:
            at="2027-04-23")
     d.fire(late, "agency_receive", AGENCY, at="2027-04-26")
     d.tick("2027-06-10")   # six weeks pass with no assessment
-    # Reviews: refused, withdrawn, certified, upheld, and a review decision overdue.
+    # Reviews: withdrawn, certified, upheld, and a review decision overdue.
     outcomes = []
-    for _ in range(4):
+    for _ in range(3):
         case = d.to_assessment_scheduled(received="2027-03-17")   # assessment day 2027-05-10
         d.fire(case, "judge_not_met", "assessor:as-17", {"unmet_standards": ["E3"]},
                at="2027-05-10T16:00")
@@ -72,8 +77,7 @@ def walk_every_notice(d: Driver) -> None:
                                {"grounds": ["relevant_evidence_ignored"],
                                 "explanation": "My portfolio was not read."},
                                at="2027-05-13").linked[0].case)
-    refused, withdrawn, certify, uphold = outcomes
-    d.fire(refused, "refuse", COORDINATOR, {"reasons": "No ground is made out."}, at="2027-05-14")
+    withdrawn, certify, uphold = outcomes
     d.fire(withdrawn, "withdraw", "candidate:ann", at="2027-05-14")
     for review in (certify, uphold):
         d.fire(review, "invite_assessor_comment", COORDINATOR, at="2027-05-14")
@@ -81,8 +85,9 @@ def walk_every_notice(d: Driver) -> None:
                at="2027-05-17")
     d.fire(certify, "certify", "review_officer:ro-3", {"reasons": "E3 is met."}, at="2027-05-20")
     d.tick("2027-07-10")   # 40 working days after 2027-05-13 end on 07-09: the last review is late
+    # ... but its decision, dated 8 July, is keyed in after that.
     d.fire(uphold, "uphold", "review_officer:ro-3", {"reasons": "The judgement stands."},
-           at="2027-07-10")
+           at="2027-07-08")
     # An appointment: confirmed, AST2 late once, then sent.
     post = d.open("appointment", appointment_data(), at="2027-07-12").case
     d.fire(post, "secure_funding", "headteacher:v.vale", at="2027-07-12")
@@ -94,8 +99,22 @@ def walk_every_notice(d: Driver) -> None:
                                                  "certified_application": certified,
                                                  "start_date": "2027-09-01", "spine_point": 5},
            at="2027-07-22")
-    d.tick("2027-08-10")
+    d.tick("2027-08-10")   # the AST2 is reported late (due 2027-08-05) ...
+    # ... and on another post the form sent in time is keyed in after that.
     d.fire(post, "submit_ast2", "post_school:vale", at="2027-08-10")
+    other = d.open("appointment", appointment_data(), at="2027-07-12").case
+    d.fire(other, "secure_funding", "headteacher:v.vale", at="2027-07-12")
+    d.fire(other, "advertise", "headteacher:v.vale", {"closing_date": "2027-07-20"},
+           at="2027-07-12")
+    d.fire(other, "close_applications", "post_school:vale",
+           {"shortlist": [{"candidate": "Ann Lee", "application": certified}]}, at="2027-07-21")
+    d.fire(post, "vacate", "post_school:vale", {"reason": "left"}, at="2027-08-10")
+    d.fire(other, "appoint", "post_school:vale", {"candidate": "Ann Lee",
+                                                  "certified_application": certified,
+                                                  "start_date": "2027-09-01", "spine_point": 5},
+           at="2027-08-10")
+    d.tick("2027-08-30")   # due 2027-08-24
+    d.fire(other, "submit_ast2", "post_school:vale", at="2027-08-20")
 
 
 def test_every_declared_notice_is_rendered_by_the_transition_that_sends_it(driver: Driver):

@@ -85,8 +85,8 @@ def test_an_opening_key_named_like_a_trigger_stands_for_nothing(driver: Driver):
     case = driver.to_certified(data=data)
     outcome = driver.fire(case, "send_decision_letter", AGENCY, at="2027-02-11")
     assert outcome.version == 7
-    assert driver.notices(case)[-1].template == "decision_letter"
-    assert "standards met" in driver.notices(case)[-1].subject
+    letters = [n for n in driver.notices(case) if n.template == "decision_letter"]
+    assert len(letters) == 1 and "standards met" in letters[0].subject
 
 
 @pytest.mark.parametrize("email", ["postmaster,victim@example.org", 'a,b<c>"d@x.org',

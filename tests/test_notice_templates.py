@@ -104,7 +104,7 @@ def context(kind="application", state="received", case=None, event=None, effecti
             "case": {k: v for k, v in case.items() if k not in TRIGGERS}, "records": records,
             "done": {k: effective.isoformat() for k in records}, "deadlines": {},
             "event": event or {}, "effective_date": effective, "timers": timers or {},
-            "contacts": CONTACTS, **extra}
+            "contacts": CONTACTS, "nation": "england", **extra}
 
 
 # One realistic context per notice, as the transition that sends it would build it.
@@ -137,6 +137,16 @@ SAMPLES = {
                             "A1": "Outreach work is planned but not yet under way."}},
         timers={"review_window": timer(date(2027, 5, 12))}),
     "withdrawal_confirmed": context(state="withdrawn", effective=date(2027, 2, 1)),
+    "assessment_outcome": context(
+        state="not_met", effective=date(2027, 3, 12),
+        case=application(schedule_assessment=SCHEDULED, judge_not_met={"unmet_standards": ["E3"]})),
+    "deadline_missed_withdrawn": context(
+        state="rejected", effective=date(2027, 1, 19),
+        event={"superseded_seq": 2, "timer": "headteacher_deadline", "due": "2027-01-20",
+               "late_trigger": "reject", "late_effective_at": "2027-01-19T09:00:00+00:00",
+               "late_recorded_at": "2027-01-25T10:12:00+00:00"},
+        missed={"timer": "headteacher_deadline", "due": date(2027, 1, 20),
+                "duty": "the headteacher's decision on the application", "whose": "headteacher"}),
     "deadline_missed": context(
         effective=date(2027, 1, 21),
         missed={"timer": "headteacher_deadline", "due": date(2027, 1, 20),
@@ -147,9 +157,6 @@ SAMPLES = {
                "explanation": "The assessor did not look at my outreach portfolio.",
                "evidence": ["outreach portfolio 2026", "letter from partner school"]},
         timers={"review_decision": timer(date(2027, 6, 17))}),
-    "review_refused": context(
-        kind="review", state="refused", case=review_case(), effective=date(2027, 4, 27),
-        event={"reasons": "The request gives no evidence for any of the three grounds for review."}),
     "assessor_comment_invited": context(
         kind="review", state="assessor_commenting", case=review_case(), effective=date(2027, 4, 22),
         timers={"review_decision": timer(date(2027, 6, 17))}),
@@ -182,7 +189,7 @@ def rendered(name: str, **changes) -> RenderedNotice:
 
 
 def test_every_notice_name_has_a_sample():
-    assert set(SAMPLES) == set(NOTICE_NAMES) and len(NOTICE_NAMES) == 18
+    assert set(SAMPLES) == set(NOTICE_NAMES) and len(NOTICE_NAMES) == 19
 
 
 def test_check_all_loads_every_template():
@@ -206,6 +213,12 @@ def test_application_received_gives_the_headteacher_deadline():
     assert "Friday 18 December 2026" in notice.body
     assert "Wednesday 20 January 2027" in notice.body
     assert "core and post-threshold standards" in notice.body
+
+
+def test_application_received_in_wales_speaks_of_no_english_core_standards():
+    notice = rendered("application_received", nation="wales")
+    assert "core" not in notice.body.lower() and "post-threshold" not in notice.body
+    assert "the standards that apply to you in Wales" in notice.body
 
 
 def test_headteacher_rejection_gives_the_written_reasons():
@@ -265,6 +278,14 @@ def test_decision_letter_not_met_lists_unmet_standards_and_the_review_deadline()
     assert CONTACTS["review_coordinator"] in notice.body
 
 
+def test_decision_letter_counts_from_the_assessment_day_where_local_policy_says_so():
+    ctx = copy.deepcopy(SAMPLES["decision_letter"])
+    ctx["timers"]["review_window"]["counted_from"] = "2027-03-10"
+    assert "within 40 working days of your assessment" in render("decision_letter", ctx).body
+    ctx["timers"]["review_window"]["counted_from"] = "2027-03-12"
+    assert "within 40 working days of this letter" in render("decision_letter", ctx).body
+
+
 def test_decision_letter_not_met_without_review_timer_still_names_the_40_days():
     notice = rendered("decision_letter", timers={})
     assert "within 40 working days of this letter." in notice.body
@@ -274,6 +295,7 @@ def test_decision_letter_certified_congratulates_and_offers_no_review():
     ctx = copy.deepcopy(SAMPLES["decision_letter"])
     ctx.update(state="certified", outcome="certified", timers={"written_feedback": timer(date(2027, 4, 2))})
     del ctx["records"]["judge_not_met"]
+    ctx["records"]["judge_met"] = {}
     notice = render("decision_letter", ctx)
     assert "standards met" in notice.subject and "not met" not in notice.subject
     assert "certified as\nan Advanced Skills Teacher" in notice.body
@@ -289,10 +311,14 @@ def test_written_feedback_gives_feedback_per_standard_to_candidate_headteacher_a
 
 
 def test_written_feedback_as_text_when_met():
-    notice = rendered("written_feedback", state="certified",
-                      event={"feedback": "A confident, well-evidenced assessment."})
+    ctx = copy.deepcopy(SAMPLES["written_feedback"])
+    del ctx["records"]["judge_not_met"]
+    ctx["records"]["judge_met"] = {}
+    ctx.update(state="certified", event={"feedback": "A confident, well-evidenced assessment."})
+    notice = render("written_feedback", ctx)
     assert "A confident, well-evidenced assessment." in notice.body
-    assert "all applicable standards met" in notice.body and "re-application" not in notice.body
+    assert "Outcome: all applicable standards met" in notice.body
+    assert "re-application" not in notice.body
 
 
 def test_withdrawal_confirmed_for_an_application_and_for_a_review():
@@ -330,10 +356,20 @@ def test_review_acknowledged_lists_grounds_and_the_decision_date():
     assert "outreach portfolio 2026" in notice.body
 
 
-def test_review_refused_gives_reasons_and_says_the_judgement_stands():
-    notice = rendered("review_refused")
-    assert "no evidence for any of the three grounds" in notice.body
-    assert "original judgement" in notice.body and "stands" in notice.body
+def test_a_retired_notice_still_renders_with_the_version_it_was_sent_with():
+    """No one refuses a review any more (Annex D), but a review refused before keeps its
+    letter: replay renders it again with the version it records."""
+    kept = sorted((render_module.EARLIER).glob("review_refused-*.txt.j2"))
+    assert kept and not (render_module.TEMPLATES / "review_refused.txt.j2").exists()
+    assert "review_refused" not in NOTICE_NAMES
+    source = kept[-1].read_bytes()
+    import hashlib
+    ctx = context(kind="review", state="refused", case=review_case(), effective=date(2027, 4, 27),
+                  event={"reasons": "The request gives no evidence for any ground."})
+    notice = render("review_refused", ctx, hashlib.sha256(source).hexdigest())
+    assert "no evidence for any ground" in notice.body and "stands" in notice.body
+    with pytest.raises(TemplateRenderError, match="review_refused"):
+        render("review_refused", ctx)
 
 
 def test_assessor_comment_invited_goes_to_the_original_assessor():

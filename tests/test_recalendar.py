@@ -61,13 +61,20 @@ def test_what_if_shows_the_due_dates_under_another_calendar_and_writes_nothing(t
                                          'closures = ["2027-01-11", "2027-01-12"]\n')
     before = cli.json("show", case)
     shown = cli.json("replay", case, "--config", "wales.toml")
-    assert shown["timers"] == [{"timer": "headteacher_deadline", "stored_due": "2027-01-20",
-                                "what_if_due": "2027-01-22", "changes": True}]
-    assert "Wales, LA closure days 2027-01-11, 2027-01-12" in shown["calendar"]
+    assert shown["timers"] == [{
+        "timer": "headteacher_deadline", "calendar": "local", "stored_due": "2027-01-20",
+        "stored_calendar": "local: England, no LA closure days", "what_if_due": "2027-01-22",
+        "what_if_calendar": "local: Wales, LA closure days 2027-01-11, 2027-01-12",
+        "changes": True}]
     text = cli.ok("replay", case, "--config", "wales.toml").stdout
-    assert "stored due Wed 2027-01-20   would be Fri 2027-01-22" in text
+    assert "stored due Wed 2027-01-20 (local: England, no LA closure days)" in text
+    assert "would be Fri 2027-01-22 (local: Wales, LA closure days 2027-01-11" in text
     assert "nothing was written" in text
     assert cli.json("show", case) == before
+    # The stored calendar is the one stored with the timer, whatever is configured now.
+    now_closed = {"AST_ENGINE_CALENDAR_CLOSURES": "2027-01-13"}
+    again = cli.json("replay", case, "--config", "wales.toml", env=now_closed)
+    assert again["timers"][0]["stored_calendar"] == "local: England, no LA closure days"
 
 
 def test_recalendar_from_the_command_line_then_replay_verifies(tmp_path):

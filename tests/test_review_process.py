@@ -236,47 +236,15 @@ def test_only_the_candidate_requests_a_review(driver: Driver):
                     at="2027-03-01")
 
 
-# -- refusal by the Review Co-ordinator ---------------------------------------------------------
+# -- no one refuses a review (Annex D) ------------------------------------------------------------
 
-def test_refusing_the_review_closes_the_application_through_a_system_entry(driver: Driver):
-    application, review = driver.to_review()
-    outcome = driver.fire(review, "refuse", COORDINATOR,
-                          {"reasons": "None of the grounds is made out."}, at="2027-03-03")
-    assert outcome.state == "refused"
-    assert [(o.case, o.state) for o in outcome.linked] == [(application, "closed_not_met")]
-    assert driver.state(review) == "refused"
-    assert driver.state(application) == "closed_not_met"
-    entry = driver.log(application)[-1]
-    assert (entry.trigger, entry.source, entry.dest, entry.actor) == (
-        "review_upheld", "under_review", "closed_not_met", "system")
-    assert json.loads(entry.data) == {"review": review}
-    assert entry.effective_at == driver.log(review)[-1].effective_at
-
-
-def test_refusing_the_review_cancels_the_decision_timer_and_tells_the_candidate(driver: Driver):
-    _, review = driver.to_review()
-    driver.fire(review, "refuse", COORDINATOR, {"reasons": "No ground is made out."},
-                at="2027-03-03")
-    assert driver.timers(review)["review_decision"][2] == "cancelled"
-    notice = last_notice(driver, review)
-    assert notice.template == "review_refused"
-    assert recipients(notice) == [CANDIDATE_EMAIL]
-    assert "No ground is made out." in notice.body
-
-
-def test_refusing_needs_reasons(driver: Driver):
-    _, review = driver.to_review()
-    with refused(driver, InvalidDataError, "reasons"):
-        driver.fire(review, "refuse", COORDINATOR, {}, at="2027-03-03")
-
-
-def test_an_operator_may_key_in_the_refusal_for_the_review_coordinator(driver: Driver):
-    application, review = driver.to_review()
-    driver.fire(review, "refuse", "operator:it1", {"reasons": "Out of scope."},
-                at="2027-03-03", for_=COORDINATOR)
-    entry = driver.log(review)[-1]
-    assert (entry.actor, entry.on_behalf_of) == ("operator:it1", COORDINATOR)
-    assert driver.state(application) == "closed_not_met"
+@pytest.mark.parametrize("state", OPEN_STATES)
+def test_no_one_may_refuse_a_review_in_any_state(driver: Driver, state):
+    application, review = to_state(driver, state)
+    for actor in (COORDINATOR, REVIEW_OFFICER):
+        with refused(driver, UnknownTriggerError, "unknown trigger 'refuse' for a review case"):
+            driver.fire(review, "refuse", actor, {"reasons": "No ground."}, at="2027-03-22")
+    assert (driver.state(application), driver.state(review)) == ("under_review", state)
 
 
 # -- the assessor's comment and the review officer ----------------------------------------------
@@ -450,11 +418,11 @@ def test_the_application_cannot_be_withdrawn_while_its_review_is_open(driver: Dr
         driver.fire(application, "withdraw", CANDIDATE, at="2027-03-02")
 
 
-@pytest.mark.parametrize("decided_by", ["refuse", "certify", "uphold", "withdraw"])
+@pytest.mark.parametrize("decided_by", ["certify", "uphold", "withdraw"])
 def test_nothing_more_happens_to_a_decided_review(driver: Driver, decided_by):
-    application, review = (driver.to_review() if decided_by in ("refuse", "withdraw")
+    application, review = (driver.to_review() if decided_by == "withdraw"
                            else to_with_officer(driver))
-    actor = {"refuse": COORDINATOR, "withdraw": CANDIDATE}.get(decided_by, REVIEW_OFFICER)
+    actor = CANDIDATE if decided_by == "withdraw" else REVIEW_OFFICER
     data = None if decided_by == "withdraw" else {"reasons": "Decided."}
     driver.fire(review, decided_by, actor, data, at="2027-03-22")
     before = driver.snapshot()
@@ -492,8 +460,7 @@ def test_a_missed_review_decision_reports_and_leaves_the_review_where_it_is(
     assert driver.timers(review)["review_decision"][2] == "fired"
 
 
-def test_a_timer_noticed_after_a_later_event_takes_that_event_s_effective_time(
-        driver: Driver):
+def test_a_timer_noticed_after_a_later_event_keeps_its_own_fires_at(driver: Driver):
     _, review = to_commenting(driver)
     # The comment is keyed for Fri 2027-04-30 09:00 BST, after the timer's instant, before
     # any tick noticed the timer.
@@ -502,7 +469,7 @@ def test_a_timer_noticed_after_a_later_event_takes_that_event_s_effective_time(
     driver.tick("2027-04-30T10:00")
     entry = driver.log(review)[-1]
     assert entry.trigger == "timer:review_decision"
-    assert entry.effective_at == "2027-04-30T08:00:00+00:00"
+    assert entry.effective_at == FIRES_AT
     assert json.loads(entry.data)["due"] == DUE
 
 
@@ -521,11 +488,10 @@ def test_a_late_decision_is_still_taken_after_the_timer_fired(driver: Driver):
     assert driver.state(application) == "certified"
 
 
-@pytest.mark.parametrize("decided_by", ["refuse", "uphold"])
+@pytest.mark.parametrize("decided_by", ["certify", "uphold"])
 def test_the_decision_timer_does_not_fire_after_a_decision(driver: Driver, decided_by):
-    _, review = (driver.to_review() if decided_by == "refuse" else to_with_officer(driver))
-    actor = COORDINATOR if decided_by == "refuse" else REVIEW_OFFICER
-    driver.fire(review, decided_by, actor, {"reasons": "Decided."}, at="2027-03-22")
+    _, review = to_with_officer(driver)
+    driver.fire(review, decided_by, REVIEW_OFFICER, {"reasons": "Decided."}, at="2027-03-22")
     assert fired_on(driver.tick("2027-05-10"), review) == []
     assert "deadline_missed" not in templates(driver, review)
     assert [e.trigger for e in driver.log(review)][-1] == decided_by
@@ -544,8 +510,8 @@ def test_the_contacts_of_a_missed_decision_come_from_the_configuration(db, clock
 # -- wrong roles, wrong states: nothing written ---------------------------------------------------
 
 @pytest.mark.parametrize("state, trigger, actor, data", [
-    ("requested", "refuse", REVIEW_OFFICER, {"reasons": "x"}),
-    ("requested", "refuse", CANDIDATE, {"reasons": "x"}),
+    ("requested", "invite_assessor_comment", REVIEW_OFFICER, None),
+    ("requested", "invite_assessor_comment", CANDIDATE, None),
     ("requested", "invite_assessor_comment", ORIGINAL_ASSESSOR, None),
     ("assessor_commenting", "record_assessor_comment", COORDINATOR, {"comment": "x"}),
     ("assessor_commenting", "assign_review_officer", REVIEW_OFFICER,
@@ -566,10 +532,9 @@ def test_a_role_not_allowed_is_refused_and_writes_nothing_on_either_case(
 @pytest.mark.parametrize("state, trigger, actor, data", [
     ("requested", "assign_review_officer", COORDINATOR, {"review_officer": OFFICER}),
     ("requested", "certify", REVIEW_OFFICER, {"reasons": "x"}),
-    ("assessor_commenting", "refuse", COORDINATOR, {"reasons": "x"}),
     ("assessor_commenting", "invite_assessor_comment", COORDINATOR, None),
     ("assessor_commenting", "uphold", REVIEW_OFFICER, {"reasons": "x"}),
-    ("with_review_officer", "refuse", COORDINATOR, {"reasons": "x"}),
+    ("with_review_officer", "invite_assessor_comment", COORDINATOR, None),
     ("with_review_officer", "record_assessor_comment", ORIGINAL_ASSESSOR, {"comment": "x"}),
     ("with_review_officer", "assign_review_officer", COORDINATOR, {"review_officer": OFFICER}),
 ])
@@ -607,8 +572,8 @@ def test_an_unknown_trigger_on_a_review_is_refused(driver: Driver):
 
 def test_a_decision_dated_before_the_review_opened_is_refused(driver: Driver):
     application, review = driver.to_review()
-    with refused(driver, EffectiveTimeError, "earlier than the case's latest event"):
-        driver.fire(review, "refuse", COORDINATOR, {"reasons": "x"}, at="2027-02-26")
+    with refused(driver, EffectiveTimeError, f"before case {review} was opened"):
+        driver.fire(review, "invite_assessor_comment", COORDINATOR, at="2027-02-26")
 
 
 def test_only_the_original_assessor_records_the_comment(driver: Driver):

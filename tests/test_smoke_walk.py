@@ -12,4 +12,4 @@ def test_a_certified_candidate_gets_both_letters_and_no_timer_is_left_pending(dr
         "decision_letter": "cancelled", "written_feedback": "cancelled"}
     assert [n.template for n in driver.notices(case)] == [
         "application_received", "application_with_agency", "assessment_arranged",
-        "decision_letter", "written_feedback"]
+        "decision_letter", "assessment_outcome", "written_feedback"]

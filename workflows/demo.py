@@ -53,11 +53,22 @@ class Story:
     def fire(self, case: str, trigger: str, actor: str, at: str, data: dict | None = None,
              for_: str | None = None) -> Outcome:
         instant = self.when(at)
+        late = instant < self.clock.now()
         outcome = self.engine.fire(case, trigger, Actor.parse(actor), data, instant,
                                    Actor.parse(for_) if for_ else None)
         who = f"{actor} for {for_}" if for_ else actor
-        self.say(instant, f"{case} {self.names[case]}: {trigger} by {who} -> "
+        keyed = f" (keyed in on {self.clock.now().astimezone(LONDON):%a %d %b})" if late else ""
+        self.say(instant, f"{case} {self.names[case]}: {trigger} by {who}{keyed} -> "
                           f"{outcome.state}{self.deadlines(outcome)}")
+        if late:
+            assert self.engine.db is not None
+            detail = queries.case_detail(self.engine.db, case)
+            assert detail is not None
+            superseded = [e for e in detail["log"] if e["trigger"] == "timer_superseded"
+                          and e["data"].get("late_trigger") == trigger]
+            for e in superseded:
+                print(f"{'':17}it supersedes {e['data']['timer']} (entry "
+                      f"{e['data']['superseded_seq']}): the form was in time")
         for w in outcome.warnings:
             print(f"{'':17}warning: {w}")
         for linked in outcome.linked:
@@ -124,7 +135,7 @@ def run_demo(real: Clock, keep: str | None = None) -> int:
         "Dev Patel", "dev.patel@hill.example.org", "Hill Primary School", "Hugh Brown",
         "h.brown@hill.example.org", stage="excellent_teacher"), "2026-12-21", "Dev Patel")
 
-    print("\nThe headteachers decide (Carla Diaz's headteacher never does):")
+    print("\nThe headteachers decide (Carla Diaz's decision reaches the office late):")
     story.fire(ann, "support", "headteacher:h.brown", "2027-01-05",
                {"evaluation": "Strong evidence against E1-E15 and A1-A3."})
     story.fire(ann, "submit_to_agency", "headteacher:h.brown", "2027-01-06",
@@ -146,6 +157,12 @@ def run_demo(real: Clock, keep: str | None = None) -> int:
         story.fire(case, "schedule_assessment", "agency:naa", "2027-01-20",
                    {"assessment_date": day, "assessor": ASSESSOR})
     story.tick("2027-01-21T08:00")
+    print("\nCarla Diaz's headteacher declined support on 19 January, in time; the letter is keyed "
+          "in on the 22nd:")
+    story.clock.set(parse_instant("2027-01-22T10:00"))
+    story.fire(carla, "decline_support", "operator:it.jones", "2027-01-19", {
+        "feedback": "A year of outreach work with partner schools would make the case."},
+        for_="headteacher:p.pine")
 
     print("\nAssessment days, decision letters and written feedback:")
     story.fire(ann, "judge_met", "assessor:as-17", "2027-02-10T16:00")
@@ -199,9 +216,10 @@ def run_demo(real: Clock, keep: str | None = None) -> int:
         print(f"  {row['case']}  {row['kind']:<12} {row['state']:<16} "
               f"{story.names.get(row['case'], '')}")
     print(f"audit verify: {'both hash chains intact' if verdict.ok else verdict.first_break}")
-    print(f"\nLook closer:\n  python run_engine.py --db sqlite:///{path} show {ben}\n"
-          f"  python run_engine.py --db sqlite:///{path} list\n"
-          f"  python run_engine.py --db sqlite:///{path} notices\n"
+    print(f"\nLook closer:\n  ast-engine --db sqlite:///{path} show {ben}\n"
+          f"  ast-engine --db sqlite:///{path} show {carla}   (a form keyed in late)\n"
+          f"  ast-engine --db sqlite:///{path} list\n"
+          f"  ast-engine --db sqlite:///{path} notices\n"
           f"  ls {outbox_folder}   (one RFC 5322 message per notice)")
     db.dispose()
     return 0 if verdict.ok else 3
