@@ -531,3 +531,22 @@ def test_a_vacancy_needs_one_of_the_known_reasons(office: Office):
                       "start_date": "2027-04-19", "spine_point": 5}, at="2027-03-15")
     office.refused("fire", apt, "vacate", *POST_SCHOOL, "--data", json.dumps({"reason": "bored"}),
                    now="2027-09-01", says="reason")
+
+
+def test_show_says_how_many_working_days_late_each_entry_was_keyed_in(office: Office):
+    """Recorded minus effective, in working days (bank holidays only): a form of Friday
+    18 December 2026 keyed in on Monday 4 January 2027 is 8 working days late: 21-24 (4),
+    29-31 December (7) and 4 January (8); 25 and 28 December and 1 January are bank holidays."""
+    clock = FixedClock(parse_instant("2027-01-04T10:00"))
+    keyed_on = FixedClock(parse_instant("2027-01-04T10:00"))
+    driver = Driver(Engine(office.db, clock=clock, recorder=keyed_on), clock)
+    case = driver.open(at="2026-12-18").case
+    driver.fire(case, "support", HEADTEACHER, {"evaluation": "Ready."}, at="2027-01-04T09:30")
+    log = office.show(case)["log"]
+    assert [e["keyed_late_working_days"] for e in log] == [8, 0]
+    text = office.run("show", case, now="2030-01-01").stdout
+    assert "(keyed in Mon 2027-01-04 10:00, 8 working days late)" in text
+    exported = [json.loads(line) for line in office.run(
+        "audit", "export", "--case", case, "--format", "jsonl", now="2030-01-01"
+    ).stdout.splitlines()]
+    assert [e["keyed_late_working_days"] for e in exported] == [8, 0]
