@@ -18,11 +18,12 @@ wall-clock time; one with an offset is that instant. Output instants are UTC (+0
 exit codes: 0 done, 1 unexpected failure (nothing half-written), 2 refused (one `error:` line
 on stderr, nothing written), 3 a check found a problem.
 examples:
-  run_engine.py init
-  run_engine.py open application --actor headteacher:h.smith --data @ast1.json
-  run_engine.py fire app-7f3k9qxw2m support --actor headteacher:h.smith --data '{"evaluation": "..."}'
-  run_engine.py fire app-7f3k9qxw2m agency_receive --actor operator:it.jones --for agency:naa --at 2027-01-08
-  run_engine.py --now 2027-02-01 tick
+  ast-engine init
+  ast-engine example application > ast1.json       # the data an application needs
+  ast-engine open application --actor headteacher:h.smith --data @ast1.json
+  ast-engine fire app-7f3k9qxw2m support --actor headteacher:h.smith --data '{"evaluation": "..."}'
+  ast-engine fire app-7f3k9qxw2m agency_receive --actor operator:it.jones --for agency:naa --at 2027-01-08
+  ast-engine --now 2027-02-01 tick
 """
 
 
@@ -59,8 +60,21 @@ def schema_version() -> int:
     return LATEST
 
 
+def tick_seconds(text: str) -> float:
+    """`daemon --tick`: a number of seconds the loop can sleep, not 0, negative, nan or inf
+    (each would make it spin, or never wake)."""
+    import math
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not math.isfinite(value) or not 0.1 <= value <= 3600:
+        raise argparse.ArgumentTypeError(f"{text!r}: give seconds from 0.1 to 3600")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = Parser(prog="run_engine.py", description="Advanced Skills Teacher cases as persisted, "
+    p = Parser(prog="ast-engine", description="Advanced Skills Teacher cases as persisted, "
                "auditable state machines: applications, reviews and appointments.",
                epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--db", default=os.environ.get("AST_ENGINE_DB"),
@@ -90,15 +104,30 @@ def build_parser() -> argparse.ArgumentParser:
     o.add_argument("kind", metavar="KIND", help="application or appointment")
     acting(o)
     o.add_argument("--data", required=True, metavar="JSON|@FILE",
-                   help="the opening data as JSON, or @file.json")
+                   help="the opening data as JSON, or @file.json; `ast-engine example KIND` "
+                        "prints an example to start from")
 
     f = sub.add_parser("fire", help="apply one trigger to a case")
     f.add_argument("case", metavar="CASE")
     f.add_argument("trigger", metavar="TRIGGER")
     acting(f)
-    f.add_argument("--data", metavar="JSON|@FILE", help="the trigger's data as JSON, or @file.json")
+    f.add_argument("--data", metavar="JSON|@FILE",
+                   help="the trigger's data as JSON, or @file.json; `ast-engine example "
+                        "TRIGGER` prints an example, `ast-engine show CASE` the triggers the "
+                        "case can take next and the keys each needs")
     f.add_argument("--if-version", type=int, metavar="N",
                    help="refuse unless the case is still at version N (as last shown)")
+
+    eg = sub.add_parser("example", help="print example data for a kind of case or a trigger",
+                        description="Prints, as JSON, the data `open KIND` or `fire CASE "
+                        "TRIGGER` takes, with every required key filled in with a "
+                        "realistic value: save it, change it, pass it with --data @FILE. "
+                        "Needs no database.",
+                        epilog="examples:\n  ast-engine example application > ast1.json\n"
+                               "  ast-engine example schedule_assessment",
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    eg.add_argument("name", metavar="KIND|TRIGGER",
+                    help="application, appointment, or a trigger such as support")
 
     s = sub.add_parser("show", help="one case: state, data, timers, log, notices")
     s.add_argument("case", metavar="CASE")
@@ -116,6 +145,9 @@ def build_parser() -> argparse.ArgumentParser:
     ls.add_argument("--state")
     ls.add_argument("--overdue", action="store_true",
                     help="only cases with a timer due to fire by the business clock")
+    ls.add_argument("--search", metavar="TEXT",
+                    help="only cases whose candidate's name or email, school or case id holds "
+                         "TEXT (any case of letters), e.g. --search 'ann lee'")
     ls.add_argument("--json", action="store_true")
 
     t = sub.add_parser("tick", help="fire every timer due by the business clock, then stop")
@@ -129,7 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "alive); one line per thing it does. Fires timers that came due while it "
                         "was down first, in due order. On SQLite only one daemon may run per "
                         "database file; on PostgreSQL any number.")
-    dm.add_argument("--tick", type=float, metavar="SECONDS",
+    dm.add_argument("--tick", type=tick_seconds, metavar="SECONDS",
                     help="how often to look for due timers besides each one's own instant "
                          "(default: [daemon] tick_seconds, 60); new notices are looked for "
                          "every 5 s, or every tick when it is shorter")
@@ -233,7 +265,25 @@ def build_parser() -> argparse.ArgumentParser:
                                     "database of its own")
     d.add_argument("--keep", metavar="FOLDER",
                    help="write the demo database here instead of a temporary folder")
+    accept_globals_after(sub)
     return p
+
+
+def accept_globals_after(sub) -> None:
+    """`ast-engine list --db x.db` as well as `ast-engine --db x.db list`: every command takes
+    the global options too. Their default is SUPPRESS, so one given before the command is
+    kept unless it is given again after it. `replay --config` is its own what-if option."""
+    for name, command in sub.choices.items():
+        taken = {o for a in command._actions for o in a.option_strings}
+        if "--db" not in taken:
+            command.add_argument("--db", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+        if "--config" not in taken:
+            command.add_argument("--config", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+        if "--now" not in taken:
+            command.add_argument("--now", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+        for action in command._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                accept_globals_after(action)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -249,7 +299,15 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     args.early_signals = early
     try:
-        return dispatch(args)
+        code = dispatch(args)
+        sys.stdout.flush()   # here, so that a reader gone away is met inside the try
+        return code
+    except BrokenPipeError:
+        # `ast-engine list --json | head`: the reader has what it wanted. Nothing is wrong,
+        # and nothing more can be said on that pipe; the rest of the output goes nowhere.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
     except Exception as err:   # sorted into refusals and failures below
         if args.command == "status" and args.check:
             # A monitoring system reads the first word and the exit code: whatever went wrong
@@ -301,6 +359,10 @@ def dispatch(args) -> int:
         from workflows.clock import REAL
         from workflows.demo import run_demo
         return run_demo(REAL, keep=args.keep)
+
+    if args.command == "example":   # needs neither a database nor a configuration
+        from workflows.commands import example
+        return example(args)
 
     from workflows import commands
     from workflows.clock import REAL

@@ -155,12 +155,15 @@ def case_timers(db: Database, case_id: str) -> list[TimerRow]:
 # -- list, notices, status -----------------------------------------------------------------------
 
 def list_cases(db: Database, kind: str | None = None, state: str | None = None,
-               overdue_at: str | None = None) -> list[dict]:
+               overdue_at: str | None = None, search: str | None = None) -> list[dict]:
+    """Cases in the order they were opened; `search` keeps those whose candidate's name or
+    email, school or case id holds that text, in any case of letters."""
+    from storage.console import search_fields
     where, params = _where([
         ("c.kind = :kind", "kind", kind), ("c.state = :state", "state", state),
         ("EXISTS (SELECT 1 FROM timers o WHERE o.case_id = c.id AND o.status = 'pending' "
          "AND o.fires_at <= :now)", "now", overdue_at)])
-    sql = ("SELECT c.id, c.kind, c.state, c.version, c.opened_at, "
+    sql = ("SELECT c.id, c.kind, c.state, c.version, c.opened_at, c.data, c.records, "
            "(SELECT MIN(t.due) FROM timers t WHERE t.case_id = c.id AND t.status = 'pending') "
            "AS next_due, (SELECT COUNT(*) FROM timers f WHERE f.case_id = c.id AND "
            "f.status = 'failed') AS failed_timers, (SELECT COUNT(*) FROM timers s WHERE "
@@ -168,10 +171,17 @@ def list_cases(db: Database, kind: str | None = None, state: str | None = None,
            f"FROM cases c{where} ORDER BY c.opened_at, c.id")
     with db.read() as conn:
         rows = Statements(db, conn).named(sql, params)
-    return [{"case": r.id, "kind": r.kind, "state": r.state, "version": r.version,
-             "opened_at": r.opened_at, "next_due": r.next_due,
-             "failed_timers": r.failed_timers, "superseded_timers": r.superseded_timers}
-            for r in rows]
+    found = []
+    for r in rows:
+        # The names a person knows the case by, as the console's search shows them.
+        names = search_fields(r.id, r.kind, json.loads(r.data), json.loads(r.records or "{}"))
+        if search and search.strip().casefold() not in names["haystack"]:
+            continue
+        found.append({"case": r.id, "kind": r.kind, "state": r.state, "version": r.version,
+                      "name": names["person"], "school": names["school"],
+                      "opened_at": r.opened_at, "next_due": r.next_due,
+                      "failed_timers": r.failed_timers, "superseded_timers": r.superseded_timers})
+    return found
 
 
 def _where(clauses: list[tuple[str, str, object]]) -> tuple[str, dict]:

@@ -11,7 +11,7 @@ from storage.db import Database
 from storage.rows import LogEntry
 from workflows import lateness
 from workflows.calendar import LONDON, WorkingCalendar
-from workflows.times import parse_date, utc_iso
+from workflows.times import TimeFormatError, parse_date, utc_iso
 
 COLUMNS = ["case", "seq", "trigger", "source", "dest", "actor", "for", "effective_at",
            "recorded_at", "data", "engine", "erased", "hash", "keyed_late_working_days",
@@ -33,8 +33,12 @@ class ExportFilter:
     actor: str | None = None
 
     def __post_init__(self):
-        object.__setattr__(self, "_from", _day_start(self.since) if self.since else None)
-        object.__setattr__(self, "_to", _day_start(self.until, 1) if self.until else None)
+        for option, day, after in (("--since", self.since, 0), ("--until", self.until, 1)):
+            try:
+                start = _day_start(day, after) if day else None
+            except TimeFormatError as err:
+                raise TimeFormatError(f"{option}: {err}") from None
+            object.__setattr__(self, "_to" if after else "_from", start)
 
     def admits(self, entry: LogEntry) -> bool:
         if self.case and entry.case_id != self.case:

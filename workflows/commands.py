@@ -3,6 +3,7 @@ and prints for a person or, with --json, for a script (shared/CLI.md)."""
 from __future__ import annotations
 
 import json
+import os
 import sys
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,7 +18,7 @@ from workflows.clock import Clock, FixedClock
 from workflows.config import Config
 from workflows.engine import Actor, Engine
 from workflows.errors import RefusedError, UnknownCaseError
-from workflows.times import parse_instant, utc_iso
+from workflows.times import TimeFormatError, parse_instant, utc_iso
 
 
 @dataclass
@@ -32,7 +33,7 @@ class Context:
     @classmethod
     def build(cls, url: str | None, config: Config, now: str | None, real: Clock,
               create: bool = False) -> "Context":
-        clock = FixedClock(parse_instant(now)) if now else real
+        clock = FixedClock(option_time("--now", now)) if now else real
         return cls(url or default_url(), config, clock, real, create)
 
     @property
@@ -51,25 +52,78 @@ def emit(value) -> None:
     print(json.dumps(value, indent=2, ensure_ascii=False))
 
 
-def read_data(text: str | None) -> dict:
+def write_file(name: str, content: str | bytes, option: str = "--output") -> None:
+    """Write an output file whole or not at all, readable by its owner only (an export holds
+    personal data). A missing folder or a file that cannot be written is refused in one line."""
+    import tempfile
+    target = Path(name)
+    if target.is_dir():
+        raise RefusedError(f"{option} {name}: is a folder; name a file")
+    if not target.parent.is_dir():
+        raise RefusedError(f"{option} {name}: no folder {str(target.parent)!r}; create it first")
+    data = content.encode("utf-8") if isinstance(content, str) else content
+    try:
+        handle, part = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.",
+                                        suffix=".part")   # created 0600
+        try:
+            with os.fdopen(handle, "wb") as out:
+                out.write(data)
+            os.replace(part, target)
+        except BaseException:
+            os.unlink(part)
+            raise
+    except OSError as err:
+        raise RefusedError(f"{option} {name}: cannot write it: {err.strerror}") from None
+
+
+def read_data(text: str | None, limits: Any = None) -> dict:
+    """`--data`: JSON text, or @FILE. At most [limits] data_bytes of it are read (a file that
+    never ends, /dev/zero, is refused, not read), and its nesting is measured before it is
+    parsed (the parser recurses)."""
+    from workflows import text as texts
+    from workflows.config import Limits
+    limits = limits or Limits()
     if text is None:
         return {}
     if text.startswith("@"):
+        name = text[1:]
         try:
-            text = Path(text[1:]).read_text(encoding="utf-8")
+            with open(name, "rb") as source:
+                raw = source.read(limits.data_bytes + 1)
         except OSError as err:
-            raise RefusedError(f"--data: cannot read {text[1:]}: {err.strerror}") from None
+            raise RefusedError(f"--data: cannot read {name}: {err.strerror}") from None
+        if len(raw) > limits.data_bytes:
+            raise RefusedError(f"--data: {name} is larger than {limits.data_bytes:,} bytes "
+                               "(configuration [limits] data_bytes)")
+        try:
+            text = raw.decode("utf-8")
         except UnicodeDecodeError as err:
-            raise RefusedError(f"--data: {text[1:]} is not UTF-8 text (byte {err.start})"
-                               ) from None
+            raise RefusedError(f"--data: {name} is not UTF-8 text (byte {err.start})") from None
+    elif len(text.encode("utf-8", "surrogatepass")) > limits.data_bytes:
+        raise RefusedError(f"--data: larger than {limits.data_bytes:,} bytes (configuration "
+                           "[limits] data_bytes)")
+    deep = texts.text_depth(text)
+    if deep > limits.data_depth:
+        raise RefusedError(f"--data: nested {deep} deep; at most {limits.data_depth} "
+                           "(configuration [limits] data_depth)")
     try:
         value = json.loads(text)
     except json.JSONDecodeError as err:
         raise RefusedError(f"--data: not JSON ({err.msg} at line {err.lineno} column "
                            f"{err.colno})") from None
+    except RecursionError:   # text_depth counted what the parser reads; kept as a last guard
+        raise RefusedError("--data: nested too deep") from None
     if not isinstance(value, dict):
         raise RefusedError("--data: give a JSON object, e.g. '{\"reasons\": \"...\"}'")
     return value
+
+
+def option_time(option: str, text: str) -> datetime:
+    """A time given on the command line; a refusal names the option it came with."""
+    try:
+        return parse_instant(text)
+    except TimeFormatError as err:
+        raise TimeFormatError(f"{option}: {err}") from None
 
 
 def acting(args) -> tuple[Actor, Actor | None, datetime | None]:
@@ -78,7 +132,7 @@ def acting(args) -> tuple[Actor, Actor | None, datetime | None]:
     if actor.role in ("system", "auditor"):
         raise RefusedError(f"--actor {args.actor}: the {actor.role} role cannot fire triggers "
                            "from the command line")
-    at = parse_instant(args.at) if args.at else None
+    at = option_time("--at", args.at) if args.at else None
     return actor, for_, at
 
 
@@ -95,7 +149,8 @@ def init(ctx: Context, args) -> int:
 
 def open_case(ctx: Context, args) -> int:
     actor, for_, at = acting(args)
-    outcome = ctx.engine().open(args.kind, actor, read_data(args.data), at, for_)
+    data = read_data(args.data, ctx.config.limits)
+    outcome = ctx.engine().open(args.kind, actor, data, at, for_)
     if args.json:
         emit(outcome.as_json())
     else:
@@ -107,7 +162,8 @@ def open_case(ctx: Context, args) -> int:
 
 def fire(ctx: Context, args) -> int:
     actor, for_, at = acting(args)
-    outcome = ctx.engine().fire(args.case, args.trigger, actor, read_data(args.data), at, for_,
+    data = read_data(args.data, ctx.config.limits)
+    outcome = ctx.engine().fire(args.case, args.trigger, actor, data, at, for_,
                                 expected_version=args.if_version)
     if args.json:
         emit(outcome.as_json())
@@ -121,12 +177,15 @@ def fire(ctx: Context, args) -> int:
 
 def show(ctx: Context, args) -> int:
     require_current(ctx.db)
-    as_of = utc_iso(parse_instant(args.as_of)) if args.as_of else None
+    as_of = utc_iso(option_time("--as-of", args.as_of)) if args.as_of else None
     detail = queries.case_detail(ctx.db, args.case, as_of)
     if detail is None:
         raise UnknownCaseError(f"no case {args.case!r}", case=args.case)
     from workflows import lateness
+    from states.examples import next_triggers
     lateness.annotate(detail["log"], ctx.config.calendars().national())
+    if not as_of:
+        detail["next"] = next_triggers(detail["kind"], detail["state"])
     if args.json:
         emit(detail)
     else:
@@ -137,7 +196,7 @@ def show(ctx: Context, args) -> int:
 def list_cases(ctx: Context, args) -> int:
     require_current(ctx.db)
     overdue = utc_iso(ctx.clock.now()) if args.overdue else None
-    rows = queries.list_cases(ctx.db, args.kind, args.state, overdue)
+    rows = queries.list_cases(ctx.db, args.kind, args.state, overdue, args.search)
     if args.json:
         emit(rows)
     else:
@@ -342,7 +401,7 @@ def audit_checkpoint(ctx: Context, args) -> int:
     checkpoint = {"count": count, "hash": head, "time": utc_iso(ctx.real.now()),
                   "database": ctx.db.url.split("@")[-1]}
     if args.write:
-        Path(args.write).write_text(json.dumps(checkpoint, indent=2) + "\n", encoding="utf-8")
+        write_file(args.write, json.dumps(checkpoint, indent=2) + "\n", "--write")
     if args.json:
         emit(checkpoint)
     else:
@@ -476,9 +535,7 @@ def diagram(ctx: Context, args) -> int:
     else:
         content = diagrams.mermaid(args.kind)
     if args.output:
-        mode = "wb" if isinstance(content, bytes) else "w"
-        with open(args.output, mode) as out:
-            out.write(content)
+        write_file(args.output, content)
         print(f"wrote the {args.kind} diagram to {args.output}", file=sys.stderr)
     elif isinstance(content, bytes):
         sys.stdout.buffer.write(content)
@@ -496,7 +553,7 @@ def export_person(ctx: Context, args) -> int:
         raise RefusedError(f"export-person: {err}") from None
     text = json.dumps(document, indent=2, ensure_ascii=False)
     if args.output:
-        Path(args.output).write_text(text + "\n", encoding="utf-8")
+        write_file(args.output, text + "\n")
         print(f"wrote {len(document['cases'])} case(s), {len(document['log'])} log entries, "
               f"{len(document['notices'])} notice(s) about {args.email} to {args.output}",
               file=sys.stderr)
@@ -556,4 +613,15 @@ def retention(ctx: Context, args) -> int:
     print(f"{len(rows)} case(s) closed before {present.day(utc_iso(cutoff)[:10])} "
           f"(retention {years} year(s))"
           + ("" if args.apply else "; --apply --actor la_coordinator:ID erases them"))
+    return 0
+
+
+def example(args) -> int:
+    from states.examples import UnknownExampleError, example as example_of
+    try:
+        data, what = example_of(args.name)
+    except UnknownExampleError as err:
+        raise RefusedError(str(err)) from None
+    print(f"# {what}", file=sys.stderr)   # the JSON alone goes to standard output, for a file
+    emit(data)
     return 0

@@ -77,6 +77,14 @@ class Web(_Section):
     session_hours: float = Field(8, gt=0, le=24 * 30)
 
 
+class Limits(_Section):
+    """What one `--data` may hold: beyond these it is refused before it is read (a document
+    keyed in by mistake, or sent to exhaust the engine)."""
+    data_bytes: int = Field(1 << 20, ge=1024, le=64 << 20)     # the whole document, 1 MiB
+    data_depth: int = Field(32, ge=4, le=256)                  # objects and lists within others
+    text_bytes: int = Field(64 << 10, ge=256, le=16 << 20)     # each text, 64 KiB
+
+
 FundingSource = Literal["school_development_grant", "school", "group", "local_formula"]
 
 
@@ -102,6 +110,7 @@ class Config(_Section):
     daemon: Daemon = Daemon()
     web: Web = Web()
     policy: Policy = Policy()
+    limits: Limits = Limits()
 
     def calendars(self) -> Calendars:
         return Calendars(self.calendar.nation, frozenset(self.calendar.closures),

@@ -79,6 +79,16 @@ def case(detail: dict) -> str:
         out.append(f"  {'':<22} {n['subject']}")
     if not detail["notices"]:
         out.append("  (none)")
+    if "next" in detail:
+        out += ["", "Next (triggers this state allows; `ast-engine example TRIGGER` shows the "
+                    "data):"]
+        for step in detail["next"]:
+            keys = ", ".join(step["needs"]) or "no data"
+            if step["may_add"]:
+                keys += f"; may add {', '.join(step['may_add'])}"
+            out.append(f"  {step['trigger']:<26} by {' or '.join(step['roles']):<32} {keys}")
+        if not detail["next"]:
+            out.append(f"  (none: no person moves a case on from {detail['state']})")
     return "\n".join(out)
 
 
@@ -112,10 +122,16 @@ def _outcome(timer: dict, entries: dict) -> str:
 def case_table(rows: list[dict]) -> str:
     if not rows:
         return "no cases"
-    head = f"{'case':<16} {'kind':<12} {'state':<22} {'version':>7}  next deadline"
+    head = (f"{'case':<16} {'kind':<12} {'state':<22} {'version':>7}  {'next deadline':<13}  "
+            "who (school)")
     lines = [head] + [f"{r['case']:<16} {r['kind']:<12} {r['state']:<22} {r['version']:>7}  "
-                      f"{day(r['next_due'])}{_timer_notes(r)}" for r in rows]
+                      f"{day(r['next_due']):<13}  {_who(r)}{_timer_notes(r)}" for r in rows]
     return "\n".join(lines + [f"{len(rows)} case(s)"])
+
+
+def _who(row: dict) -> str:
+    name, school = row.get("name") or "", row.get("school") or ""
+    return f"{name} ({school})" if name and school else name or school or "-"
 
 
 def _timer_notes(row: dict) -> str:

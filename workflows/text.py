@@ -46,3 +46,57 @@ def first_invalid(value: Any, path: str = "") -> tuple[str, str] | None:
             if found:
                 return found
     return None
+
+
+def depth(value: Any) -> int:
+    """How deep objects and lists nest in a parsed JSON-like value (a scalar: 0)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict):
+            deepest = max(deepest, level)
+            stack.extend((v, level + 1) for v in item.values())
+        elif isinstance(item, (list, tuple)):
+            deepest = max(deepest, level)
+            stack.extend((v, level + 1) for v in item)
+    return deepest
+
+
+def text_depth(document: str) -> int:
+    """How deep objects and arrays nest in JSON text, found without parsing it (the parser
+    recurses, so text nested 100,000 deep would exhaust it)."""
+    deepest = level = 0
+    in_string = escaped = False
+    for char in document:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            level += 1
+            deepest = max(deepest, level)
+        elif char in "]}":
+            level -= 1
+    return deepest
+
+
+def longest_text(value: Any, path: str = "") -> tuple[str, int]:
+    """(where, UTF-8 bytes) of the longest string in a JSON-like value."""
+    best = ("", 0)
+    stack = [(value, path)]
+    while stack:
+        item, where = stack.pop()
+        if isinstance(item, str):
+            size = len(item.encode("utf-8", "surrogatepass"))
+            if size > best[1]:
+                best = (where, size)
+        elif isinstance(item, dict):
+            stack.extend((v, f"{where}.{k}" if where else str(k)) for k, v in item.items())
+        elif isinstance(item, (list, tuple)):
+            stack.extend((v, f"{where}[{n}]") for n, v in enumerate(item))
+    return best

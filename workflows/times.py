@@ -31,6 +31,12 @@ _INSTANT_FORMS = (
 
 _BARE_DATE_TIME = time(9, 0)
 
+# Years a time keyed on the command line may name. Wider than the years an event may be
+# effective in (states/common.py, 1990-2100) so that a filter such as `--since 1950-01-01`
+# still reads naturally; anything beyond is a typing slip, and year 1 or 9999 would overflow
+# once moved between zones.
+_YEARS = range(1900, 2201)
+
 
 class TimeFormatError(ValueError):
     pass
@@ -40,11 +46,19 @@ def parse_date(text: str) -> date:
     if not isinstance(text, str) or not _DATE_RE.fullmatch(text):
         raise TimeFormatError(f"not a date: {text!r}; expected YYYY-MM-DD, e.g. 2027-01-20")
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:  # well-formed but impossible, e.g. 2027-02-30
         raise TimeFormatError(
             f"not a date: {text!r}; expected YYYY-MM-DD, e.g. 2027-01-20"
         ) from None
+    _refuse_absurd_year(text, day.year)
+    return day
+
+
+def _refuse_absurd_year(text: str, year: int) -> None:
+    if year not in _YEARS:
+        raise TimeFormatError(f"{text!r} is outside the years {_YEARS.start}-"
+                              f"{_YEARS.stop - 1}: is the year mistyped?")
 
 
 def parse_instant(text: str) -> datetime:
@@ -59,6 +73,7 @@ def parse_instant(text: str) -> datetime:
         raise TimeFormatError(
             f"not a time: {text!r}; accepted forms: {_INSTANT_FORMS}"
         ) from None
+    _refuse_absurd_year(text, value.year)
     if value.tzinfo is None:
         # Wall-clock times keep fold=0, zoneinfo's default (PEP 495):
         # - in the autumn fold (e.g. 2027-10-31T01:30 happens twice) that is

@@ -85,7 +85,7 @@ class Engine:
         if process.opened_by is not None:
             raise RefusedError(f"a {kind} case is opened only by {process.opened_by}, not "
                                "directly", trigger="open")
-        refuse_invalid_text(data, "open")
+        refuse_invalid_text(data, "open", self.config.limits)
         now = self.clock.now()
         with self.work() as work:
             return steps.open_case(work, self.live, self.setting, process,
@@ -99,7 +99,7 @@ class Engine:
             why = text.problem(value, name=True) if isinstance(value, str) else "not text"
             if why:
                 raise RefusedError(f"{name} {value!r}: {why}")
-        refuse_invalid_text(data, trigger)
+        refuse_invalid_text(data, trigger, self.config.limits)
         now = self.clock.now()
         with self.work() as work:
             outcome = steps.fire(work, self.live, self.setting, case_id, trigger, actor,

@@ -14,12 +14,25 @@ from workflows.errors import EffectiveTimeError, InvalidDataError
 from workflows.times import utc_iso
 
 
-def refuse_invalid_text(data: Any, trigger: str) -> None:
-    """Data that is not an object, or holds text that cannot be stored (workflows/text.py), is
+def refuse_invalid_text(data: Any, trigger: str, limits: Any = None) -> None:
+    """Data that is not an object, nests deeper or holds longer text than `limits` allow
+    (configuration [limits]), or holds text that cannot be stored (workflows/text.py), is
     refused before anything is read."""
     if data is not None and not isinstance(data, Mapping):
         raise InvalidDataError(f"{trigger}: invalid data: give an object of keys and values, "
                                f"not {type(data).__name__}", trigger=trigger)
+    if limits is not None and data:
+        deep = text.depth(data)
+        if deep > limits.data_depth:
+            raise InvalidDataError(
+                f"{trigger}: invalid data: nested {deep} deep; at most {limits.data_depth} "
+                "(configuration [limits] data_depth)", trigger=trigger)
+        where, size = text.longest_text(data)
+        if size > limits.text_bytes:
+            raise InvalidDataError(
+                f"{trigger}: invalid data: {where or 'a key'}: a text of {size:,} bytes; at "
+                f"most {limits.text_bytes:,} (configuration [limits] text_bytes)",
+                trigger=trigger, field=where)
     found = text.first_invalid(dict(data or {}))
     if found:
         where, why = found

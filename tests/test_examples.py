@@ -1,0 +1,90 @@
+"""`ast-engine example` and the triggers `show` offers: what an operator reads to key in a form
+right the first time."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from states import PROCESSES
+from states.examples import OPENING, TRIGGER, triggers
+from tests.cli import Cli
+
+
+@pytest.mark.parametrize("kind", sorted(OPENING))
+def test_the_opening_example_of_each_kind_is_data_the_engine_accepts(kind):
+    PROCESSES[kind].opening.data.model_validate(OPENING[kind])
+
+
+def test_every_trigger_that_takes_data_has_an_example_its_model_accepts():
+    for name in triggers():
+        rows = [t for p in PROCESSES.values() for t in p.all_transitions()
+                if t.trigger == name and t.data is not None and not t.retired]
+        required = any(f.is_required() for t in rows for f in t.data.model_fields.values())
+        assert (name in TRIGGER) == required, name
+        for row in rows if name in TRIGGER else []:
+            row.data.model_validate(TRIGGER[name])
+
+
+def test_example_writes_a_file_that_open_takes_as_it_is(tmp_path):
+    cli = Cli(tmp_path)
+    cli.ok("init")
+    printed = cli.ok("example", "application")
+    (tmp_path / "ast1.json").write_text(printed.stdout)
+    assert "open application" in printed.stderr
+    case = cli.ok("open", "application", "--actor", "headteacher:h.brown", "--data",
+                  "@ast1.json").stdout.strip()
+    fired = cli("example", "support")
+    cli.ok("fire", case, "support", "--actor", "headteacher:h.brown", "--data", fired.stdout)
+
+
+def test_example_of_a_review_says_how_a_review_opens_and_an_unknown_name_lists_the_choices(
+        tmp_path):
+    cli = Cli(tmp_path)
+    review = cli("example", "review")
+    assert review.returncode == 2 and "request_review" in review.stderr
+    unknown = cli("example", "promote")
+    assert unknown.returncode == 2 and "schedule_assessment" in unknown.stderr
+    assert json.loads(cli.ok("example", "shortlist").stdout) == {}
+    assert list(tmp_path.iterdir()) == []   # no database was needed, none was made
+
+
+def test_show_lists_the_next_triggers_with_the_keys_each_needs(tmp_path):
+    cli = Cli(tmp_path)
+    cli.ok("init")
+    cli.ok("example", "application")
+    case = cli.ok("open", "application", "--actor", "headteacher:h.brown", "--data",
+                  cli.ok("example", "application").stdout, now="2026-12-18").stdout.strip()
+    shown = json.loads(cli.ok("show", case, "--json").stdout)
+    steps = {s["trigger"]: s for s in shown["next"]}
+    assert set(steps) == {"reject", "decline_support", "support", "withdraw"}
+    assert steps["support"] == {"trigger": "support", "roles": ["headteacher"],
+                                "needs": ["evaluation"], "may_add": []}
+    text = cli.ok("show", case).stdout
+    assert "Next (triggers this state allows" in text
+    assert any(line.split()[:4] == ["support", "by", "headteacher", "evaluation"]
+               for line in text.splitlines())
+
+
+def test_list_shows_whom_each_case_is_about_and_finds_them_by_name_school_or_email(tmp_path):
+    from tests.builders import application_data
+    cli = Cli(tmp_path)
+    cli.ok("init")
+    ann = cli.ok("open", "application", "--actor", "headteacher:h.brown", "--data",
+                 json.dumps(application_data())).stdout.strip()
+    ben = cli.ok("open", "application", "--actor", "headteacher:o.oak", "--data", json.dumps(
+        application_data(candidate={"name": "Ben Okafor", "email": "ben@oak.example.org"},
+                         school={"name": "Oak Secondary School"},
+                         post={"school": "Oak Secondary School", "advertisement": "internal",
+                               "appointment": None}))).stdout.strip()
+    table = cli.ok("list").stdout
+    assert "Ann Lee (Hill Primary School)" in table and "Ben Okafor (Oak Secondary" in table
+    assert [r["case"] for r in json.loads(cli.ok("list", "--search", "OKAFOR", "--json").stdout)
+            ] == [ben]
+    assert [r["name"] for r in json.loads(cli.ok("list", "--search", "hill primary", "--json"
+                                                 ).stdout)] == ["Ann Lee"]
+    assert [r["case"] for r in json.loads(cli.ok("list", "--search", "ben@oak", "--json").stdout)
+            ] == [ben]
+    assert [r["case"] for r in json.loads(cli.ok("list", "--search", ann[-6:], "--json").stdout)
+            ] == [ann]
+    assert "no cases" in cli.ok("list", "--search", "nobody").stdout
