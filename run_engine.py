@@ -296,7 +296,10 @@ def main(argv: list[str] | None = None) -> int:
             shown = repr(arg.encode("utf-8", "surrogateescape"))[2:-1]
             print(f"error: argument {n} ({shown}) is not valid UTF-8 text", file=sys.stderr)
             return EXIT_REFUSED
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except ModuleNotFoundError as err:
+        return not_installed(err)
     args.early_signals = early
     try:
         code = dispatch(args)
@@ -308,6 +311,8 @@ def main(argv: list[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_OK
+    except ModuleNotFoundError as err:
+        return not_installed(err)
     except Exception as err:   # sorted into refusals and failures below
         if args.command == "status" and args.check:
             # A monitoring system reads the first word and the exit code: whatever went wrong
@@ -315,6 +320,16 @@ def main(argv: list[str] | None = None) -> int:
             print(f"UNKNOWN - {unknown_reason(err)}")
             return EXIT_CHECK
         return report(err)
+
+
+def not_installed(err: ModuleNotFoundError) -> int:
+    """Run by a Python that lacks the engine's libraries (`python3 run_engine.py` outside the
+    venv): say how to run it instead of a traceback."""
+    print(f"error: this Python ({sys.executable}) does not have the engine's libraries "
+          f"({err.name} is missing): run it as .venv/bin/ast-engine after `python3 -m venv .venv "
+          "&& .venv/bin/pip install -e .`, or activate the venv first (. .venv/bin/activate)",
+          file=sys.stderr)
+    return EXIT_FAILED
 
 
 def unknown_reason(err: Exception) -> str:

@@ -254,6 +254,24 @@ def labels(db: Database, ids: Iterable[str]) -> dict[str, dict[str, str]]:
         return _labels(Statements(db, conn), sorted(set(ids)))
 
 
+def labels_from_cases(db: Database, ids: Iterable[str]) -> dict[str, dict[str, str]]:
+    """As `labels`, read from the cases themselves: for a command that must not write (the
+    search table is brought up to date by the console, which writes)."""
+    ids = sorted(set(ids))
+    found: dict[str, dict[str, str]] = {}
+    with db.read() as conn:
+        q = Statements(db, conn)
+        for start in range(0, len(ids), CHUNK):
+            params = {f"c{n}": case_id for n, case_id in enumerate(ids[start:start + CHUNK])}
+            for case_id, kind, data, records in q.all(
+                    "SELECT id, kind, data, records FROM cases WHERE id IN "
+                    f"({', '.join(':' + p for p in params)})", params):
+                names = search_fields(case_id, kind, json.loads(data), json.loads(records or "{}"))
+                found[case_id] = {"kind": kind, "person": names["person"],
+                                  "school": names["school"]}
+    return found
+
+
 def timers_of_cases(db: Database, ids: Iterable[str]) -> dict[str, list[TimerRow]]:
     ids = sorted(set(ids))
     found: dict[str, list[TimerRow]] = {}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 
 import pytest
 from sqlalchemy import text
@@ -114,3 +115,32 @@ def test_audit_export_gives_the_log_in_order_filtered_as_jsonl_or_csv(tmp_path):
     assert [r["trigger"] for r in table] == ["open", "open", "support"]
     assert json.loads(table[2]["data"]) == {"evaluation": "Ready."}
     assert table[2]["for"] == "headteacher:h.brown"
+
+
+def test_the_csv_export_opens_in_a_spreadsheet_with_names_london_times_and_deadlines(tmp_path):
+    """Written into a file, as an auditor saves it for Excel: a byte-order mark, whom each case
+    is about, London times beside the UTC instants, and met / missed / superseded."""
+    import subprocess
+    import sys
+    from tests.cli import ENGINE
+    Cli(tmp_path).ok("demo", "--keep", str(tmp_path / "demo"))
+    saved = tmp_path / "log.csv"
+    with saved.open("wb") as out:
+        subprocess.run([sys.executable, str(ENGINE), "--db", f"sqlite:///{tmp_path}/demo/demo.db",
+                        "audit", "export", "--format", "csv"], stdout=out, check=True,
+                       env={k: v for k, v in os.environ.items()
+                            if not k.startswith("AST_ENGINE_")})
+    raw = saved.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    table = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
+    assert {"case", "name", "school", "effective_at", "effective (London)", "recorded_at",
+            "keyed in (London)", "deadline", "data"} <= set(table[0])
+    carla = [r for r in table if r["name"] == "Carla Diaz"]
+    assert carla and all(r["school"] == "Pine Junior School" for r in carla)
+    first = carla[0]
+    assert first["effective_at"] == "2026-12-18T14:00:00+00:00"
+    assert first["effective (London)"] == "Fri 2026-12-18 14:00"
+    overtaken = [r for r in carla if r["trigger"] == "timer:headteacher_deadline"]
+    assert overtaken[0]["deadline"] == "headteacher_deadline superseded (due 2027-01-20)"
+    assert any(r["deadline"].startswith("headteacher_deadline met") for r in table)
+    assert any(" missed (due " in r["deadline"] for r in table)

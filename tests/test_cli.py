@@ -3,6 +3,10 @@ real process, on a real database file, with the business clock set by --now."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -308,3 +312,45 @@ def test_diagram_svg_is_drawn_when_graphviz_is_here_and_refused_clearly_when_not
         assert result.returncode == 0 and (tmp_path / "a.svg").read_text().startswith("<?xml")
     else:
         assert result.returncode == 2 and "graphviz" in result.stderr
+
+
+def test_the_readmes_using_it_blocks_run_as_printed_in_an_empty_folder(tmp_path):
+    """Each command of the README's "Using it" session, and the operators' block after it, in
+    one shell in a new folder with `ast-engine` on PATH: every one must succeed."""
+    import re
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Using it"):readme.index("### Configuration")]
+    blocks = re.findall(r"```sh\n(.*?)```", section, re.S)
+    assert blocks[0].strip().startswith(". .venv/bin/activate")
+    script = "set -euo pipefail\n" + "".join(blocks[1:])
+    assert "ast-engine example application > ast1.json" in script
+    installed = Path(sys.executable).parent
+    assert (installed / "ast-engine").exists(), "the test command installs ast-engine"
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("AST_ENGINE_")}
+    environment["PATH"] = f"{installed}{os.pathsep}{environment.get('PATH', '')}"
+    ran = subprocess.run(["bash", "-c", script], cwd=tmp_path, env=environment,
+                         capture_output=True, text=True, timeout=300)
+    assert ran.returncode == 0, ran.stdout[-2000:] + ran.stderr[-2000:]
+    assert "Traceback" not in ran.stderr
+    assert {"ast1.json", "wales.toml", "head.json", "log.csv", "ast_engine.db"} <= {
+        p.name for p in tmp_path.iterdir()}
+    assert "Ann Lee" in ran.stdout   # list --search found her
+
+
+def test_the_demos_look_closer_commands_work_as_printed(tmp_path):
+    """Printed for a user to paste: they must run with the venv activated or not."""
+    installed = Path(sys.executable).parent / "ast-engine"
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("AST_ENGINE_")}
+    environment["PATH"] = "/usr/bin:/bin"   # no venv on it, as after the README's first command
+    demo = subprocess.run([str(installed), "demo", "--keep", str(tmp_path / "demo")],
+                          cwd=tmp_path, env=environment, capture_output=True, text=True,
+                          timeout=300)
+    assert demo.returncode == 0, demo.stderr
+    lines = demo.stdout[demo.stdout.index("Look closer:"):].splitlines()[1:]
+    commands = [line.split("   (")[0].strip() for line in lines if line.strip()]
+    assert len(commands) == 5
+    for command in commands:
+        ran = subprocess.run(["bash", "-c", command], cwd=tmp_path, env=environment,
+                             capture_output=True, text=True, timeout=120)
+        assert ran.returncode == 0, (command, ran.stderr)
+        assert ran.stdout.strip()

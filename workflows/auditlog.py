@@ -2,6 +2,7 @@
 it took effect on and by who acted: shared by the command line and the web console."""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Iterator
@@ -70,3 +71,58 @@ class Rows:
         out["keyed_late_working_days"] = lateness.keyed_late(out, self.calendar)
         out["superseded_by"] = self.superseding.get((entry.case_id, entry.seq))
         return out
+
+
+# The CSV a spreadsheet opens: the export's keys (COLUMNS), with whom each case is about beside
+# its id, each instant also in London time beside its UTC form, and what the entry did to the
+# case's deadlines (met, missed, superseded).
+SPREADSHEET = ["case", "kind", "name", "school", "seq", "trigger", "source", "dest", "actor",
+               "for", "effective_at", "effective (London)", "recorded_at", "keyed in (London)",
+               "deadline", "keyed_late_working_days", "superseded_by", "data", "engine",
+               "erased", "hash"]
+assert set(COLUMNS) <= set(SPREADSHEET)
+
+
+def spreadsheet(db: Database, chosen: ExportFilter, calendar: WorkingCalendar,
+                now: str, batch: int = 2000) -> Iterator[list[str]]:
+    """The header and one row per admitted entry, read in batches (names and timers fetched
+    per batch, so a long log is never held whole)."""
+    from storage.console import labels_from_cases, timers_of_cases
+    from workflows.console.views import deadline_column, deadline_outcome
+    from workflows.present import london
+    rows = Rows(db, calendar)
+    yield SPREADSHEET
+    pending: list[LogEntry] = []
+
+    def flush() -> Iterator[list[str]]:
+        ids = {e.case_id for e in pending}
+        labels = labels_from_cases(db, ids)
+        timers = timers_of_cases(db, ids)
+        for entry in pending:
+            row = rows.row(entry)
+            label = labels.get(entry.case_id, {})
+            row |= {"kind": label.get("kind", ""), "name": label.get("person", ""),
+                    "school": label.get("school", ""),
+                    "effective (London)": london(entry.effective_at),
+                    "keyed in (London)": london(entry.recorded_at)}
+            case_timers = timers.get(entry.case_id, [])
+            if entry.trigger.startswith("timer:"):
+                fired = [t for t in case_timers if t.ended_seq == entry.seq
+                         and t.name == entry.trigger[6:]]
+                word = ("superseded" if row["superseded_by"] else
+                        deadline_outcome(queries.timer_json(fired[0]), {}, now).word
+                        if fired else "missed")
+                due = row["data"].get("due", "")
+                row["deadline"] = f"{entry.trigger[6:]} {word}" + (f" (due {due})" if due else "")
+            else:
+                row["deadline"] = deadline_column(entry, case_timers, now)
+            yield [json.dumps(row[c], ensure_ascii=False, sort_keys=True)
+                   if c in ("data", "engine") else "" if row[c] is None else str(row[c])
+                   for c in SPREADSHEET]
+        pending.clear()
+
+    for entry in entries(db, chosen):
+        pending.append(entry)
+        if len(pending) == batch:
+            yield from flush()
+    yield from flush()

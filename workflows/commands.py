@@ -411,21 +411,32 @@ def audit_checkpoint(ctx: Context, args) -> int:
 
 
 def audit_export(ctx: Context, args) -> int:
-    import csv
     from workflows import auditlog
     chosen = auditlog.ExportFilter(args.case, args.since, args.until, args.actor)
-    writer = csv.writer(sys.stdout) if args.format == "csv" else None
-    if writer:
-        writer.writerow(auditlog.COLUMNS)
-    rows = auditlog.Rows(ctx.db, ctx.config.calendars().national())
+    calendar = ctx.config.calendars().national()
+    if args.format == "csv":
+        import csv
+        # A byte-order mark tells a spreadsheet the file is UTF-8 (Excel reads names such as
+        # "Zoë" wrongly without one). Written only into a file: a script reading the pipe gets
+        # plain UTF-8, its first column named `case`.
+        if _is_file(sys.stdout):
+            sys.stdout.write("\ufeff")
+        writer = csv.writer(sys.stdout)
+        for line in auditlog.spreadsheet(ctx.db, chosen, calendar, utc_iso(ctx.clock.now())):
+            writer.writerow(line)
+        return 0
+    rows = auditlog.Rows(ctx.db, calendar)
     for entry in auditlog.entries(ctx.db, chosen):
-        row = rows.row(entry)
-        if writer:
-            writer.writerow([json.dumps(row[c], ensure_ascii=False, sort_keys=True)
-                             if c in ("data", "engine") else row[c] for c in auditlog.COLUMNS])
-        else:
-            print(json.dumps(row, ensure_ascii=False))
+        print(json.dumps(rows.row(entry), ensure_ascii=False))
     return 0
+
+
+def _is_file(stream) -> bool:
+    import stat
+    try:
+        return stat.S_ISREG(os.fstat(stream.fileno()).st_mode)
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def explain(ctx: Context, args) -> int:

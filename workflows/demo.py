@@ -2,6 +2,10 @@
 the winter and spring of 2027 on a simulated clock, deadlines met and missed."""
 from __future__ import annotations
 
+import os
+import shlex
+import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -216,10 +220,24 @@ def run_demo(real: Clock, keep: str | None = None) -> int:
         print(f"  {row['case']}  {row['kind']:<12} {row['state']:<16} "
               f"{story.names.get(row['case'], '')}")
     print(f"audit verify: {'both hash chains intact' if verdict.ok else verdict.first_break}")
-    print(f"\nLook closer:\n  ast-engine --db sqlite:///{path} show {ben}\n"
-          f"  ast-engine --db sqlite:///{path} show {carla}   (a form keyed in late)\n"
-          f"  ast-engine --db sqlite:///{path} list\n"
-          f"  ast-engine --db sqlite:///{path} notices\n"
-          f"  ls {outbox_folder}   (one RFC 5322 message per notice)")
+    engine = f"{invoked_as()} --db {shlex.quote(f'sqlite:///{path}')}"
+    print(f"\nLook closer:\n  {engine} show {ben}\n"
+          f"  {engine} show {carla}   (a form keyed in late)\n"
+          f"  {engine} list\n"
+          f"  {engine} notices\n"
+          f"  ls {shlex.quote(str(outbox_folder))}   (one RFC 5322 message per notice)")
     db.dispose()
     return 0 if verdict.ok else 3
+
+
+def invoked_as() -> str:
+    """The engine as this shell can run it again: `ast-engine` when that is what PATH finds,
+    else the way it was started (`.venv/bin/ast-engine`, or this Python with run_engine.py),
+    so that the commands printed work as printed with or without the venv activated."""
+    started = sys.argv[0]
+    found = shutil.which("ast-engine")
+    if found and os.path.exists(started) and os.path.samefile(found, started):
+        return "ast-engine"
+    if Path(started).name == "ast-engine":
+        return shlex.quote(started if os.sep in started else os.path.abspath(started))
+    return f"{shlex.quote(sys.executable)} {shlex.quote(os.path.abspath(started))}"
