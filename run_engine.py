@@ -381,12 +381,15 @@ def dispatch(args) -> int:
 
     from workflows import commands
     from workflows.clock import REAL
-    from workflows.console import cli as console
-    from workflows.config import load
-    config = load(args.config)
+    from workflows.environment import settings_given
+    config = None   # the defaults, made only if the command asks for them
+    if settings_given(args.config, os.environ):
+        from workflows.config import load
+        config = load(args.config)
     # The real clock is injected here, once: recorded times and delivery stamps read it.
     ctx = commands.Context.build(args.db, config, args.now, REAL,
-                                 create=args.command == "init")
+                                 create=args.command == "init",
+                                 light_reads=args.command not in ("daemon", "web"))
     handler = {"init": commands.init, "open": commands.open_case, "fire": commands.fire,
                "show": commands.show, "list": commands.list_cases, "tick": commands.tick,
                "audit": commands.audit, "deliver": commands.deliver,
@@ -396,8 +399,15 @@ def dispatch(args) -> int:
                "recalendar": commands.recalendar, "diagram": commands.diagram,
                "export-person": commands.export_person,
                "retention": commands.retention,
-               "web": console.web, "user": console.user}[args.command]
+               "web": console_command("web"), "user": console_command("user")}[args.command]
     return handler(ctx, args)
+
+
+def console_command(name: str):
+    def run(ctx, args) -> int:
+        from workflows.console import cli as console
+        return getattr(console, name)(ctx, args)
+    return run
 
 
 if __name__ == "__main__":

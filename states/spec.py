@@ -185,7 +185,7 @@ Effect = (StartTimer | CancelTimers | Notify | OpenLinked | MoveLinked | Superse
 class Data(BaseModel):
     """Trigger data: unknown keys are kept (DOMAIN.md welcomes more); the known ones have the
     strict types of states/common.py (no number read from text, no true read as 1)."""
-    model_config = ConfigDict(extra="allow", frozen=True)
+    model_config = ConfigDict(extra="allow", frozen=True, defer_build=True)
 
 
 class TimerFired(Data):

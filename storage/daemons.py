@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from storage.db import Database
+
+HEARTBEAT_LIMIT_SECONDS = 60   # a daemon silent this long is dead (status, close_dead)
 from storage.statements import Statements
 
 

@@ -13,21 +13,24 @@ from __future__ import annotations
 import os
 import re
 import sqlite3
+import threading
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Iterator
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
-from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
+from typing import TYPE_CHECKING, Any
 
 from storage.errors import (AppendOnlyError, DatabaseUnavailableError, SchemaError,
                             StorageError, one_line, safe_url)
 
 BUSY_TIMEOUT_SECONDS = 30
 CONNECT_TIMEOUT_SECONDS = 10   # PostgreSQL: a server that does not answer is unavailable
+
+
+if TYPE_CHECKING:   # SQLAlchemy is imported when a write or PostgreSQL needs it (0.2-0.4 s)
+    from sqlalchemy.engine import Connection, Engine
 
 
 class DatabaseUrlError(ValueError):
@@ -39,30 +42,59 @@ def default_url(cwd: Path | None = None) -> str:
 
 
 class Database:
-    def __init__(self, url: str, create: bool = True):
+    def __init__(self, url: str, create: bool = True, light_reads: bool = False):
         """`create`: a SQLite file that does not exist yet is made (0600); else its absence is
         refused with a message saying to run `init` (the command line creates one only for
-        `init`)."""
+        `init`). `light_reads`: on a SQLite file, read transactions run on plain sqlite3
+        connections, so that a command that only reads never loads SQLAlchemy (the command
+        line's one-shot commands); else they are SQLAlchemy connections like the writes."""
         self.url = url
-        try:
-            parsed = make_url(url)
-        except ArgumentError:
-            raise DatabaseUrlError(f"database URL {safe_url(url)!r}: not a URL; write "
-                                   "sqlite:///FILE or postgresql+psycopg://USER@HOST/DB") from None
-        if parsed.get_backend_name() not in ("sqlite", "postgresql"):
-            raise DatabaseUrlError(f"database URL {safe_url(url)!r}: the engine runs on SQLite "
-                                   "(sqlite:///FILE) or PostgreSQL (postgresql+psycopg://...)")
-        self.is_sqlite = parsed.get_backend_name() == "sqlite"
-        self.dialect = parsed.get_backend_name()
+        self.light_reads = light_reads
+        sqlite_file = _plain_sqlite_path(url)
+        if sqlite_file is not None:
+            # The usual case, read without SQLAlchemy: a command that only reads never imports it.
+            self.dialect, self.is_sqlite = "sqlite", True
+            database: str | None = sqlite_file
+        else:
+            from sqlalchemy.engine import make_url
+            from sqlalchemy.exc import ArgumentError
+            try:
+                parsed = make_url(url)
+            except ArgumentError:
+                raise DatabaseUrlError(f"database URL {safe_url(url)!r}: not a URL; write "
+                                       "sqlite:///FILE or postgresql+psycopg://USER@HOST/DB"
+                                       ) from None
+            if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+                raise DatabaseUrlError(f"database URL {safe_url(url)!r}: the engine runs on "
+                                       "SQLite (sqlite:///FILE) or PostgreSQL "
+                                       "(postgresql+psycopg://...)")
+            self.dialect = parsed.get_backend_name()
+            self.is_sqlite = self.dialect == "sqlite"
+            database = parsed.database if self.is_sqlite else None
         self.path: Path | None = None
         self._file: tuple[int, int] | None = None   # the SQLite file's (device, inode)
-        if self.is_sqlite and parsed.database and parsed.database != ":memory:":
-            self.path = Path(parsed.database).absolute()
+        self._engine: Engine | None = None
+        self._readers: list[sqlite3.Connection] = []   # idle, for read() on a SQLite file
+        self._readers_lock = threading.Lock()
+        if self.is_sqlite and database and database != ":memory:":
+            self.path = Path(database).absolute()
             _prepare_sqlite_file(self.path, create)
+        if not self.is_sqlite or self.path is None:
+            self._engine = self._create()   # a bad PostgreSQL URL is refused here, at once
+
+    @property
+    def engine(self) -> Engine:
+        """SQLAlchemy's engine, made on first use: it owns every write transaction."""
+        if self._engine is None:
+            self._engine = self._create()
+        return self._engine
+
+    def _create(self) -> Engine:
+        from sqlalchemy.exc import SQLAlchemyError
         try:
-            self.engine: Engine = _create(url, self.path)
+            return _create(self.url, self.path)
         except (SQLAlchemyError, ImportError) as err:
-            raise DatabaseUrlError(f"database URL {safe_url(url)!r}: {one_line(str(err))}"
+            raise DatabaseUrlError(f"database URL {safe_url(self.url)!r}: {one_line(str(err))}"
                                    ) from None
 
     def sql(self, statement: str) -> str:
@@ -79,12 +111,48 @@ class Database:
                     yield conn
 
     @contextmanager
-    def read(self) -> Iterator[Connection]:
+    def read(self) -> Iterator[Any]:
+        """One read transaction. With `light_reads` on a SQLite file, on a plain sqlite3
+        connection of its own (what it yields has the `connection` that storage/statements.py
+        reads through, and `exec_driver_sql`); else a SQLAlchemy connection."""
         self._check_file()
+        if self.path is None or not self.light_reads:
+            with translated(self.url):
+                with self.engine.connect() as conn:
+                    with conn.begin():
+                        yield conn
+            return
         with translated(self.url):
-            with self.engine.connect() as conn:
-                with conn.begin():
-                    yield conn
+            reader = self._take_reader()
+            try:
+                reader.execute("BEGIN")
+                try:
+                    yield _Reading(reader)
+                finally:
+                    reader.execute("ROLLBACK")   # it wrote nothing: ending it is all to do
+            except BaseException:
+                reader.close()   # in an unknown state: not given to the next read
+                raise
+            self._give_back(reader)
+
+    def _take_reader(self) -> sqlite3.Connection:
+        """An idle reading connection, or a new one: each read has its own (threads of the
+        console and the daemon read at once, and a read may run inside another)."""
+        with self._readers_lock:
+            if self._readers:
+                return self._readers.pop()
+        assert self.path is not None
+        reader = _sqlite_connect(self.path)
+        reader.isolation_level = None   # transactions begun and ended by read() itself
+        reader.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_SECONDS * 1000}")
+        return reader
+
+    def _give_back(self, reader: sqlite3.Connection) -> None:
+        with self._readers_lock:
+            if len(self._readers) < 4:
+                self._readers.append(reader)
+                return
+        reader.close()
 
     def ping(self) -> None:
         """Whether the database answers now: DatabaseUnavailableError when it does not."""
@@ -93,7 +161,12 @@ class Database:
 
     def dispose(self) -> None:
         """Close every pooled connection (after an outage they are all dead ones)."""
-        self.engine.dispose()
+        with self._readers_lock:
+            idle, self._readers = self._readers, []
+        for reader in idle:
+            reader.close()
+        if self._engine is not None:
+            self._engine.dispose()
 
     def flush_erased(self) -> None:
         """After an erasure: on SQLite, copy the write-ahead log into the file and empty it, so
@@ -121,7 +194,7 @@ class Database:
             raise DatabaseUnavailableError(f"database {self.path}: {err.strerror}") from None
         found = (stat.st_dev, stat.st_ino)
         if self._file is not None and found != self._file:
-            self.engine.dispose()   # connections to the file that was replaced
+            self.dispose()   # connections to the file that was replaced
         self._file = found
 
 
@@ -141,6 +214,31 @@ def _prepare_sqlite_file(path: Path, create: bool) -> None:
     os.chmod(path, 0o600)
 
 
+class _Reading:
+    """A read transaction on the light SQLite path, shaped as Statements uses SQLAlchemy's."""
+
+    def __init__(self, connection: sqlite3.Connection):
+        self.connection = connection
+
+    def exec_driver_sql(self, sql: str) -> sqlite3.Cursor:
+        return self.connection.execute(sql)
+
+
+def _plain_sqlite_path(url: str) -> str | None:
+    """The file (or ":memory:") of a plain `sqlite:///FILE` URL, read as SQLAlchemy reads it
+    (`sqlite:///rel.db` relative, `sqlite:////abs.db` absolute); None for any other URL, which
+    SQLAlchemy parses."""
+    if not url.startswith("sqlite:///") or "?" in url:
+        return None
+    return unquote(url[len("sqlite:///"):]) or None
+
+
+def _sqlite_connect(path: Path) -> sqlite3.Connection:
+    # mode=rw: a file that has vanished is an error, never silently made anew empty.
+    return sqlite3.connect(f"file:{quote(str(path))}?mode=rw", uri=True,
+                           timeout=BUSY_TIMEOUT_SECONDS, check_same_thread=False)
+
+
 @lru_cache(maxsize=512)
 def _pyformat(statement: str) -> str:
     return re.sub(r"(?<![:\w]):(\w+)", r"%(\1)s", statement)
@@ -154,12 +252,19 @@ def translated(url: str) -> Iterator[None]:
         yield
     except StorageError:
         raise
-    except (DBAPIError, sqlite3.Error) as err:
+    except sqlite3.Error as err:
         raise translate(err, url) from err
     except Exception as err:
-        if type(err).__module__.split(".")[0] == "psycopg":
+        if type(err).__module__.split(".")[0] in ("psycopg", "sqlalchemy") and _is_driver_error(err):
             raise translate(err, url) from err
         raise
+
+
+def _is_driver_error(err: Exception) -> bool:
+    if type(err).__module__.split(".")[0] == "psycopg":
+        return True
+    from sqlalchemy.exc import DBAPIError   # loaded already: the error came from it
+    return isinstance(err, DBAPIError)
 
 
 def translate(err: BaseException, url: str) -> StorageError:
@@ -188,14 +293,14 @@ def _unavailable(original: BaseException, text: str) -> bool:
 
 
 def _create(url: str, path: Path | None) -> Engine:
+    from sqlalchemy import create_engine, event
+    from sqlalchemy.engine import make_url
     if url.startswith("sqlite"):
         options: dict = {"connect_args": {"timeout": BUSY_TIMEOUT_SECONDS,
                                           "check_same_thread": False}}
         if path is not None:
             # mode=rw: a file that has vanished is an error, never silently made anew empty.
-            uri = f"file:{quote(str(path))}?mode=rw"
-            options = {"creator": lambda: sqlite3.connect(
-                uri, uri=True, timeout=BUSY_TIMEOUT_SECONDS, check_same_thread=False)}
+            options = {"creator": lambda: _sqlite_connect(path)}
         engine = create_engine(url, **options)
 
         @event.listens_for(engine, "connect")

@@ -6,14 +6,20 @@ from __future__ import annotations
 import json
 import re
 import secrets
-from typing import Callable
-
-from sqlalchemy import inspect
-from sqlalchemy.engine import Connection
+from typing import TYPE_CHECKING, Any, Callable
 
 from storage import hashchain, jsontext
 from storage.db import Database
 from storage.errors import SchemaError, safe_url
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
+
+def inspect(conn: Connection) -> Any:
+    """SQLAlchemy's inspector, imported when a migration runs (a read never needs it)."""
+    from sqlalchemy import inspect as inspector
+    return inspector(conn)
 
 # sqlmodel and the table classes are imported only where tables are created: importing them
 # costs about half a second, which every other command would pay for nothing.
@@ -306,10 +312,20 @@ MIGRATIONS: list[tuple[int, str, Callable[[Database, Connection], None]]] = [
 LATEST = MIGRATIONS[-1][0]
 
 
-def applied_versions(conn: Connection) -> set[int]:
-    if not inspect(conn).has_table("schema_migrations"):
+def applied_versions(conn: Connection | Any) -> set[int]:
+    """The migrations recorded in the database (none: no schema of ours yet). `conn`: a read or
+    write transaction of storage/db.py."""
+    table = conn.exec_driver_sql(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"
+        if _is_sqlite(conn) else "SELECT to_regclass('schema_migrations')").fetchone()
+    if not table or table[0] is None:
         return set()
     return {row[0] for row in conn.exec_driver_sql("SELECT version FROM schema_migrations")}
+
+
+def _is_sqlite(conn: Any) -> bool:
+    dialect = getattr(conn, "dialect", None)
+    return dialect is None or dialect.name == "sqlite"   # the light read path is SQLite's
 
 
 def migrate(db: Database, now_text: str) -> list[tuple[int, str]]:

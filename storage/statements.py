@@ -7,15 +7,16 @@ from __future__ import annotations
 
 from collections import namedtuple
 from functools import lru_cache
-from typing import Any, Iterable, Mapping, NamedTuple
-
-from sqlalchemy.engine import Connection
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, NamedTuple
 
 from storage.db import Database
 
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
 
 class Statements:
-    def __init__(self, db: Database, conn: Connection):
+    def __init__(self, db: Database, conn: Connection | Any):
         self.db = db
         dbapi: Any = conn.connection   # the pool's proxy of the driver's connection
         self.cursor: Any = (dbapi.cursor() if db.is_sqlite

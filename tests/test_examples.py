@@ -26,6 +26,12 @@ def test_every_trigger_that_takes_data_has_an_example_its_model_accepts():
             row.data.model_validate(TRIGGER[name])
 
 
+def test_the_table_show_reads_its_next_triggers_from_agrees_with_the_processes():
+    from states.examples import next_table
+    from states.next_steps import NEXT
+    assert NEXT == next_table(), "run `python -m states.examples` to write it again"
+
+
 def test_example_writes_a_file_that_open_takes_as_it_is(tmp_path):
     cli = Cli(tmp_path)
     cli.ok("init")

@@ -10,11 +10,10 @@ import json
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from functools import lru_cache
-from zoneinfo import ZoneInfo
 
 import holidays
 
-LONDON = ZoneInfo("Europe/London")
+from workflows.times import LONDON  # re-exported: the zone of every due date
 
 # Our nation names -> the `holidays` package's GB subdivision codes.
 NATIONS = {"england": "ENG", "wales": "WLS"}

@@ -10,40 +10,58 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from typing import TYPE_CHECKING
+
 from storage import queries
 from storage.db import Database, default_url
 from storage.migrations import LATEST, migrate, require_current
 from workflows import present
 from workflows.clock import Clock, FixedClock
-from workflows.config import Config
-from workflows.engine import Actor, Engine
 from workflows.errors import RefusedError, UnknownCaseError
 from workflows.times import TimeFormatError, parse_instant, utc_iso
+
+if TYPE_CHECKING:   # both take a while to load: imported by the commands that use them
+    from workflows.config import Config
+    from workflows.engine import Actor, Engine
 
 
 @dataclass
 class Context:
     url: str
-    config: Config
+    _config: Config | None   # None: the built-in defaults, made when first asked for
     clock: Clock     # the business clock: --now, else the real one
     real: Clock      # the real clock: recorded times, delivery stamps, exports
     create: bool = False   # whether a missing SQLite file may be made (only `init`)
+    light_reads: bool = True   # storage/db.py; off for the long-running daemon and console
     _db: Database | None = None
 
     @classmethod
-    def build(cls, url: str | None, config: Config, now: str | None, real: Clock,
-              create: bool = False) -> "Context":
+    def build(cls, url: str | None, config: Config | None, now: str | None, real: Clock,
+              create: bool = False, light_reads: bool = True) -> "Context":
         clock = FixedClock(option_time("--now", now)) if now else real
-        return cls(url or default_url(), config, clock, real, create)
+        return cls(url or default_url(), config, clock, real, create, light_reads)
+
+    @property
+    def configured(self) -> bool:
+        """Whether settings were given (a file or AST_ENGINE_ variables) and read."""
+        return self._config is not None
+
+    @property
+    def config(self) -> Config:
+        if self._config is None:
+            from workflows.config import Config
+            self._config = Config()
+        return self._config
 
     @property
     def db(self) -> Database:
         """Opened on first use: a command that needs no database (diagram) opens none."""
         if self._db is None:
-            self._db = Database(self.url, create=self.create)
+            self._db = Database(self.url, create=self.create, light_reads=self.light_reads)
         return self._db
 
     def engine(self) -> Engine:
+        from workflows.engine import Engine
         require_current(self.db)
         return Engine(self.db, self.config, clock=self.clock, recorder=self.real)
 
@@ -127,6 +145,7 @@ def option_time(option: str, text: str) -> datetime:
 
 
 def acting(args) -> tuple[Actor, Actor | None, datetime | None]:
+    from workflows.engine import Actor
     actor = Actor.parse(args.actor)
     for_ = Actor.parse(args.for_) if args.for_ else None
     if actor.role in ("system", "auditor"):
@@ -181,11 +200,12 @@ def show(ctx: Context, args) -> int:
     detail = queries.case_detail(ctx.db, args.case, as_of)
     if detail is None:
         raise UnknownCaseError(f"no case {args.case!r}", case=args.case)
+    from functools import cache
+    from states.next_steps import NEXT
     from workflows import lateness
-    from states.examples import next_triggers
-    lateness.annotate(detail["log"], ctx.config.calendars().national())
+    lateness.annotate(detail["log"], cache(lambda: ctx.config.calendars().national()))
     if not as_of:
-        detail["next"] = next_triggers(detail["kind"], detail["state"])
+        detail["next"] = NEXT.get(detail["kind"], {}).get(detail["state"], [])
     if args.json:
         emit(detail)
     else:
@@ -300,6 +320,7 @@ def daemon(ctx: Context, args) -> int:
     from workflows import logs
     from workflows.daemon import Daemon
     from workflows.metrics import Metrics
+    from workflows.engine import Engine
     # No schema check here: the database may be away at start-up, which the daemon waits out.
     engine = Engine(ctx.db, ctx.config, clock=ctx.clock, recorder=ctx.real)
     settings = ctx.config.daemon
@@ -337,10 +358,13 @@ def notices(ctx: Context, args) -> int:
 
 def status(ctx: Context, args) -> int:
     """With --check: one line and exit code in the monitoring-plugin convention."""
-    from workflows.daemon import HEARTBEAT_LIMIT_SECONDS
+    from storage.daemons import HEARTBEAT_LIMIT_SECONDS
+    from workflows.environment import DEFAULT_TICK_SECONDS
     require_current(ctx.db)
+    # Unless settings were given, the default tick is known without loading the configuration.
+    tick = ctx.config.daemon.tick_seconds if ctx.configured else DEFAULT_TICK_SECONDS
     report = queries.status(ctx.db, utc_iso(ctx.clock.now()), utc_iso(ctx.real.now()),
-                            ctx.config.daemon.tick_seconds, HEARTBEAT_LIMIT_SECONDS)
+                            tick, HEARTBEAT_LIMIT_SECONDS)
     if args.check:
         code, line = present.check(report)
         print(line)
@@ -514,6 +538,7 @@ def recalendar(ctx: Context, args) -> int:
     if args.apply:
         if not args.actor:
             raise RefusedError("recalendar --apply: name the operator with --actor operator:ID")
+        from workflows.engine import Actor
         actor = Actor.parse(args.actor)
         # One transaction: every move is made, or (on any failure) none.
         outcomes = engine.recompute_deadlines([m["timer_id"] for m in moved], actor)
@@ -599,6 +624,7 @@ def retention(ctx: Context, args) -> int:
         if not args.actor:
             raise RefusedError("retention --apply: name who erases with --actor "
                                "la_coordinator:ID (or operator:ID --for la_coordinator:ID)")
+        from workflows.engine import Actor
         actor = Actor.parse(args.actor)
         for_ = Actor.parse(args.for_) if args.for_ else None
         engine = ctx.engine()

@@ -10,22 +10,20 @@ import os
 import tomllib
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, Literal, Mapping
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Mapping
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from states.common import Email
 from workflows import text
-from workflows.calendar import Calendars, WorkingCalendar
+from workflows.environment import DEFAULT_TICK_SECONDS, NOT_SETTINGS
+
+if TYPE_CHECKING:   # imported when a calendar is asked for: `holidays` takes a while to load
+    from workflows.calendar import Calendars, WorkingCalendar
 
 
 class ConfigError(Exception):
     pass
-
-
-# Variables of the engine's that are not settings of the file.
-NOT_SETTINGS = {"AST_ENGINE_DB", "AST_ENGINE_CONFIG", "AST_ENGINE_SMTP_PASSWORD",
-                "AST_ENGINE_DEBUG", "AST_ENGINE_TEST_PG"}
 
 
 def _plain(value: str) -> str:
@@ -68,7 +66,7 @@ class Delivery(_Section):
 
 
 class Daemon(_Section):
-    tick_seconds: float = Field(60, gt=0, le=3600)
+    tick_seconds: float = Field(DEFAULT_TICK_SECONDS, gt=0, le=3600)
     metrics_port: int = Field(0, ge=0, le=65535)   # 0: no metrics endpoint
     metrics_host: Plain = "127.0.0.1"
 
@@ -113,6 +111,7 @@ class Config(_Section):
     limits: Limits = Limits()
 
     def calendars(self) -> Calendars:
+        from workflows.calendar import Calendars
         return Calendars(self.calendar.nation, frozenset(self.calendar.closures),
                          tuple(sorted((school, frozenset(days))
                                       for school, days in self.calendar.schools.items())))

@@ -40,6 +40,7 @@ from storage import daemons, outbox, queries
 from storage.db import Database
 from storage.errors import (DatabaseUnavailableError, SchemaError, StorageError, one_line,
                             safe_url)
+from storage.daemons import HEARTBEAT_LIMIT_SECONDS
 from storage.migrations import require_current
 from workflows.clock import Clock
 from workflows.engine import TIMER_ATTEMPTS, Engine
@@ -53,7 +54,6 @@ TICK_SECONDS = 60          # [daemon] tick_seconds: the daemon looks at least th
 NOTICE_POLL_SECONDS = 5    # ... and at least this often: a new notice goes out within it
 BATCH_SECONDS = 2.0        # one delivery batch; then the timers again
 BEAT_SECONDS = 5           # the heartbeat, at most this often (and during long work too)
-HEARTBEAT_LIMIT_SECONDS = 60   # a daemon silent this long is dead (status, close_dead)
 FIRST_RETRY_SECONDS, LONGEST_RETRY_SECONDS = 1.0, 30.0   # waiting out the database
 PROGRESS_EVERY = 100       # catch-up: a progress line every this many timers
 

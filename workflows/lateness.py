@@ -4,20 +4,30 @@ entry for an auditor."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Union
 
-from workflows.calendar import WorkingCalendar, local_date
+from workflows.times import LONDON
+
+if TYPE_CHECKING:
+    from workflows.calendar import WorkingCalendar
+
+# The nation's calendar, or a function that makes it: it is made only when an entry was keyed
+# in on a later day than it took effect (loading the bank holidays takes a while).
+Calendar = Union["WorkingCalendar", Callable[[], "WorkingCalendar"]]
 
 
-def keyed_late(entry: dict[str, Any], calendar: WorkingCalendar) -> int:
+def keyed_late(entry: dict[str, Any], calendar: Calendar) -> int:
     """Working days (bank holidays of the nation only: no party's closure days) from the day an
     entry took effect to the day it was keyed in; 0 when it was keyed in the same day, and for
     the engine's own entries (a timer is recorded when the daemon notices it)."""
     if entry["actor"] == "system":
         return 0
-    effective = local_date(datetime.fromisoformat(entry["effective_at"]))
-    recorded = local_date(datetime.fromisoformat(entry["recorded_at"]))
-    return calendar.working_days_between(effective, recorded)
+    effective = datetime.fromisoformat(entry["effective_at"]).astimezone(LONDON).date()
+    recorded = datetime.fromisoformat(entry["recorded_at"]).astimezone(LONDON).date()
+    if recorded <= effective:
+        return 0
+    counting = calendar() if callable(calendar) else calendar
+    return counting.working_days_between(effective, recorded)
 
 
 def superseded_seqs(log: Iterable[dict[str, Any]]) -> dict[int, int]:
@@ -27,7 +37,7 @@ def superseded_seqs(log: Iterable[dict[str, Any]]) -> dict[int, int]:
             and isinstance(e["data"].get("superseded_seq"), int)}
 
 
-def annotate(log: list[dict[str, Any]], calendar: WorkingCalendar,
+def annotate(log: list[dict[str, Any]], calendar: Calendar,
              by: dict[int, int] | None = None) -> list[dict[str, Any]]:
     """Each entry with `keyed_late_working_days` and `superseded_by` (for a timer entry that a
     late-keyed event overtook, the seq of the `timer_superseded` entry; else None). `by`: superseded_seqs of the whole log,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from datetime import date, datetime
 
-from workflows.calendar import LONDON
+from workflows.times import LONDON
 
 
 def london(instant: str) -> str:

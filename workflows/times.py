@@ -11,7 +11,11 @@ import re
 from functools import lru_cache
 from datetime import date, datetime, time, timezone
 
-from .calendar import LONDON
+from zoneinfo import ZoneInfo
+
+# The zone of every wall-clock time in the domain (here, not in calendar.py, so that reading and
+# printing a time never loads the bank-holiday tables).
+LONDON = ZoneInfo("Europe/London")
 
 # Checked before datetime.fromisoformat, which in 3.11 also takes week dates,
 # ordinal dates, "20270120" and the like; accepting those on a command line
