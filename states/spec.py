@@ -75,7 +75,9 @@ class Facts(Protocol):
     def nation(self) -> str: ...                     # england or wales
 
     def lookup(self, case_id: str) -> CaseView | None: ...
-    def cases_of_kind(self, kind: str) -> Sequence[CaseView]: ...
+    def cases_of_kind(self, kind: str, state: str | None = None,
+                      email: str | None = None) -> Sequence[CaseView]: ...
+    # only those in `state`, and whose candidate's address is `email` (any case), when given
 
 
 Guard = Callable[[Facts], "str | None"]        # None when it holds, else the reason it does not

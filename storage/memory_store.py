@@ -58,8 +58,11 @@ class MemoryCaseStore:
     def case(self, case_id: str) -> CaseRow | None:
         return self.cases.get(case_id)
 
-    def cases_of_kind(self, kind: str) -> list[CaseRow]:
-        return [c for c in self.cases.values() if c.kind == kind]
+    def cases_of_kind(self, kind: str, state: str | None = None,
+                      email: str | None = None) -> list[CaseRow]:
+        return [c for c in self.cases.values() if c.kind == kind
+                and (state is None or c.state == state)
+                and (email is None or _candidate_email(c) == email.lower())]
 
     def log_of(self, case_id: str) -> list[LogEntry]:
         return list(self.log.get(case_id, ()))
@@ -141,3 +144,9 @@ class MemoryCaseStore:
         for notice in self.notices.get(erasure.case_id, ()):
             notice.recipients, notice.subject, notice.body = ("erased",), "erased", "erased"
             notice.salt, notice.erased = None, True
+
+
+def _candidate_email(case: CaseRow) -> str | None:
+    candidate = case.data.get("candidate") if isinstance(case.data, dict) else None
+    email = candidate.get("email") if isinstance(candidate, dict) else None
+    return email.lower() if isinstance(email, str) else None

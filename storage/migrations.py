@@ -296,6 +296,16 @@ def _rule_edition_2(db: Database, conn: Connection) -> None:
         "vacate, no refusal of a review")})
 
 
+def _candidate_email_index(db: Database, conn: Connection) -> None:
+    """Opening an application asks whether its candidate already holds a certificate (DOMAIN.md,
+    `already_certified`). Without this index that question reads every certified case, so the
+    cost of `open` grows with the database; with it, a lookup. The expression is the one the
+    query uses (storage/sql_store.py), which is what lets each database's planner use it."""
+    from storage.sql_store import CANDIDATE_EMAIL
+    conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_cases_candidate_email ON cases "
+                         f"(({CANDIDATE_EMAIL[db.dialect]}))")
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[Database, Connection], None]]] = [
     (1, "cases, transition log, chain head, timers and notices", _create_tables),
     (2, "the transition log refuses UPDATE and DELETE", _append_only_log),
@@ -308,6 +318,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[Database, Connection], None]]] = [
         "timer rules as data", _erasable_and_sealed),
     (6, "the web console: accounts, sessions and the search table", _web_console),
     (7, "editions of the rules: from which log entry each applies", _rule_edition_2),
+    (8, "an index of the cases by their candidate's address", _candidate_email_index),
 ]
 LATEST = MIGRATIONS[-1][0]
 

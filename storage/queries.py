@@ -12,7 +12,7 @@ from typing import Any, Iterator, Sequence
 from storage import daemons, hashchain
 from storage.db import Database
 from storage.rows import CaseRow, LogEntry, NoticeRow, TimerRow
-from storage.sql_store import (CASE, CASE_COLUMNS, CASES_OF_KIND, LOG_COLUMNS, NOTICE_COLUMNS,
+from storage.sql_store import (CASE, CASE_COLUMNS, LOG_COLUMNS, NOTICE_COLUMNS,
                                TIMER_COLUMNS, case_row as _case_row, log_entry, notice_row)
 from storage.statements import Statements
 
@@ -27,9 +27,13 @@ def case_row(db: Database, case_id: str) -> CaseRow | None:
     return _case_row(row) if row else None
 
 
-def case_rows_of_kind(db: Database, kind: str) -> list[CaseRow]:
+def case_rows_of_kind(db: Database, kind: str, state: str | None = None,
+                      email: str | None = None) -> list[CaseRow]:
+    from storage.sql_store import cases_of_kind_sql
     with db.read() as conn:
-        return [_case_row(r) for r in Statements(db, conn).all(CASES_OF_KIND, {"kind": kind})]
+        return [_case_row(r) for r in Statements(db, conn).all(
+            cases_of_kind_sql(db.dialect, state, email),
+            {"kind": kind, "state": state, "email": email and email.lower()})]
 
 
 def case_exists(db: Database, case_id: str) -> bool:

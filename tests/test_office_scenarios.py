@@ -390,6 +390,14 @@ def test_a_candidate_already_certified_is_warned(office: Office):
     assert result.returncode == 0
     warnings = json.loads(result.stdout)["warnings"]
     assert len(warnings) == 1 and warnings[0].startswith("already_certified:")
+    shouted = application_data(candidate={"name": "Ann Lee", "email": "ANN.LEE@hill.example.org"})
+    again = office.run("open", "application", *HEAD, "--data", json.dumps(shouted), "--json",
+                       now="2027-03-02")
+    assert json.loads(again.stdout)["warnings"][0].startswith("already_certified:")
+    other = application_data(candidate={"name": "Bo Ng", "email": "bo.ng@hill.example.org"})
+    fresh = office.run("open", "application", *HEAD, "--data", json.dumps(other), "--json",
+                       now="2027-03-02")
+    assert json.loads(fresh.stdout)["warnings"] == []
 
 
 def test_an_assessment_cannot_be_dated_before_the_agency_had_the_application(office: Office):

@@ -29,7 +29,8 @@ class CaseReader(Protocol):
     being replayed."""
 
     def lookup(self, case_id: str) -> CaseView | None: ...
-    def cases_of_kind(self, kind: str) -> Sequence[CaseView]: ...
+    def cases_of_kind(self, kind: str, state: str | None = None,
+                      email: str | None = None) -> Sequence[CaseView]: ...
 
 
 @dataclass(slots=True)
@@ -75,5 +76,6 @@ class CaseFacts:
     def lookup(self, case_id: str) -> CaseView | None:
         return self.reader.lookup(case_id)
 
-    def cases_of_kind(self, kind: str) -> Sequence[CaseView]:
-        return self.reader.cases_of_kind(kind)
+    def cases_of_kind(self, kind: str, state: str | None = None,
+                      email: str | None = None) -> Sequence[CaseView]:
+        return self.reader.cases_of_kind(kind, state, email)

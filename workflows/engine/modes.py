@@ -57,8 +57,9 @@ class StoreReader:
         row = self.store.case(case_id)
         return CaseView.of(row) if row else None
 
-    def cases_of_kind(self, kind: str) -> Sequence[CaseView]:
-        return [CaseView.of(r) for r in self.store.cases_of_kind(kind)]
+    def cases_of_kind(self, kind: str, state: str | None = None,
+                      email: str | None = None) -> Sequence[CaseView]:
+        return [CaseView.of(r) for r in self.store.cases_of_kind(kind, state, email)]
 
 
 @dataclass(frozen=True)
@@ -70,8 +71,9 @@ class DatabaseReader:
         row = queries.case_row(self.db, case_id)
         return CaseView.of(row) if row else None
 
-    def cases_of_kind(self, kind: str) -> Sequence[CaseView]:
-        return [CaseView.of(r) for r in queries.case_rows_of_kind(self.db, kind)]
+    def cases_of_kind(self, kind: str, state: str | None = None,
+                      email: str | None = None) -> Sequence[CaseView]:
+        return [CaseView.of(r) for r in queries.case_rows_of_kind(self.db, kind, state, email)]
 
 
 def new_case_id(prefix: str) -> str:
