@@ -39,7 +39,7 @@ from storage import tables, users  # noqa: E402
 from storage.console import incidents, refresh_search, search  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.migrations import migrate  # noqa: E402
-from tests.builders import AGENCY, Driver, application_data, appointment_data  # noqa: E402
+from tests.builders import AGENCY, Driver, appointment_data  # noqa: E402
 from workflows.clock import FixedClock  # noqa: E402
 from workflows.config import Config  # noqa: E402
 from workflows.console import views  # noqa: E402

@@ -248,12 +248,6 @@ def _labels(q: Statements, ids: Sequence[str]) -> dict[str, dict[str, str]]:
     return found
 
 
-def labels(db: Database, ids: Iterable[str]) -> dict[str, dict[str, str]]:
-    """case id -> its kind, the person's name and the school, as the search table has them."""
-    with db.read() as conn:
-        return _labels(Statements(db, conn), sorted(set(ids)))
-
-
 def labels_from_cases(db: Database, ids: Iterable[str]) -> dict[str, dict[str, str]]:
     """As `labels`, read from the cases themselves: for a command that must not write (the
     search table is brought up to date by the console, which writes)."""

@@ -134,13 +134,13 @@ def test_the_csv_export_opens_in_a_spreadsheet_with_names_london_times_and_deadl
     assert raw.startswith(b"\xef\xbb\xbf")
     table = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
     assert {"case", "name", "school", "effective_at", "effective (London)", "recorded_at",
-            "keyed in (London)", "deadline", "data"} <= set(table[0])
+            "keyed in (London)", "deadlines", "data"} <= set(table[0])
     carla = [r for r in table if r["name"] == "Carla Diaz"]
     assert carla and all(r["school"] == "Pine Junior School" for r in carla)
     first = carla[0]
     assert first["effective_at"] == "2026-12-18T14:00:00+00:00"
     assert first["effective (London)"] == "Fri 2026-12-18 14:00"
     overtaken = [r for r in carla if r["trigger"] == "timer:headteacher_deadline"]
-    assert overtaken[0]["deadline"] == "headteacher_deadline superseded (due 2027-01-20)"
-    assert any(r["deadline"].startswith("headteacher_deadline met") for r in table)
-    assert any(" missed (due " in r["deadline"] for r in table)
+    assert overtaken[0]["deadlines"] == "headteacher_deadline superseded (due 2027-01-20)"
+    assert any(r["deadlines"].startswith("headteacher_deadline met") for r in table)
+    assert any(" missed (due " in r["deadlines"] for r in table)

@@ -78,7 +78,7 @@ class Rows:
 # case's deadlines (met, missed, superseded).
 SPREADSHEET = ["case", "kind", "name", "school", "seq", "trigger", "source", "dest", "actor",
                "for", "effective_at", "effective (London)", "recorded_at", "keyed in (London)",
-               "deadline", "keyed_late_working_days", "superseded_by", "data", "engine",
+               "deadlines", "keyed_late_working_days", "superseded_by", "data", "engine",
                "erased", "hash"]
 assert set(COLUMNS) <= set(SPREADSHEET)
 
@@ -113,9 +113,9 @@ def spreadsheet(db: Database, chosen: ExportFilter, calendar: WorkingCalendar,
                         deadline_outcome(queries.timer_json(fired[0]), {}, now).word
                         if fired else "missed")
                 due = row["data"].get("due", "")
-                row["deadline"] = f"{entry.trigger[6:]} {word}" + (f" (due {due})" if due else "")
+                row["deadlines"] = f"{entry.trigger[6:]} {word}" + (f" (due {due})" if due else "")
             else:
-                row["deadline"] = deadline_column(entry, case_timers, now)
+                row["deadlines"] = deadline_column(entry, case_timers, now)
             yield [json.dumps(row[c], ensure_ascii=False, sort_keys=True)
                    if c in ("data", "engine") else "" if row[c] is None else str(row[c])
                    for c in SPREADSHEET]

@@ -231,7 +231,7 @@ def create_app(db: Database, config: Config, clock: Clock, real: Clock,
         except TimeFormatError as err:
             raise HTTPException(400, str(err)) from None
         search_store.refresh_search(db)
-        body = _csv(db, chosen, now()) if fmt == "csv" else _jsonl(db, chosen, config)
+        body = _csv(db, chosen, config, now()) if fmt == "csv" else _jsonl(db, chosen, config)
         name = f"transition-log.{fmt}"
         media = "text/csv; charset=utf-8" if fmt == "csv" else "application/x-ndjson"
         return StreamingResponse(body, media_type=media, headers={
@@ -322,23 +322,21 @@ def _batches(db: Database, chosen: auditlog.ExportFilter, size: int = 2000):
         yield batch
 
 
-def _csv(db: Database, chosen: auditlog.ExportFilter, now: str) -> Iterator[str]:
-    """For a spreadsheet: UTF-8 with a byte-order mark (so Excel reads the names right), London
-    times, the case's names beside its id, and what each entry did to the deadlines."""
+def _csv(db: Database, chosen: auditlog.ExportFilter, config: Config,
+         now: str) -> Iterator[str]:
+    """As `ast-engine audit export --format csv > FILE` writes it (workflows/auditlog.py), with
+    the byte-order mark that makes a spreadsheet read it as UTF-8; sent a batch at a time."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(views.CSV_COLUMNS)
-    yield "\ufeff" + out.getvalue()
-    for batch in _batches(db, chosen):
-        ids = {e.case_id for e in batch}
-        labels = search_store.labels(db, ids)
-        timers = search_store.timers_of_cases(db, ids)
-        out = io.StringIO()
-        writer = csv.writer(out)
-        for entry in batch:
-            writer.writerow(views.csv_row(entry, labels.get(entry.case_id, {}),
-                                          timers.get(entry.case_id, []), now))
-        yield out.getvalue()
+    out.write("\ufeff")
+    for n, line in enumerate(auditlog.spreadsheet(db, chosen, config.calendars().national(),
+                                                  now), start=1):
+        writer.writerow(line)
+        if n % 2000 == 0:
+            yield out.getvalue()
+            out.seek(0)
+            out.truncate()
+    yield out.getvalue()
 
 
 def _jsonl(db: Database, chosen: auditlog.ExportFilter, config: Config) -> Iterator[str]:

@@ -180,11 +180,6 @@ def all_states() -> list[str]:
 
 # -- the export ---------------------------------------------------------------------------------
 
-CSV_COLUMNS = ["case", "kind", "name", "school", "seq", "effective (London)",
-               "keyed in (London)", "trigger", "from", "to", "actor", "for", "deadlines",
-               "data", "hash"]
-
-
 def deadline_column(entry: LogEntry, timers: list[TimerRow], now: str) -> str:
     """What the entry did to the case's deadlines: `headteacher_deadline missed (due ...)`,
     `decision_letter met (due ...)`; empty when it ended none."""
@@ -195,15 +190,6 @@ def deadline_column(entry: LogEntry, timers: list[TimerRow], now: str) -> str:
             outcome = deadline_outcome(queries.timer_json(t), this, now)
             notes.append(f"{t.name} {outcome.word} (due {t.due})")
     return "; ".join(notes)
-
-
-def csv_row(entry: LogEntry, label: dict, timers: list[TimerRow], now: str) -> list[str]:
-    data = queries.log_json(entry)
-    return [entry.case_id, label.get("kind", ""), label.get("person", ""),
-            label.get("school", ""), str(entry.seq), london(entry.effective_at),
-            london(entry.recorded_at), entry.trigger, entry.source or "", entry.dest,
-            entry.actor, entry.on_behalf_of or "", deadline_column(entry, timers, now),
-            json.dumps(data["data"], ensure_ascii=False, sort_keys=True), entry.hash]
 
 
 def today_london(now: str) -> date:
