@@ -193,3 +193,14 @@ def test_a_message_file_left_by_a_killed_delivery_is_gone_after_the_next(cli, tm
     os.utime(left, (old, old))
     cli.ok("deliver")
     assert not left.exists()
+
+
+def test_a_nul_in_a_name_is_refused_on_postgresql_too(tmp_path, pg_url):
+    """PostgreSQL cannot store NUL in text at all (a DataError once it reached the server)."""
+    cli = Cli(tmp_path, pg_url)
+    cli.ok("init")
+    data = application_data(candidate={"name": "Ann\u0000Lee", "email": "ann.lee@hill.example.org"})
+    result = cli("open", "application", "--actor", "headteacher:h.brown", "--data",
+                 json.dumps(data))
+    refused(result, "candidate.name", "U+0000")
+    assert cli.json("list") == []
