@@ -64,12 +64,14 @@ def tick_seconds(text: str) -> float:
     """`daemon --tick`: a number of seconds the loop can sleep, not 0, negative, nan or inf
     (each would make it spin, or never wake)."""
     import math
+    from workflows.environment import TICK_SECONDS_RANGE
+    low, high = TICK_SECONDS_RANGE
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not math.isfinite(value) or not 0.1 <= value <= 3600:
-        raise argparse.ArgumentTypeError(f"{text!r}: give seconds from 0.1 to 3600")
+    if not math.isfinite(value) or not low <= value <= high:
+        raise argparse.ArgumentTypeError(f"{text!r}: give seconds from {low:g} to {high:g}")
     return value
 
 

@@ -62,7 +62,7 @@ class MemoryCaseStore:
                       email: str | None = None) -> list[CaseRow]:
         return [c for c in self.cases.values() if c.kind == kind
                 and (state is None or c.state == state)
-                and (email is None or _candidate_email(c) == email.lower())]
+                and (email is None or c.candidate_email == email.lower())]
 
     def log_of(self, case_id: str) -> list[LogEntry]:
         return list(self.log.get(case_id, ()))
@@ -145,8 +145,3 @@ class MemoryCaseStore:
             notice.recipients, notice.subject, notice.body = ("erased",), "erased", "erased"
             notice.salt, notice.erased = None, True
 
-
-def _candidate_email(case: CaseRow) -> str | None:
-    candidate = case.data.get("candidate") if isinstance(case.data, dict) else None
-    email = candidate.get("email") if isinstance(candidate, dict) else None
-    return email.lower() if isinstance(email, str) else None

@@ -323,20 +323,15 @@ MIGRATIONS: list[tuple[int, str, Callable[[Database, Connection], None]]] = [
 LATEST = MIGRATIONS[-1][0]
 
 
-def applied_versions(conn: Connection | Any) -> set[int]:
+def applied_versions(db: Database, conn: Connection | Any) -> set[int]:
     """The migrations recorded in the database (none: no schema of ours yet). `conn`: a read or
-    write transaction of storage/db.py."""
+    write transaction of `db` (storage/db.py); asked in SQL, so a read needs no SQLAlchemy."""
     table = conn.exec_driver_sql(
         "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"
-        if _is_sqlite(conn) else "SELECT to_regclass('schema_migrations')").fetchone()
+        if db.is_sqlite else "SELECT to_regclass('schema_migrations')").fetchone()
     if not table or table[0] is None:
         return set()
     return {row[0] for row in conn.exec_driver_sql("SELECT version FROM schema_migrations")}
-
-
-def _is_sqlite(conn: Any) -> bool:
-    dialect = getattr(conn, "dialect", None)
-    return dialect is None or dialect.name == "sqlite"   # the light read path is SQLite's
 
 
 def migrate(db: Database, now_text: str) -> list[tuple[int, str]]:
@@ -350,7 +345,7 @@ def migrate(db: Database, now_text: str) -> list[tuple[int, str]]:
     applied = []
     for version, description, step in MIGRATIONS:
         with db.write() as conn:
-            if version in applied_versions(conn):
+            if version in applied_versions(db, conn):
                 continue
             step(db, conn)
             conn.exec_driver_sql(
@@ -364,13 +359,13 @@ def _refuse_foreign_or_newer(db: Database, conn: Connection) -> None:
     """`init` works on an empty database or one of this engine's, and never downgrades."""
     names = set(inspect(conn).get_table_names())
     ours = "schema_migrations" in names and ("transition_log" in names
-                                             or not applied_versions(conn))
+                                             or not applied_versions(db, conn))
     if names and not ours:
         raise SchemaError(
             f"{safe_url(db.url)} holds tables of another program ({', '.join(sorted(names)[:5])}"
             f"{', ...' if len(names) > 5 else ''}): init creates the AST engine's schema only in "
             "an empty database or migrates one of its own; give --db another database")
-    newer = [v for v in applied_versions(conn) if v > LATEST]
+    newer = [v for v in applied_versions(db, conn) if v > LATEST]
     if newer:
         raise SchemaError(_newer_message(db, max(newer)))
 
@@ -382,7 +377,7 @@ def _newer_message(db: Database, version: int) -> str:
 
 def require_current(db: Database) -> None:
     with db.read() as conn:
-        versions = applied_versions(conn)
+        versions = applied_versions(db, conn)
     if not versions:
         raise SchemaError(f"no AST engine schema in {safe_url(db.url)}: run `init` first")
     if max(versions) > LATEST:

@@ -29,11 +29,9 @@ def case_row(db: Database, case_id: str) -> CaseRow | None:
 
 def case_rows_of_kind(db: Database, kind: str, state: str | None = None,
                       email: str | None = None) -> list[CaseRow]:
-    from storage.sql_store import cases_of_kind_sql
+    from storage.sql_store import cases_of_kind
     with db.read() as conn:
-        return [_case_row(r) for r in Statements(db, conn).all(
-            cases_of_kind_sql(db.dialect, state, email),
-            {"kind": kind, "state": state, "email": email and email.lower()})]
+        return cases_of_kind(Statements(db, conn), db.dialect, kind, state, email)
 
 
 def case_exists(db: Database, case_id: str) -> bool:

@@ -36,6 +36,13 @@ class CaseRow:
         """trigger -> the day it took effect."""
         return {t: date.fromisoformat(r["effective_date"]) for t, r in self.records.items()}
 
+    @property
+    def candidate_email(self) -> str | None:
+        """The candidate's address in the opening data, lower-cased (None: there is none)."""
+        candidate = self.data.get("candidate")
+        email = candidate.get("email") if isinstance(candidate, dict) else None
+        return email.lower() if isinstance(email, str) else None
+
 
 @dataclass(slots=True)
 class TimerRow:

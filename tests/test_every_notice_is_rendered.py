@@ -35,6 +35,17 @@ def produced(driver: Driver) -> dict[tuple[str, str, str], list]:
     return out
 
 
+def shortlisted_post(d: Driver, certified: str) -> str:
+    """An appointment opened on 12 July 2027 and shortlisted on 21 July with Ann Lee."""
+    post = d.open("appointment", appointment_data(), at="2027-07-12").case
+    d.fire(post, "secure_funding", "headteacher:v.vale", at="2027-07-12")
+    d.fire(post, "advertise", "headteacher:v.vale", {"closing_date": "2027-07-20"},
+           at="2027-07-12")
+    d.fire(post, "close_applications", "post_school:vale",
+           {"shortlist": [{"candidate": "Ann Lee", "application": certified}]}, at="2027-07-21")
+    return post
+
+
 def walk_every_notice(d: Driver) -> None:
     # Headteacher outcomes.
     d.fire(d.open(at="2026-12-18").case, "reject", HEADTEACHER,
@@ -89,12 +100,7 @@ def walk_every_notice(d: Driver) -> None:
     d.fire(uphold, "uphold", "review_officer:ro-3", {"reasons": "The judgement stands."},
            at="2027-07-08")
     # An appointment: confirmed, AST2 late once, then sent.
-    post = d.open("appointment", appointment_data(), at="2027-07-12").case
-    d.fire(post, "secure_funding", "headteacher:v.vale", at="2027-07-12")
-    d.fire(post, "advertise", "headteacher:v.vale", {"closing_date": "2027-07-20"},
-           at="2027-07-12")
-    d.fire(post, "close_applications", "post_school:vale",
-           {"shortlist": [{"candidate": "Ann Lee", "application": certified}]}, at="2027-07-21")
+    post = shortlisted_post(d, certified)
     d.fire(post, "appoint", "post_school:vale", {"candidate": "Ann Lee",
                                                  "certified_application": certified,
                                                  "start_date": "2027-09-01", "spine_point": 5},
@@ -102,12 +108,7 @@ def walk_every_notice(d: Driver) -> None:
     d.tick("2027-08-10")   # the AST2 is reported late (due 2027-08-05) ...
     # ... and on another post the form sent in time is keyed in after that.
     d.fire(post, "submit_ast2", "post_school:vale", at="2027-08-10")
-    other = d.open("appointment", appointment_data(), at="2027-07-12").case
-    d.fire(other, "secure_funding", "headteacher:v.vale", at="2027-07-12")
-    d.fire(other, "advertise", "headteacher:v.vale", {"closing_date": "2027-07-20"},
-           at="2027-07-12")
-    d.fire(other, "close_applications", "post_school:vale",
-           {"shortlist": [{"candidate": "Ann Lee", "application": certified}]}, at="2027-07-21")
+    other = shortlisted_post(d, certified)
     d.fire(post, "vacate", "post_school:vale", {"reason": "left"}, at="2027-08-10")
     d.fire(other, "appoint", "post_school:vale", {"candidate": "Ann Lee",
                                                   "certified_application": certified,

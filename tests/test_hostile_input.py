@@ -204,3 +204,7 @@ def test_a_nul_in_a_name_is_refused_on_postgresql_too(tmp_path, pg_url):
                  json.dumps(data))
     refused(result, "candidate.name", "U+0000")
     assert cli.json("list") == []
+
+
+def test_a_tick_the_daemon_would_spin_on_is_refused_in_the_configuration_too(cli):
+    refused(cli("status", env={"AST_ENGINE_DAEMON_TICK_SECONDS": "0.01"}), "tick_seconds")

@@ -167,3 +167,25 @@ def test_each_log_entry_links_to_the_previous_one_of_its_case_and_of_all_cases(d
     application_rows = [r for r in rows if r["case_id"] == application]
     for before, after in zip(application_rows, application_rows[1:]):
         assert after["prev_hash"] == before["hash"]
+
+
+def test_cases_are_found_by_their_candidates_address_in_any_case_of_letters(driver: Driver):
+    """The question behind `already_certified`, asked of the database (on its index) and of
+    replay's memory store: both answer as Python compares addresses, non-ASCII ones too."""
+    from storage.memory_store import MemoryCaseStore
+    from storage.sql_store import transaction
+    from tests.builders import application_data
+    ann = driver.open(at="2026-12-18").case
+    zoe = driver.open(data=application_data(candidate={
+        "name": "Zoë Brontë", "email": "ZOË.BRONTË@hill.example.org"}), at="2026-12-18").case
+    with transaction(driver.engine.db) as stored:
+        rows = {r.id: r for r in stored.cases_of_kind("application")}
+        assert rows[zoe].data["candidate"]["email"].startswith("ZOË")   # kept as given
+        asked = {email: [r.id for r in stored.cases_of_kind("application", "received", email)]
+                 for email in ("ANN.LEE@HILL.example.org", "zoë.brontë@hill.example.org")}
+        assert stored.cases_of_kind("application", "certified", "ann.lee@hill.example.org") == []
+    assert asked == {"ANN.LEE@HILL.example.org": [ann], "zoë.brontë@hill.example.org": [zoe]}
+    memory = MemoryCaseStore()
+    memory.cases.update(rows)
+    assert [r.id for r in memory.cases_of_kind("application", "received",
+                                               "zoë.brontë@hill.example.org")] == [zoe]

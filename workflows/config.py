@@ -16,7 +16,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 
 from states.common import Email
 from workflows import text
-from workflows.environment import DEFAULT_TICK_SECONDS, NOT_SETTINGS
+from workflows.environment import DEFAULT_TICK_SECONDS, NOT_SETTINGS, TICK_SECONDS_RANGE
 
 if TYPE_CHECKING:   # imported when a calendar is asked for: `holidays` takes a while to load
     from workflows.calendar import Calendars, WorkingCalendar
@@ -66,7 +66,8 @@ class Delivery(_Section):
 
 
 class Daemon(_Section):
-    tick_seconds: float = Field(DEFAULT_TICK_SECONDS, gt=0, le=3600)
+    tick_seconds: float = Field(DEFAULT_TICK_SECONDS, ge=TICK_SECONDS_RANGE[0],
+                                le=TICK_SECONDS_RANGE[1])
     metrics_port: int = Field(0, ge=0, le=65535)   # 0: no metrics endpoint
     metrics_host: Plain = "127.0.0.1"
 

@@ -17,4 +17,5 @@ def settings_given(path: str | None, environ: Mapping[str, str]) -> bool:
                              for name in environ)
 
 
-DEFAULT_TICK_SECONDS = 60.0   # [daemon] tick_seconds
+DEFAULT_TICK_SECONDS = 60.0   # [daemon] tick_seconds, and `daemon --tick`:
+TICK_SECONDS_RANGE = (0.1, 3600.0)   # shorter would spin the loop, longer leaves timers waiting

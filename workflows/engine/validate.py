@@ -3,7 +3,7 @@ names the key (every invalid key of the data at once) and writes nothing."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 from pydantic import BaseModel, ValidationError
 
@@ -13,8 +13,11 @@ from workflows import text
 from workflows.errors import EffectiveTimeError, InvalidDataError
 from workflows.times import utc_iso
 
+if TYPE_CHECKING:
+    from workflows.config import Limits
 
-def refuse_invalid_text(data: Any, trigger: str, limits: Any = None) -> None:
+
+def refuse_invalid_text(data: Any, trigger: str, limits: Limits | None = None) -> None:
     """Data that is not an object, nests deeper or holds longer text than `limits` allow
     (configuration [limits]), or holds text that cannot be stored (workflows/text.py), is
     refused before anything is read."""
