@@ -296,12 +296,18 @@ class Process:
     _by_trigger: dict[str, list[Transition]] = field(default_factory=dict, compare=False,
                                                      repr=False)
     _by_value: dict[str, Enum] = field(default_factory=dict, compare=False, repr=False)
+    _leaving: dict[tuple[str, Enum], list[Transition]] = field(default_factory=dict,
+                                                              compare=False, repr=False)
+    _timers: dict[str, Timer] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         validate(self)
         for row in self.all_transitions():
             self._by_trigger.setdefault(row.trigger, []).append(row)
+            for source in row.sources:
+                self._leaving.setdefault((row.trigger, source), []).append(row)
         self._by_value.update({s.value: s for s in self.states})
+        self._timers.update((t.name, t) for t in self.timers)
 
     def state(self, value: str) -> Enum:
         found = self._by_value.get(value)
@@ -376,11 +382,12 @@ class Process:
     def rows(self, trigger: str) -> list[Transition]:
         return self._by_trigger.get(trigger, [])
 
+    def rows_leaving(self, trigger: str, state: Enum) -> list[Transition]:
+        """The rows of `trigger` that leave `state` (one per route), in declared order."""
+        return self._leaving.get((trigger, state), [])
+
     def timer(self, name: str) -> Timer:
-        for timer in self.timers:
-            if timer.name == name:
-                return timer
-        raise KeyError(name)
+        return self._timers[name]
 
 
 def validate(process: Process) -> None:

@@ -46,13 +46,21 @@ def as_read_back(value: Any, previous: dict | None = None) -> Any:
     if value is previous:
         return previous
     if previous is None or type(value) is not dict:
+        return _small_read_back(value)
+    try:
+        keys = sorted(value)
+    except TypeError:   # keys of several types: the encoder says what it makes of them
         return loads(dumps(value))
-    for key in value.keys() - previous.keys():
-        if type(key) is not str:
-            return loads(dumps(value))
     get = previous.get
-    return {k: v if get(k, _ABSENT) is v else _small_read_back(v)
-            for k, v in sorted(value.items())}
+    out = {}
+    for key in keys:
+        item = value[key]
+        if get(key, _ABSENT) is not item:
+            if type(key) is not str:
+                return loads(dumps(value))
+            item = _small_read_back(item)
+        out[key] = item
+    return out
 
 
 _ABSENT = object()
@@ -60,8 +68,9 @@ _DECODER = json.JSONDecoder()
 
 
 def _small_read_back(value: Any) -> Any:
-    # A trigger's record is a few plain values: sorting them here costs half of writing and
-    # parsing them. Anything else (a date, a number key, NaN) goes through the encoder.
+    # Case data and a trigger's record are plain values (a model's JSON dump): sorting them
+    # here costs half of writing and parsing them. Anything else (a date, a number key, NaN)
+    # goes through the encoder.
     try:
         return _plain(value)
     except (_NotPlain, TypeError):   # TypeError: keys that cannot be sorted together

@@ -24,8 +24,8 @@ from states import PROCESSES
 from storage import jsontext, queries
 from storage.db import Database
 from storage.memory_store import MemoryCaseStore
-from storage.queries import NoticeDigest, StoredCase, case_ids
-from storage.rows import LogEntry, TimerRow
+from storage.queries import NoticeDigest, StoredCase, TimerDigest, case_ids
+from storage.rows import LogEntry
 from workflows.calendar import WorkingCalendar
 from workflows.clock import FixedClock
 from workflows.config import Config
@@ -77,7 +77,7 @@ def _calendar_as_stored(nation: str, closures: str, school: str | None, school_c
                              jsontext.loads(school_closures))
 
 
-def _stored_calendar(t: TimerRow) -> WorkingCalendar:
+def _stored_calendar(t: TimerDigest) -> WorkingCalendar:
     return _calendar_as_stored(t.nation, t.closures, t.school, t.school_closures)
 
 
@@ -250,7 +250,7 @@ def _engine_record(entry, data: dict, kind: str) -> dict:
     it inside `data` (the warnings, the id of a case the trigger opened): read it from there,
     leaving `data` as stored, so that replay writes it again as it was."""
     if entry.engine is not None:
-        return jsontext.loads(entry.engine)
+        return {} if entry.engine == "{}" else jsontext.loads(entry.engine)
     record: dict = {}
     warnings = data.get("warnings")
     if isinstance(warnings, list) and all(isinstance(w, str) for w in warnings):
@@ -264,7 +264,7 @@ _TIMER_COLUMNS = attrgetter("name", "due", "status", "started_seq", "ended_seq")
 _NOTICE_COLUMNS = attrgetter("log_seq", "template", "body_sha256")
 
 
-def _by_seq(timers: list[TimerRow], notices: list[NoticeDigest]
+def _by_seq(timers: list[TimerDigest], notices: list[NoticeDigest]
             ) -> dict[int, tuple[list, list, list]]:
     """What each log entry of a stored case did: timers started, timers ended, notices."""
     out: dict[int, tuple[list, list, list]] = {}

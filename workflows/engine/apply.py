@@ -43,7 +43,7 @@ class Setting:
         return self.config.calendar.nation
 
 
-@dataclass
+@dataclass(slots=True)
 class Change:
     """One decided transition, as apply writes it."""
     process: Process

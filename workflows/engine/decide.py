@@ -29,7 +29,7 @@ from workflows.engine.facts import CaseFacts
 NEW = "new"   # the pseudo-state a case is in before it is opened
 
 
-@dataclass
+@dataclass(slots=True)
 class Decision:
     """What the machine moves: a state; and what it found on the way."""
     state: Enum | str
@@ -108,7 +108,7 @@ def triggers_from(kind: str, state: Enum | str, replaying: bool = False) -> froz
 
 
 def _name(state: Enum | str) -> str:
-    return state.name if isinstance(state, Enum) else state
+    return state if isinstance(state, str) else state.name
 
 
 def sources_of(kind: str, trigger: str) -> list[str]:
@@ -125,22 +125,16 @@ def decide(kind: str, state: Enum | str, trigger: str, facts: CaseFacts, guards:
     where routes would choose, the row that leads there is taken, as it was when recorded
     (a route's rule may have changed since: states/editions.py)."""
     if not guards:
-        only = _only_destination(kind, trigger, _name(state))
-        if only is _SEVERAL and dest is not None:
+        one_way = _one_way(kind, trigger, _name(state))
+        if one_way is not None:
+            return Decision(*one_way)
+        if dest is not None:
             process = PROCESSES[kind]
             source = _as_enum(process, state)
             leading = [r for r in rows_from(process, trigger, source)
                        if (r.dest.value if r.dest is not None else source.value) == dest]
             if len(leading) == 1:
                 return Decision(leading[0].dest or source, leading[0])
-        if only is not _SEVERAL:
-            # One way out of this state: the machine's own table says where it leads.
-            process = PROCESSES[kind]
-            if trigger == "open":
-                return Decision(process.states[cast(str, only)], process.opening)
-            source = _as_enum(process, state)
-            return Decision(process.states[cast(str, only)] if only else source,
-                            rows_from(process, trigger, source)[0])
     decision = Decision(_name(state))
     machine = MACHINES[kind] if guards else REPLAY_MACHINES[kind]
     machine.events[trigger].trigger(decision, facts=facts)
@@ -149,15 +143,19 @@ def decide(kind: str, state: Enum | str, trigger: str, facts: CaseFacts, guards:
     return decision
 
 
-_SEVERAL = object()
-
-
 @lru_cache(maxsize=None)
-def _only_destination(kind: str, trigger: str, state: str) -> object:
-    """Where `trigger` leads from `state` when the machine has one transition for it (its
-    destination's name, None for an internal one), or _SEVERAL when routes decide."""
+def _one_way(kind: str, trigger: str, state: str) -> tuple[Enum, Transition] | None:
+    """Where `trigger` leads from `state`, and by which row, when the replay machine has one
+    transition for it (its own table says where it leads); None when routes decide."""
     found = REPLAY_MACHINES[kind].get_transitions(trigger=trigger, source=state)
-    return found[0].dest if len(found) == 1 else _SEVERAL
+    if len(found) != 1:
+        return None
+    process = PROCESSES[kind]
+    dest = found[0].dest
+    if trigger == "open":
+        return process.states[cast(str, dest)], process.opening
+    source = process.states[state]
+    return (process.states[dest] if dest else source), rows_from(process, trigger, source)[0]
 
 
 def _as_enum(process: Process, state: Enum | str) -> Enum:
@@ -167,7 +165,7 @@ def _as_enum(process: Process, state: Enum | str) -> Enum:
 def rows_from(process: Process, trigger: str, state: Enum) -> list[Transition]:
     """The rows of `trigger` that leave `state` (one per route): who may fire it and with what
     data, which all routes share (states/spec.py checks that)."""
-    return [r for r in process.rows(trigger) if state in r.sources]
+    return process.rows_leaving(trigger, state)
 
 
 def as_state(process: Process, value: Any) -> Enum:

@@ -67,18 +67,24 @@ def _deadlines(facts: CaseFacts, pending: Mapping[str, date], fired: TimerRow | 
         out[name] = {"due": due, "status": "cancelled" if status == "pending" else status}
     if fired is not None:
         out[fired.name] = {"due": date.fromisoformat(fired.due), "status": "fired"}
-    out.update((name, {"due": due, "status": "pending"}) for name, due in pending.items())
+    for name, due in pending.items():
+        out[name] = {"due": due, "status": "pending"}
     return out
 
 
 def _canonical(value: Any) -> Any:
     """Mappings with their keys in sorted order, as the log stores them: a notice rendered from
     the data as keyed in and one rendered again from the log (replay) read the same."""
-    if isinstance(value, dict):
-        return {k: _canonical(value[k]) for k in sorted(value)}
-    if isinstance(value, list):
-        return [_canonical(v) for v in value]
+    kind = type(value)
+    if kind is dict:
+        return {k: (v if type(v) not in _NESTED else _canonical(v))
+                for k in sorted(value) for v in (value[k],)}
+    if kind is list:
+        return [v if type(v) not in _NESTED else _canonical(v) for v in value]
     return value
+
+
+_NESTED = (dict, list)   # (a model's dump is made of plain dicts and lists, never subclasses)
 
 
 def render_notice(case_id: str, seq: int, n: int, effect: Notify, ctx: Mapping[str, Any],

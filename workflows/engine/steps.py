@@ -336,7 +336,9 @@ def _engine_record(warnings: list[str], **parts: dict) -> dict:
     """What the engine records of an entry, beside the data submitted: the warnings it gave,
     and (when there are any) the cases it opened and the facts it derived."""
     record: dict = {"warnings": warnings} if warnings else {}
-    record.update((name, value) for name, value in parts.items() if value)
+    for name, value in parts.items():
+        if value:
+            record[name] = value
     return record
 
 

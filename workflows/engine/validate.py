@@ -49,7 +49,7 @@ def validate(row: Transition, data: Mapping[str, Any], case_id: str | None,
     if row.data is None:
         return None
     try:
-        return row.data.model_validate(dict(data))
+        return row.data.model_validate(data if type(data) is dict else dict(data))
     except ValidationError as err:
         problems = []
         for error in err.errors():
