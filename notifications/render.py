@@ -19,7 +19,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import jinja2
-from jinja2 import FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import FileSystemLoader, StrictUndefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -207,7 +207,9 @@ def _environment() -> ImmutableSandboxedEnvironment:
         env = NoticeEnvironment(
             loader=NoticeLoader(TEMPLATES),
             undefined=StrictUndefined,
-            autoescape=select_autoescape(["html"]),
+            # Notices are plain text (every template is NAME.txt.j2), so nothing is escaped:
+            # select_autoescape(["html"]) said so too, at a call for every notice rendered.
+            autoescape=False,
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=True,

@@ -7,7 +7,6 @@ It has no rollback: replay stops a case at the first entry that cannot be re-app
 case's rows are then reported, not trusted."""
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Sequence
 
 from storage.hashchain import GENESIS
@@ -86,8 +85,10 @@ class MemoryCaseStore:
     def insert_case(self, row: CaseRow) -> None:
         if row.id in self.cases:
             raise KeyError(f"case {row.id} is already open")
-        self.cases[row.id] = replace(row, data=as_read_back(row.data),
-                                     records=as_read_back(row.records))
+        self.cases[row.id] = CaseRow(row.id, row.kind, row.state, row.version,
+                                     as_read_back(row.data), as_read_back(row.records),
+                                     row.opened_at, row.last_effective_at, row.last_hash,
+                                     row.updated_at, row.erased_at)
         self.log[row.id], self.timers[row.id], self.notices[row.id] = [], [], []
 
     def update_case(self, change: CaseChange) -> int:

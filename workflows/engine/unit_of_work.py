@@ -47,7 +47,7 @@ class UnitOfWork:
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
                  trace: TracebackType | None) -> bool | None:
-        if kind is None and self.head != self._taken:
+        if kind is None and self.head is not self._taken:   # (appended makes a new head)
             try:
                 self.store.set_chain_head(self.head)
             except BaseException:
