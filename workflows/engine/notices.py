@@ -77,10 +77,13 @@ def _canonical(value: Any) -> Any:
     the data as keyed in and one rendered again from the log (replay) read the same."""
     kind = type(value)
     if kind is dict:
-        return {k: (v if type(v) not in _NESTED else _canonical(v))
-                for k in sorted(value) for v in (value[k],)}
+        out = {}
+        for key in sorted(value):
+            item = value[key]
+            out[key] = _canonical(item) if type(item) in _NESTED else item
+        return out
     if kind is list:
-        return [v if type(v) not in _NESTED else _canonical(v) for v in value]
+        return [_canonical(item) if type(item) in _NESTED else item for item in value]
     return value
 
 
