@@ -356,13 +356,11 @@ def early_reapplication(f: Facts) -> str | None:
 def already_certified(f: Facts) -> str | None:
     """Section 3: a certified candidate can be considered for appointment without further
     assessment."""
-    email = f.event["candidate"]["email"].lower()
-    for other in f.cases_of_kind("application", S.certified.value, email):
-        if other.state == S.certified.value and \
-                (other.data.get("candidate") or {}).get("email", "").lower() == email:
-            return (f"already_certified: {f.event['candidate']['email']} holds a certificate "
-                    f"(application {other.id}); a certified candidate can be appointed without "
-                    "further assessment")
+    certified = f.cases_of_kind("application", S.certified.value, f.event["candidate"]["email"])
+    if certified:
+        return (f"already_certified: {f.event['candidate']['email']} holds a certificate "
+                f"(application {certified[0].id}); a certified candidate can be appointed "
+                "without further assessment")
     return None
 
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from storage.db import Database
+from storage.statements import Statements
 
 HEARTBEAT_LIMIT_SECONDS = 60   # a daemon silent this long is dead (status, close_dead)
-from storage.statements import Statements
 
 
 @dataclass(frozen=True)

@@ -17,10 +17,8 @@ import threading
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 from urllib.parse import quote, unquote
-
-from typing import TYPE_CHECKING, Any
 
 from storage.errors import (AppendOnlyError, DatabaseUnavailableError, SchemaError,
                             StorageError, one_line, safe_url)
@@ -255,16 +253,19 @@ def translated(url: str) -> Iterator[None]:
     except sqlite3.Error as err:
         raise translate(err, url) from err
     except Exception as err:
-        if type(err).__module__.split(".")[0] in ("psycopg", "sqlalchemy") and _is_driver_error(err):
+        if _is_driver_error(err):
             raise translate(err, url) from err
         raise
 
 
 def _is_driver_error(err: Exception) -> bool:
-    if type(err).__module__.split(".")[0] == "psycopg":
-        return True
-    from sqlalchemy.exc import DBAPIError   # loaded already: the error came from it
-    return isinstance(err, DBAPIError)
+    """psycopg's errors, and SQLAlchemy's wrapping of a driver's (SQLAlchemy is imported only
+    when the error came from it)."""
+    package = type(err).__module__.split(".")[0]
+    if package == "sqlalchemy":
+        from sqlalchemy.exc import DBAPIError
+        return isinstance(err, DBAPIError)
+    return package == "psycopg"
 
 
 def translate(err: BaseException, url: str) -> StorageError:

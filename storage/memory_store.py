@@ -145,4 +145,3 @@ class MemoryCaseStore:
         for notice in self.notices.get(erasure.case_id, ()):
             notice.recipients, notice.subject, notice.body = ("erased",), "erased", "erased"
             notice.salt, notice.erased = None, True
-

@@ -13,7 +13,8 @@ from storage import daemons, hashchain
 from storage.db import Database
 from storage.rows import CaseRow, LogEntry, NoticeRow, TimerRow
 from storage.sql_store import (CASE, CASE_COLUMNS, LOG_COLUMNS, NOTICE_COLUMNS,
-                               TIMER_COLUMNS, case_row as _case_row, log_entry, notice_row)
+                               TIMER_COLUMNS, case_row as _case_row, cases_of_kind,
+                               log_entry, notice_row)
 from storage.statements import Statements
 
 CHUNK = 500   # ids per `IN (...)` list
@@ -29,7 +30,6 @@ def case_row(db: Database, case_id: str) -> CaseRow | None:
 
 def case_rows_of_kind(db: Database, kind: str, state: str | None = None,
                       email: str | None = None) -> list[CaseRow]:
-    from storage.sql_store import cases_of_kind
     with db.read() as conn:
         return cases_of_kind(Statements(db, conn), db.dialect, kind, state, email)
 

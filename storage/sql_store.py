@@ -50,6 +50,8 @@ def cases_of_kind(q: Statements, dialect: str, kind: str, state: str | None,
     rows = [case_row(r) for r in q.all(sql, {"kind": kind, "state": state,
                                               "email": email and email.lower()})]
     return rows if email is None else [r for r in rows if r.candidate_email == email.lower()]
+
+
 CASE_LOG = f"SELECT {LOG_COLUMNS} FROM transition_log WHERE case_id = :case_id ORDER BY seq"
 CASE_TIMERS = f"SELECT {TIMER_COLUMNS} FROM timers WHERE case_id = :case_id ORDER BY id"
 CASE_NOTICES = (f"SELECT {NOTICE_COLUMNS} FROM notices WHERE case_id = :case_id "

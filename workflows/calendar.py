@@ -163,7 +163,6 @@ def six_weeks_after(d: date) -> date:
 
 
 @lru_cache(maxsize=4096)
-@lru_cache(maxsize=4096)   # every notice names the pending timers' times
 def fires_at(due: date) -> datetime:
     # Build the local midnight first and convert afterwards: a fixed UTC offset
     # would be an hour out for half the year. UK clocks change at 01:00 UTC,

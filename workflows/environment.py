@@ -1,6 +1,6 @@
 """Which AST_ENGINE_* variables are settings, whether a command was given any, and the defaults a
-light command reads: all known before the configuration is (the configuration's models take a while to load, and a command given no
-settings runs on the built-in defaults, which are valid by construction)."""
+light command reads: all known before the configuration is (its models take a while to load,
+and a command given no settings runs on the built-in defaults, valid by construction)."""
 from __future__ import annotations
 
 from typing import Mapping
