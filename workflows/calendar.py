@@ -142,6 +142,7 @@ class Calendars:
 
 
 @lru_cache(maxsize=256)
+@lru_cache(maxsize=1024)   # a few calendars, written with every timer started
 def _closures_json(closures: frozenset[date]) -> str:
     return json.dumps(sorted(d.isoformat() for d in closures))
 

@@ -260,8 +260,6 @@ def _engine_record(entry, data: dict, kind: str) -> dict:
     if opened:
         record["opened"] = opened
     return record
-_TIMER_COLUMNS = attrgetter("name", "due", "status", "started_seq", "ended_seq")
-_NOTICE_COLUMNS = attrgetter("log_seq", "template", "body_sha256")
 
 
 def _by_seq(timers: list[TimerDigest], notices: list[NoticeDigest]

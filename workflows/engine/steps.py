@@ -27,7 +27,7 @@ from workflows.engine.facts import CaseFacts
 from workflows.engine.modes import Mode
 from workflows.engine.outcome import Outcome
 from workflows.engine.unit_of_work import UnitOfWork
-from workflows.engine.validate import effective_time, validate
+from workflows.engine.validate import dumped, effective_time, validate
 from workflows.errors import (ConcurrentChangeError, EffectiveTimeError, GuardFailedError,
                               NotAllowedInStateError, RefusedError, UnknownCaseError,
                               UnknownTriggerError)
@@ -47,8 +47,8 @@ def open_case(work: UnitOfWork, mode: Mode, setting: Setting, process: Process, 
     at = effective_time(effective_at or now, now, by_a_person=mode.decides_guards,
                         opened_at=None, case_id=None, trigger="open")
     assert model is not None
-    opening = model.model_dump(mode="json")
-    facts.case, facts.event, facts.effective_date = opening, model.model_dump(), local_date(at)
+    facts.event, opening = dumped(model)
+    facts.case, facts.effective_date = opening, local_date(at)
     decision = decide(process.kind, NEW, "open", facts, guards=mode.decides_guards)
     if decision.row is None:
         raise GuardFailedError(f"open: refused: {decision.refusal}", trigger="open")
@@ -117,7 +117,7 @@ def fire(work: UnitOfWork, mode: Mode, setting: Setting, case_id: str, trigger: 
     facts.role = authorise(rows[0], actor, on_behalf_of, facts) if mode.decides_guards \
         else acting.role
     model = validate(rows[0], data, case_id, stored.state)
-    facts.event = model.model_dump() if model is not None else {}
+    facts.event, submitted = dumped(model)
     facts.effective_date = local_date(at)
     if overtaken:
         return late_keyed(work, mode, setting, stored, trigger, actor, on_behalf_of, data,
@@ -129,7 +129,6 @@ def fire(work: UnitOfWork, mode: Mode, setting: Setting, case_id: str, trigger: 
         raise GuardFailedError(f"{trigger} refused on case {case_id}: {decision.refusal}",
                                case=case_id, trigger=trigger, state=stored.state)
     row = decision.row
-    submitted = model.model_dump(mode="json") if model is not None else {}
     opened = {e.kind: mode.opened_id(e.kind, PROCESSES[e.kind].case_prefix)
               for e in row.opens_linked}
     engine = _engine_record(mode.warnings(row, facts), opened=opened,
