@@ -129,10 +129,11 @@ def codes(value: Iterable[str] | str) -> str:
 
 def names(value: Iterable[Mapping | str] | Mapping | str) -> str:
     """People as prose: [{'name': 'A'}, 'B', 'C'] -> 'A, B and C'."""
-    # (dict before Mapping: a dict is matched without the ABC's slower check)
-    if isinstance(value, (str, dict, Mapping)):
+    # (list, str and dict before Mapping: they are matched without the ABC's slower check)
+    if not isinstance(value, list) and isinstance(value, (str, dict, Mapping)):
         value = [value]
-    items = [item["name"] if isinstance(item, (dict, Mapping)) else str(item) for item in value]
+    items = [item if isinstance(item, str) else item["name"]
+             if isinstance(item, (dict, Mapping)) else str(item) for item in value]
     if len(items) <= 1:
         return "".join(items)
     return ", ".join(items[:-1]) + " and " + items[-1]
@@ -282,9 +283,8 @@ def render(name: str, context: Mapping, version_wanted: str | None = None) -> Re
     except (jinja2.TemplateError, TypeError, ValueError, KeyError) as exc:
         # TypeError/ValueError/KeyError come from the filters given bad data.
         raise TemplateRenderError(name, exc) from exc
-    return RenderedNotice(template=name, subject=" ".join(subject.split()),
-                          body=body.strip("\n") + "\n",
-                          version=version_wanted or version(name))
+    return RenderedNotice(name, " ".join(subject.split()), body.strip("\n") + "\n",
+                          version_wanted or version(name))
 
 
 def check_all() -> None:

@@ -129,6 +129,17 @@ class Timer:
     duty: str | None = None             # e.g. "the headteacher's decision on the application"
     whose: str | None = None            # the role that owes the duty
     missed_to: tuple[Recipient, ...] = ()
+    _hash: int = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Hashed for every deadline computed (workflows/deadlines.py caches by timer): hashed
+        # once, not field by field (its rule and recipients are dataclasses, hashed in Python).
+        object.__setattr__(self, "_hash", hash((self.name, self.rule, self.counted_from,
+                                                self.starting_point, self.calendar, self.school,
+                                                self.duty, self.whose, self.missed_to)))
+
+    def __hash__(self) -> int:
+        return self._hash
 
 
 # -- effects ------------------------------------------------------------------------------------
@@ -296,8 +307,8 @@ class Process:
     _by_trigger: dict[str, list[Transition]] = field(default_factory=dict, compare=False,
                                                      repr=False)
     _by_value: dict[str, Enum] = field(default_factory=dict, compare=False, repr=False)
-    _leaving: dict[tuple[str, Enum], list[Transition]] = field(default_factory=dict,
-                                                              compare=False, repr=False)
+    _leaving: dict[tuple[str, str], list[Transition]] = field(default_factory=dict,
+                                                             compare=False, repr=False)
     _timers: dict[str, Timer] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -305,7 +316,7 @@ class Process:
         for row in self.all_transitions():
             self._by_trigger.setdefault(row.trigger, []).append(row)
             for source in row.sources:
-                self._leaving.setdefault((row.trigger, source), []).append(row)
+                self._leaving.setdefault((row.trigger, source.value), []).append(row)
         self._by_value.update({s.value: s for s in self.states})
         self._timers.update((t.name, t) for t in self.timers)
 
@@ -382,8 +393,10 @@ class Process:
     def rows(self, trigger: str) -> list[Transition]:
         return self._by_trigger.get(trigger, [])
 
-    def rows_leaving(self, trigger: str, state: Enum) -> list[Transition]:
-        """The rows of `trigger` that leave `state` (one per route), in declared order."""
+    def rows_leaving(self, trigger: str, state: str) -> list[Transition]:
+        """The rows of `trigger` that leave `state` (by name, as a case row keeps it; one row
+        per route), in declared order: who may fire it and with what data, which all routes
+        share (validate checks that)."""
         return self._leaving.get((trigger, state), [])
 
     def timer(self, name: str) -> Timer:

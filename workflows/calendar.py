@@ -7,7 +7,7 @@ fires is an instant, and instants are always handed out in UTC.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from functools import lru_cache
 
@@ -38,6 +38,8 @@ class WorkingCalendar:
     closures: frozenset[date] = frozenset()
     school: str | None = None
     school_closures: frozenset[date] = frozenset()
+    closures_text: str = field(init=False, repr=False, compare=False)          # as stored
+    school_closures_text: str = field(init=False, repr=False, compare=False)   # with timers
 
     def __post_init__(self) -> None:
         if self.nation not in NATIONS:
@@ -48,6 +50,9 @@ class WorkingCalendar:
         # and comparable, so it can be recorded alongside each computed deadline.
         object.__setattr__(self, "closures", frozenset(self.closures))
         object.__setattr__(self, "school_closures", frozenset(self.school_closures))
+        # Written with every timer started: written out once.
+        object.__setattr__(self, "closures_text", _closures_json(self.closures))
+        object.__setattr__(self, "school_closures_text", _closures_json(self.school_closures))
 
     def bank_holiday(self, d: date) -> str | None:
         # Weekend holidays are reported too (e.g. "Boxing Day" on a Saturday);
@@ -101,10 +106,10 @@ class WorkingCalendar:
 
     def closures_json(self) -> str:
         """The closure days as stored with each timer (a JSON list of ISO dates, sorted)."""
-        return _closures_json(self.closures)
+        return self.closures_text
 
     def school_closures_json(self) -> str:
-        return _closures_json(self.school_closures)
+        return self.school_closures_text
 
     def describe(self) -> str:
         if not self.closures:
@@ -142,7 +147,6 @@ class Calendars:
 
 
 @lru_cache(maxsize=256)
-@lru_cache(maxsize=1024)   # a few calendars, written with every timer started
 def _closures_json(closures: frozenset[date]) -> str:
     return json.dumps(sorted(d.isoformat() for d in closures))
 

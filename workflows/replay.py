@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gc
 import multiprocessing
+from bisect import bisect_right
 import os
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -93,16 +94,17 @@ class Replayer:
         self.reader = DatabaseReader(source)
         self.engine = Engine(None, self.config, renderer=renderer,
                              clock=FixedClock(datetime.fromisoformat("1970-01-01T00:00:00+00:00")))
-        # (first global_seq, edition), so that each entry is re-applied under its rules.
-        self.editions = [(first, edition) for edition, first in queries.rule_editions(source)]
+        # Each entry is re-applied under the rules it was decided under: the editions, and
+        # the global seq each applies from (both rising: an edition applies from its adoption).
+        editions = queries.rule_editions(source)
+        self.editions = [edition for edition, _ in editions]
+        self.edition_starts = [first for _, first in editions]
 
     def edition_of(self, entry: LogEntry) -> int:
-        """The edition of the rules `entry` was decided under (states/editions.py)."""
-        found = 1
-        for first, edition in self.editions:
-            if entry.global_seq >= first:
-                found = edition
-        return found
+        """The edition of the rules `entry` was decided under (states/editions.py): the latest
+        that applies from its place in the global chain, else the first."""
+        found = bisect_right(self.edition_starts, entry.global_seq)
+        return self.editions[found - 1] if found else 1
 
     def rebuilt(self, case_id: str) -> tuple:
         m = self.memory

@@ -6,8 +6,8 @@ transitions of their own."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import datetime
-from enum import Enum
 from typing import Any, Callable, Mapping
 
 from states.spec import Process, Transition
@@ -37,7 +37,7 @@ class Setting:
     policy: Mapping[str, Any]
     render: Callable[..., Any]
 
-    @property
+    @cached_property   # (read by every transition: read once)
     def nation(self) -> str:
         """England or Wales: the bank holidays, and which standards apply (DOMAIN.md, "Wales")."""
         return self.config.calendar.nation
@@ -49,7 +49,7 @@ class Change:
     process: Process
     row: Transition                  # the row the machine took
     case: CaseRow                    # the case before it (version 0 for `open`)
-    dest: Enum
+    dest: str                        # the state it leads to
     actor: Actor
     on_behalf_of: Actor | None
     at: datetime
@@ -66,7 +66,7 @@ class Change:
 def apply(work: UnitOfWork, mode: Mode, setting: Setting, change: Change) -> Outcome:
     process, row, case, facts = change.process, change.row, change.case, change.facts
     opening = row.trigger == "open"
-    dest = change.dest.value
+    dest = change.dest
     seq = case.version + 1
 
     # -- timers: the one firing, the ones the row cancels --------------------------------------
@@ -120,7 +120,7 @@ def apply(work: UnitOfWork, mode: Mode, setting: Setting, change: Change) -> Out
     # -- notices, rendered from the case as it stands after the transition ---------------------
     stored = []
     # The notices of the rules the entry is decided under (replay: as it was recorded).
-    sending = [n for n in row.notices if n.since <= mode.edition]
+    sending = [n for n in row.notices if n.since <= mode.edition] if row.notices else None
     if sending:
         ctx = notices.context(process, case.id, dest, facts, records, pending,
                               started, change.fired, setting.contacts, superseded)
@@ -133,20 +133,20 @@ def apply(work: UnitOfWork, mode: Mode, setting: Setting, change: Change) -> Out
     data_text = jsontext.dumps(change.submitted)
     salt = mode.salt()
     effective_at = utc_iso(change.at)
+    seals = mode.seals
+    # (Positional, in LogEntry's order: see CaseFacts in steps.fire.)
     entry = LogEntry(
-        global_seq=global_seq, case_id=case.id, seq=seq, trigger=row.trigger,
-        source=None if opening else case.state, dest=dest, actor=change.actor.text,
-        on_behalf_of=change.on_behalf_of.text if change.on_behalf_of else None,
-        effective_at=effective_at, recorded_at=work.recorded_at, data=data_text,
-        engine=jsontext.dumps(change.engine) if change.engine else "{}", data_salt=salt or None,
-        data_sha256=hashchain.data_sha256(salt, data_text) if mode.seals else None,
-        notices_sha256=hashchain.notices_sha256([n.hash or "" for n in stored])
-        if mode.seals else None,
-        hash_version=hashchain.CURRENT, prev_hash=case.last_hash, global_prev_hash=global_prev,
-        hash="")
+        global_seq, case.id, seq, row.trigger, None if opening else case.state, dest,
+        change.actor.text, change.on_behalf_of.text if change.on_behalf_of else None,
+        effective_at, work.recorded_at, data_text,
+        jsontext.dumps(change.engine) if change.engine else "{}",
+        salt or None,                                                          # data_salt
+        hashchain.data_sha256(salt, data_text) if seals else None,             # data_sha256
+        hashchain.notices_sha256([n.hash or "" for n in stored]) if seals else None,
+        hashchain.CURRENT, case.last_hash, global_prev, "")                    # ..., hash
     # Replay rebuilds a case on its own, outside the global chain its hashes link into: they
     # are left empty there (`audit verify` is what checks the stored ones).
-    entry.hash = hashchain.entry_hash(entry) if mode.seals else ""
+    entry.hash = hashchain.entry_hash(entry) if seals else ""
     work.appended(global_seq, entry.hash)
 
     latest = effective_at if opening else max(case.last_effective_at, effective_at)
@@ -156,7 +156,7 @@ def apply(work: UnitOfWork, mode: Mode, setting: Setting, change: Change) -> Out
             latest, entry.hash, work.recorded_at))
     elif work.store.update_case(CaseChange(
             case.id, dest, seq, case.data, records, latest, entry.hash,
-            work.recorded_at, expected_version=case.version)) != 1:
+            work.recorded_at, case.version)) != 1:   # (the version it is expected at)
         raise ConcurrentChangeError(
             f"case {case.id} changed while {row.trigger} was being applied; nothing was "
             "written: look at it again and retry", case=case.id, trigger=row.trigger,
@@ -179,13 +179,12 @@ def apply(work: UnitOfWork, mode: Mode, setting: Setting, change: Change) -> Out
 def _timer_row(case_id: str, deadline: Deadline, seq: int) -> NewTimer:
     """A timer as stored: its rule as data and in words, and the calendar it was computed
     with, for explain and replay."""
-    return NewTimer(case_id=case_id, name=deadline.name, due=deadline.due.isoformat(),
-                    fires_at=utc_iso(deadline.fires_at), rule=deadline.rule,
-                    rule_kind=deadline.rule_kind, rule_n=deadline.rule_n,
-                    calendar=deadline.calendar, counted_from=deadline.counted_from.isoformat(),
-                    nation=deadline.counted_on.nation, closures=deadline.closures_json,
-                    school=deadline.school, school_closures=deadline.school_closures_json,
-                    started_seq=seq)
+    counted_on = deadline.counted_on
+    return NewTimer(case_id, deadline.name, deadline.due.isoformat(),
+                    utc_iso(deadline.fires_at), deadline.rule, deadline.rule_kind,
+                    deadline.rule_n, deadline.calendar, deadline.counted_from.isoformat(),
+                    counted_on.nation, counted_on.closures_json(), counted_on.school,
+                    counted_on.school_closures_json(), seq)
 
 
 def _erasure(work: UnitOfWork, case: CaseRow, change: Change) -> Erasure:

@@ -17,8 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from enum import Enum
-from typing import Any, Callable, cast
+from typing import Callable, cast
 
 from transitions import EventData, Machine
 
@@ -31,8 +30,9 @@ NEW = "new"   # the pseudo-state a case is in before it is opened
 
 @dataclass(slots=True)
 class Decision:
-    """What the machine moves: a state; and what it found on the way."""
-    state: Enum | str
+    """What the machine moves: a state (by name, as the case row stores it); and what it found
+    on the way."""
+    state: str
     row: Transition | None = None
     refusal: str | None = None
 
@@ -77,19 +77,18 @@ def _conditions(row: Transition, guards: bool) -> list[str | Callable[..., bool 
 def build(process: Process, guards: bool = True) -> Machine:
     """The kind's machine; without `guards`, the one replay runs (routes decided again, guards
     as they were decided when the entry was recorded, and retired rows kept, which only old
-    entries can take). States are the Enum's names, which the machine resolves without the
-    Enum's property lookups."""
-    machine = Machine(model=None, states=[NEW, *(s.name for s in process.states)], initial=NEW,
+    entries can take). States are known by their values, as the case row stores them."""
+    machine = Machine(model=None, states=[NEW, *(s.value for s in process.states)], initial=NEW,
                       auto_transitions=False, send_event=True, model_attribute="state")
-    machine.add_transition("open", NEW, process.initial.name,
+    machine.add_transition("open", NEW, process.initial.value,
                            conditions=_conditions(process.opening, guards))
     for row in process.all_transitions():
         if row.retired and guards:
             continue
         for source in row.sources:
             # dest None: an internal transition (the case stays in its state).
-            machine.add_transition(row.trigger, source.name,
-                                   row.dest.name if row.dest is not None else None,
+            machine.add_transition(row.trigger, source.value,
+                                   row.dest.value if row.dest is not None else None,
                                    conditions=_conditions(row, guards))
     return machine
 
@@ -100,15 +99,11 @@ REPLAY_MACHINES: dict[str, Machine] = {kind: build(process, guards=False)
 
 
 @lru_cache(maxsize=None)
-def triggers_from(kind: str, state: Enum | str, replaying: bool = False) -> frozenset[str]:
+def triggers_from(kind: str, state: str, replaying: bool = False) -> frozenset[str]:
     """The triggers the machine (replay's, with `replaying`) allows from `state` (asked once per
     state: the machine does not change once built)."""
     machine = REPLAY_MACHINES[kind] if replaying else MACHINES[kind]
-    return frozenset(machine.get_triggers(_name(state)))
-
-
-def _name(state: Enum | str) -> str:
-    return state if isinstance(state, str) else state.name
+    return frozenset(machine.get_triggers(state))
 
 
 def sources_of(kind: str, trigger: str) -> list[str]:
@@ -117,56 +112,36 @@ def sources_of(kind: str, trigger: str) -> list[str]:
     return sorted(event.transitions) if event else []
 
 
-def decide(kind: str, state: Enum | str, trigger: str, facts: CaseFacts, guards: bool = True,
+def decide(kind: str, state: str, trigger: str, facts: CaseFacts, guards: bool = True,
            dest: str | None = None) -> Decision:
-    """Run `trigger` from `state` on the kind's machine (with `guards` False, replay's). The
-    returned decision has the row taken and the destination (`state`, an Enum member), or no
-    row and the first failing guard's reason. `dest` (replay): where the logged entry led;
-    where routes would choose, the row that leads there is taken, as it was when recorded
-    (a route's rule may have changed since: states/editions.py)."""
+    """Run `trigger` from `state` (a state's name, as the case row keeps it) on the kind's
+    machine (with `guards` False, replay's). The returned decision has the row taken and the
+    destination, or no row and the first failing guard's reason. `dest` (replay): where the
+    logged entry led; where routes would choose, the row that leads there is taken, as it was
+    when recorded (a route's rule may have changed since: states/editions.py)."""
     if not guards:
-        one_way = _one_way(kind, trigger, _name(state))
+        one_way = _one_way(kind, trigger, state)
         if one_way is not None:
-            return Decision(*one_way)
+            return one_way
         if dest is not None:
-            process = PROCESSES[kind]
-            source = _as_enum(process, state)
-            leading = [r for r in rows_from(process, trigger, source)
-                       if (r.dest.value if r.dest is not None else source.value) == dest]
+            leading = [r for r in PROCESSES[kind].rows_leaving(trigger, state)
+                       if (r.dest.value if r.dest is not None else state) == dest]
             if len(leading) == 1:
-                return Decision(leading[0].dest or source, leading[0])
-    decision = Decision(_name(state))
+                return Decision(dest, leading[0])
+    decision = Decision(state)
     machine = MACHINES[kind] if guards else REPLAY_MACHINES[kind]
     machine.events[trigger].trigger(decision, facts=facts)
-    if decision.row is not None and isinstance(decision.state, str):
-        decision.state = PROCESSES[kind].states[decision.state]
     return decision
 
 
 @lru_cache(maxsize=None)
-def _one_way(kind: str, trigger: str, state: str) -> tuple[Enum, Transition] | None:
+def _one_way(kind: str, trigger: str, state: str) -> Decision | None:
     """Where `trigger` leads from `state`, and by which row, when the replay machine has one
-    transition for it (its own table says where it leads); None when routes decide."""
+    transition for it (its own table says where it leads); None when routes decide. (One
+    Decision per state and trigger, shared: nothing changes a decision once made.)"""
     found = REPLAY_MACHINES[kind].get_transitions(trigger=trigger, source=state)
     if len(found) != 1:
         return None
     process = PROCESSES[kind]
-    dest = found[0].dest
-    if trigger == "open":
-        return process.states[cast(str, dest)], process.opening
-    source = process.states[state]
-    return (process.states[dest] if dest else source), rows_from(process, trigger, source)[0]
-
-
-def _as_enum(process: Process, state: Enum | str) -> Enum:
-    return state if isinstance(state, Enum) else process.states[state]
-
-
-def rows_from(process: Process, trigger: str, state: Enum) -> list[Transition]:
-    """The rows of `trigger` that leave `state` (one per route): who may fire it and with what
-    data, which all routes share (states/spec.py checks that)."""
-    return process.rows_leaving(trigger, state)
-
-
-def as_state(process: Process, value: Any) -> Enum:
-    return value if isinstance(value, Enum) else process.state(value)
+    row = process.opening if trigger == "open" else process.rows_leaving(trigger, state)[0]
+    return Decision(found[0].dest or state, row)

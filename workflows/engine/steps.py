@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime
-from enum import Enum
 from typing import Any, Mapping
 
 from states import PROCESSES
@@ -22,7 +21,7 @@ from workflows.deadlines import compute_from
 from workflows.engine.actors import SYSTEM, Actor
 from workflows.engine.apply import Change, Setting, apply
 from workflows.engine.authorise import authorise
-from workflows.engine.decide import NEW, decide, rows_from, sources_of, triggers_from
+from workflows.engine.decide import NEW, decide, sources_of, triggers_from
 from workflows.engine.facts import CaseFacts
 from workflows.engine.modes import Mode
 from workflows.engine.outcome import Outcome
@@ -40,8 +39,7 @@ def open_case(work: UnitOfWork, mode: Mode, setting: Setting, process: Process, 
     row = process.opening
     acting = on_behalf_of if on_behalf_of is not None else actor
     facts = CaseFacts(case_id, process.kind, "", acting.id, "", {}, {}, local_date(now),
-                      setting.contacts, setting.policy, mode.reader(work.store),
-                      nation=setting.nation)
+                      setting.contacts, setting.policy, mode.reader(work.store), setting.nation)
     facts.role = authorise(row, actor, on_behalf_of, facts)
     model = validate(row, data, None, None)
     at = effective_time(effective_at or now, now, by_a_person=mode.decides_guards,
@@ -54,9 +52,8 @@ def open_case(work: UnitOfWork, mode: Mode, setting: Setting, process: Process, 
         raise GuardFailedError(f"open: refused: {decision.refusal}", trigger="open")
     new = CaseRow(case_id, process.kind, "", 0, opening, {}, "", "", GENESIS, "")
     outcome = apply(work, mode, setting, Change(
-        process, decision.row, new, _state(process, decision.state), actor, on_behalf_of,
-        at, facts, submitted=opening, engine=_engine_record(mode.warnings(decision.row, facts)),
-        record=None))
+        process, decision.row, new, decision.state, actor, on_behalf_of, at, facts, opening,
+        _engine_record(mode.warnings(decision.row, facts)), None))
     return outcome
 
 
@@ -71,9 +68,9 @@ def fire(work: UnitOfWork, mode: Mode, setting: Setting, case_id: str, trigger: 
     stored = _load(work, case_id)
     process = PROCESSES[stored.kind]
     _refuse_unless_open_to(stored, trigger, expected_version)
-    state = process.state(stored.state)
     replaying = not mode.decides_guards
-    if not _known(process, trigger, replaying):
+    # (Replay re-applies a logged trigger: one its machine does not know is refused below.)
+    if not replaying and not _known(process, trigger):
         _refuse_trigger(process, stored, trigger)
     person = not actor.is_system and not internal
     at = effective_time(effective_at or now, now, by_a_person=person and not replaying,
@@ -90,11 +87,11 @@ def fire(work: UnitOfWork, mode: Mode, setting: Setting, case_id: str, trigger: 
         overtaken = _passed_over(work, stored, timers, utc_iso(at))
         if overtaken:
             _refuse_passing_a_person(stored, trigger, utc_iso(at), overtaken[1])
-    then = process.state(overtaken[0]) if overtaken else state
+    then = overtaken[0] if overtaken else stored.state
     if trigger not in triggers_from(process.kind, then, replaying):
         _refuse_trigger(process, stored, trigger, then if overtaken else None, at,
                         "" if overtaken or replaying else _closed_by_a_timer(work, stored))
-    rows = rows_from(process, trigger, then)
+    rows = process.rows_leaving(trigger, then)
     if rows[0].internal and not internal:
         raise UnknownTriggerError(f"{trigger} is written by the engine itself, not fired",
                                   case=case_id, trigger=trigger, state=stored.state)
@@ -108,10 +105,11 @@ def fire(work: UnitOfWork, mode: Mode, setting: Setting, case_id: str, trigger: 
         if t.status == "pending":
             pending[t.name] = deadlines[t.name]
     acting = on_behalf_of if on_behalf_of is not None else actor
+    # (Positional: a class called with keywords is called through a dict of them, which
+    # costs more than the rest of making it; the same below and in apply.)
     facts = CaseFacts(case_id, process.kind, "", acting.id, stored.state, stored.data,
                       stored.records, local_date(now), setting.contacts, setting.policy,
-                      mode.reader(work.store), nation=setting.nation, pending_timers=pending,
-                      deadlines=deadlines, statuses=statuses)
+                      mode.reader(work.store), setting.nation, {}, pending, deadlines, statuses)
     # Replay does not authorise again: the entry was authorised under the rules it was
     # recorded with (states/editions.py).
     facts.role = authorise(rows[0], actor, on_behalf_of, facts) if mode.decides_guards \
@@ -123,21 +121,19 @@ def fire(work: UnitOfWork, mode: Mode, setting: Setting, case_id: str, trigger: 
         return late_keyed(work, mode, setting, stored, trigger, actor, on_behalf_of, data,
                           at, now, facts, timers, *overtaken)
 
-    decision = decide(process.kind, state, trigger, facts,
+    decision = decide(process.kind, stored.state, trigger, facts,
                       guards=mode.decides_guards and not judged, dest=mode.logged_dest)
     if decision.row is None:
         raise GuardFailedError(f"{trigger} refused on case {case_id}: {decision.refusal}",
                                case=case_id, trigger=trigger, state=stored.state)
     row = decision.row
     opened = {e.kind: mode.opened_id(e.kind, PROCESSES[e.kind].case_prefix)
-              for e in row.opens_linked}
+              for e in row.opens_linked} if row.opens_linked else {}
     engine = _engine_record(mode.warnings(row, facts), opened=opened,
                             derived=mode.derived(row, facts))
     outcome = apply(work, mode, setting, Change(
-        process, row, stored, _state(process, decision.state), actor, on_behalf_of, at,
-        facts, submitted, engine,
-        record=None if fired is not None or row.internal else submitted,
-        timers=timers, fired=fired))
+        process, row, stored, decision.state, actor, on_behalf_of, at, facts, submitted, engine,
+        None if fired is not None or row.internal else submitted, timers, fired))
     if mode.follows_links:
         for effect in row.links:
             if isinstance(effect, OpenLinked):
@@ -193,14 +189,13 @@ def late_keyed(work: UnitOfWork, mode: Mode, setting: Setting, stored: CaseRow, 
     applied to the case as it stands."""
     process = PROCESSES[stored.kind]
     when = utc_iso(at)
-    then = process.state(state_then)
     overtaken = {e.seq for e in passed}
     pending = dict(facts.pending_timers)
     for t in timers:
         if t.status == "fired" and t.ended_seq in overtaken:
             pending[t.name] = date.fromisoformat(t.due)
-    facts.state, facts.pending_timers = then.value, pending
-    decision = decide(process.kind, then, trigger, facts)
+    facts.state, facts.pending_timers = state_then, pending
+    decision = decide(process.kind, state_then, trigger, facts)
     if decision.row is None:
         raise GuardFailedError(f"{trigger} refused on case {stored.id} as of {when}: "
                                f"{decision.refusal}", case=stored.id, trigger=trigger,
@@ -263,11 +258,10 @@ def recompute(work: UnitOfWork, mode: Mode, setting: Setting, timer: TimerRow, a
     facts = CaseFacts(stored.id, process.kind, actor.role, actor.id, stored.state, stored.data,
                       stored.records, local_date(at), setting.contacts, setting.policy,
                       mode.reader(work.store), nation=setting.nation, event=data)
-    state = process.state(stored.state)
-    decision = decide(process.kind, state, "deadline_recomputed", facts, guards=False)
+    decision = decide(process.kind, stored.state, "deadline_recomputed", facts, guards=False)
     assert decision.row is not None
     return apply(work, mode, setting, Change(
-        process, decision.row, stored, state, actor, None, at, facts, data, {}, record=None,
+        process, decision.row, stored, decision.state, actor, None, at, facts, data, {}, None,
         timers=work.store.timers_of(stored.id), also_ends=[(timer.id, "cancelled")],
         also_starts=[new]))
 
@@ -293,14 +287,14 @@ def _refuse_unless_open_to(stored: CaseRow, trigger: str, expected_version: int 
                            case=stored.id, trigger=trigger, state=stored.state)
 
 
-def _known(process: Process, trigger: str, replaying: bool) -> bool:
-    """Whether `trigger` is one of the kind's (a retired one only for replay)."""
+def _known(process: Process, trigger: str) -> bool:
+    """Whether `trigger` is one of the kind's, and not retired (only replay re-applies one)."""
     rows = process.rows(trigger)
-    return bool(rows) and (replaying or not all(r.retired for r in rows))
+    return bool(rows) and not all(r.retired for r in rows)
 
 
 def _refuse_trigger(process: Process, stored: CaseRow, trigger: str,
-                    then: Enum | None = None, at: datetime | None = None,
+                    then: str | None = None, at: datetime | None = None,
                     closed_by: str = "") -> None:
     if not process.rows(trigger) or all(r.retired for r in process.rows(trigger)):
         fireable = [t for t in process.triggers()
@@ -309,7 +303,7 @@ def _refuse_trigger(process: Process, stored: CaseRow, trigger: str,
         raise UnknownTriggerError(
             f"unknown trigger {trigger!r} for a {process.kind} case; triggers: "
             f"{', '.join(fireable)}", case=stored.id, trigger=trigger, state=stored.state)
-    where = (f"state {then.value}, the state case {stored.id} was in on {utc_iso(at)} (a form "
+    where = (f"state {then}, the state case {stored.id} was in on {utc_iso(at)} (a form "
              "keyed in late is judged as of its effective time)" if then is not None and at
              else f"state {stored.state} of case {stored.id}")
     raise NotAllowedInStateError(
@@ -331,15 +325,14 @@ def _closed_by_a_timer(work: UnitOfWork, stored: CaseRow) -> str:
             "keyed in with --at")
 
 
-def _engine_record(warnings: list[str], **parts: dict) -> dict:
+def _engine_record(warnings: list[str], opened: dict | None = None,
+                   derived: dict | None = None) -> dict:
     """What the engine records of an entry, beside the data submitted: the warnings it gave,
     and (when there are any) the cases it opened and the facts it derived."""
     record: dict = {"warnings": warnings} if warnings else {}
-    for name, value in parts.items():
-        if value:
-            record[name] = value
+    if opened:
+        record["opened"] = opened
+    if derived:
+        record["derived"] = derived
     return record
 
-
-def _state(process: Process, state: Enum | str) -> Enum:
-    return state if isinstance(state, Enum) else process.state(state)
