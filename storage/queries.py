@@ -399,20 +399,38 @@ class TimerDigest:
     school_closures: str
 
 
+@dataclass(slots=True)
+class StoredEntry:
+    """A stored log entry as replay reads it: what it re-applies and compares, not the hashes
+    and salts (`audit verify` checks those)."""
+    case_id: str
+    seq: int
+    trigger: str
+    source: str | None
+    dest: str
+    actor: str
+    on_behalf_of: str | None
+    effective_at: str
+    recorded_at: str
+    data: str
+    engine: str | None
+    global_seq: int
+
+
 @dataclass
 class StoredCase:
     """One case as the database holds it, as replay reads it: where it stands, its log
     (without the hashes, which `audit verify` checks), and digests of its timers and notices.
     Replay reads no column it does not use: each column read costs (bench_replay)."""
     case: CaseDigest
-    log: list[LogEntry] = field(default_factory=list)
+    log: list[StoredEntry] = field(default_factory=list)
     timers: list[TimerDigest] = field(default_factory=list)
     notices: list[NoticeDigest] = field(default_factory=list)
 
 
-# The log's columns replay reads; the hash columns are left out (audit verify's business).
+# The log's columns replay reads, in StoredEntry's order.
 REPLAY_LOG = ("case_id, seq, trigger, source, dest, actor, on_behalf_of, effective_at, "
-              "recorded_at, data, engine, hash_version, erased, global_seq")
+              "recorded_at, data, engine, global_seq")
 
 
 def case_ids(db: Database) -> list[str]:
@@ -432,13 +450,9 @@ def stored_cases(db: Database, ids: Sequence[str]) -> dict[str, StoredCase]:
         found = {r[0]: StoredCase(CaseDigest(*r)) for r in q.all(
             f"SELECT id, kind, state, version, erased_at FROM cases WHERE id IN ({marks})",
             params)}
-        for (case_id, seq, trigger, source, dest, actor, for_, effective_at, recorded_at, data,
-             engine, hash_version, erased, global_seq) in q.all(
-                f"SELECT {REPLAY_LOG} FROM transition_log WHERE case_id IN ({marks}) "
-                "ORDER BY case_id, seq", params):
-            found[case_id].log.append(LogEntry(
-                global_seq, case_id, seq, trigger, source, dest, actor, for_, effective_at, recorded_at,
-                data, engine, None, None, None, hash_version, "", "", "", bool(erased)))
+        for r in q.all(f"SELECT {REPLAY_LOG} FROM transition_log WHERE case_id IN ({marks}) "
+                       "ORDER BY case_id, seq", params):
+            found[r[0]].log.append(StoredEntry(*r))
         for case_id, *timer in q.all(
                 "SELECT case_id, name, due, status, started_seq, ended_seq, nation, closures, "
                 f"school, school_closures FROM timers WHERE case_id IN ({marks}) "

@@ -25,8 +25,7 @@ from states import PROCESSES
 from storage import jsontext, queries
 from storage.db import Database
 from storage.memory_store import MemoryCaseStore
-from storage.queries import NoticeDigest, StoredCase, TimerDigest, case_ids
-from storage.rows import LogEntry
+from storage.queries import NoticeDigest, StoredCase, StoredEntry, TimerDigest, case_ids
 from workflows.calendar import WorkingCalendar
 from workflows.clock import FixedClock
 from workflows.config import Config
@@ -100,7 +99,7 @@ class Replayer:
         self.editions = [edition for edition, _ in editions]
         self.edition_starts = [first for _, first in editions]
 
-    def edition_of(self, entry: LogEntry) -> int:
+    def edition_of(self, entry: StoredEntry) -> int:
         """The edition of the rules `entry` was decided under (states/editions.py): the latest
         that applies from its place in the global chain, else the first."""
         found = bisect_right(self.edition_starts, entry.global_seq)
@@ -184,7 +183,7 @@ class Replayer:
                 and list(map(_NOTICE_COLUMNS, notices)) ==
                 list(map(_NOTICE_COLUMNS, stored.notices)))
 
-    def compare_entry(self, case_id: str, entry: LogEntry, stored_by_seq: dict) -> str | None:
+    def compare_entry(self, case_id: str, entry: StoredEntry, stored_by_seq: dict) -> str | None:
         """The first difference at `entry` between what is stored (grouped by `_by_seq`) and
         what replaying it wrote, or None."""
         memory = self.memory

@@ -23,7 +23,8 @@ from states.roles import ROLES
 from storage import queries
 from storage.db import Database
 from storage.memory_store import MemoryCaseStore
-from storage.rows import LogEntry, TimerRow
+from storage.queries import StoredEntry
+from storage.rows import TimerRow
 from storage.sql_store import transaction
 from workflows.clock import REAL, Clock
 from workflows.config import Config
@@ -189,7 +190,7 @@ class Engine:
 
     # -- replay ----------------------------------------------------------------------------------
 
-    def replay_entry(self, memory: MemoryCaseStore, mode: Replay, kind: str, entry: LogEntry,
+    def replay_entry(self, memory: MemoryCaseStore, mode: Replay, kind: str, entry: StoredEntry,
                      data: Mapping[str, Any], actor: Actor, on_behalf_of: Actor | None
                      ) -> Outcome | None:
         """Re-apply one logged entry on `memory`, as its own unit of work, at its recorded
