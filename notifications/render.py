@@ -274,7 +274,9 @@ def render(name: str, context: Mapping, version_wanted: str | None = None) -> Re
     if legacy:
         context = _legacy_context(context)
     try:
-        module = tmpl.make_module(dict(context), shared=True)
+        # (shared: the template reads the data as it is given; what it sets goes elsewhere)
+        module = tmpl.make_module(context if type(context) is dict else dict(context),
+                                  shared=True)
         subject = str(module.subject)   # type: ignore[attr-defined]
         body = str(module)
     except AttributeError as exc:
