@@ -11,7 +11,7 @@ from typing import Any, Iterator, Sequence
 
 from storage import daemons, hashchain
 from storage.db import Database
-from storage.rows import CaseRow, LogEntry, NoticeRow, TimerRow
+from storage.rows import CaseRow, LogEntry, NoticeRow, StoredEntry, TimerRow
 from storage.sql_store import (CASE, CASE_COLUMNS, LOG_COLUMNS, NOTICE_COLUMNS,
                                TIMER_COLUMNS, case_row as _case_row, cases_of_kind,
                                log_entry, notice_row)
@@ -399,24 +399,6 @@ class TimerDigest:
     school_closures: str
 
 
-@dataclass(slots=True)
-class StoredEntry:
-    """A stored log entry as replay reads it: what it re-applies and compares, not the hashes
-    and salts (`audit verify` checks those)."""
-    case_id: str
-    seq: int
-    trigger: str
-    source: str | None
-    dest: str
-    actor: str
-    on_behalf_of: str | None
-    effective_at: str
-    recorded_at: str
-    data: str
-    engine: str | None
-    global_seq: int
-
-
 @dataclass
 class StoredCase:
     """One case as the database holds it, as replay reads it: where it stands, its log
@@ -429,8 +411,8 @@ class StoredCase:
 
 
 # The log's columns replay reads, in StoredEntry's order.
-REPLAY_LOG = ("case_id, seq, trigger, source, dest, actor, on_behalf_of, effective_at, "
-              "recorded_at, data, engine, global_seq")
+REPLAY_LOG = ("global_seq, case_id, seq, trigger, source, dest, actor, on_behalf_of, "
+              "effective_at, recorded_at, data, engine")
 
 
 def case_ids(db: Database) -> list[str]:
@@ -452,7 +434,7 @@ def stored_cases(db: Database, ids: Sequence[str]) -> dict[str, StoredCase]:
             params)}
         for r in q.all(f"SELECT {REPLAY_LOG} FROM transition_log WHERE case_id IN ({marks}) "
                        "ORDER BY case_id, seq", params):
-            found[r[0]].log.append(StoredEntry(*r))
+            found[r[1]].log.append(StoredEntry(*r))
         for case_id, *timer in q.all(
                 "SELECT case_id, name, due, status, started_seq, ended_seq, nation, closures, "
                 f"school, school_closures FROM timers WHERE case_id IN ({marks}) "

@@ -86,7 +86,9 @@ class NewTimer:
 
 
 @dataclass(slots=True)
-class LogEntry:
+class StoredEntry:
+    """A log entry without its hashes and salts: what replay reads of one (it re-applies and
+    compares these; `audit verify` checks the rest)."""
     global_seq: int
     case_id: str
     seq: int
@@ -99,6 +101,10 @@ class LogEntry:
     recorded_at: str
     data: str                        # JSON text: what the person (or the system) submitted
     engine: str | None               # JSON text: what the engine recorded (None before mig. 4)
+
+
+@dataclass(slots=True)
+class LogEntry(StoredEntry):
     data_salt: str | None            # with data_sha256, so erased data cannot be guessed back
     data_sha256: str | None          # sha256 of salt and data: what the hash covers (v2)
     notices_sha256: str | None       # the hashes of the notices it stored (v2)

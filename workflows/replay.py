@@ -25,7 +25,8 @@ from states import PROCESSES
 from storage import jsontext, queries
 from storage.db import Database
 from storage.memory_store import MemoryCaseStore
-from storage.queries import NoticeDigest, StoredCase, StoredEntry, TimerDigest, case_ids
+from storage.queries import NoticeDigest, StoredCase, TimerDigest, case_ids
+from storage.rows import StoredEntry
 from workflows.calendar import WorkingCalendar
 from workflows.clock import FixedClock
 from workflows.config import Config

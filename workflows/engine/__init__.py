@@ -23,8 +23,7 @@ from states.roles import ROLES
 from storage import queries
 from storage.db import Database
 from storage.memory_store import MemoryCaseStore
-from storage.queries import StoredEntry
-from storage.rows import TimerRow
+from storage.rows import StoredEntry, TimerRow
 from storage.sql_store import transaction
 from workflows.clock import REAL, Clock
 from workflows.config import Config
