@@ -160,3 +160,43 @@ def test_a_sigterm_during_start_up_still_ends_in_a_clean_exit(sqlite_url, tmp_pa
         daemon = h.start_daemon(sqlite_url, tmp_path / "daemon.log", env)
         h.wait_until(lambda: False, timeout=delay, every=delay)
         assert h.stop(daemon) == 0
+
+
+def test_sigterm_while_the_scheduler_hands_out_a_round_still_stops_the_daemon(tmp_path):
+    """A signal handler runs in the main thread wherever the signal found it. Found inside
+    APScheduler handing a round to its executor (which holds the executor's shutdown lock
+    while it starts its worker thread), a handler that shut the scheduler down itself waited
+    for that lock forever: a daemon hung on SIGTERM in CI. The handler only asks; the daemon
+    then stops once the interrupted code goes on."""
+    import threading
+    from notifications.delivery import FileChannel
+    from storage.db import Database
+    from storage.migrations import migrate
+    from workflows.clock import SystemClock
+    from workflows.config import Config
+    from workflows.daemon import Daemon
+    from workflows.engine import Engine
+    from workflows.notice_queue import Outbox
+
+    db = Database(f"sqlite:///{tmp_path / 'cases.db'}")
+    migrate(db, "2026-01-01T00:00:00+00:00")
+    clock = SystemClock()
+    daemon = Daemon(Engine(db, Config(), clock=clock),
+                    Outbox(db, FileChannel(tmp_path / "outbox"), "ast@la.example.org", 3, clock),
+                    clock, tick_seconds=0.2)
+    looping = threading.Thread(target=daemon.loop, daemon=True)
+    looping.start()
+    assert h.wait_until(lambda: getattr(daemon, "scheduler", None) is not None
+                        and daemon.scheduler.running, 10)
+
+    def signal_arrives_inside_submit():
+        with daemon.worker._pool._shutdown_lock:   # where the signal found the main thread
+            daemon.stop(signal.SIGTERM, None)
+
+    interrupted = threading.Thread(target=signal_arrives_inside_submit, daemon=True)
+    interrupted.start()
+    interrupted.join(5)
+    assert not interrupted.is_alive(), "the signal handler waited on a lock it interrupted"
+    looping.join(10)
+    assert not looping.is_alive() and not daemon.scheduler.running
+    db.dispose()

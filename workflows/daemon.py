@@ -207,6 +207,7 @@ class Daemon:
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None})
         self.scheduler.add_job(self.round, "interval", seconds=self.poll_seconds(), id="round",
                                next_run_time=datetime.now(timezone.utc))
+        threading.Thread(target=self.stop_when_asked, name="stopper", daemon=True).start()
         if not self.stopping.is_set():
             self.scheduler.start()
         self.worker.shutdown(wait=True)   # the round in hand finishes first
@@ -458,10 +459,19 @@ class Daemon:
         self.notifier.status("running")
 
     def stop(self, *_signal) -> None:
-        if not self.stopping.is_set():
-            self.stopping.set()
-            self.log.info("stopping: finishing the work in hand")
-        scheduler = getattr(self, "scheduler", None)
-        if scheduler is not None and scheduler.running:
-            # From a signal handler: without waiting here; loop() waits for the round in hand.
-            scheduler.shutdown(wait=False)
+        """SIGTERM or SIGINT: stop once the work in hand is done. A signal handler runs in the
+        main thread wherever the signal found it, perhaps holding a lock that stopping takes:
+        inside APScheduler handing a round to its executor, which holds the executor's
+        shutdown lock while it starts the worker thread. Shutting the scheduler down from
+        here then waited for that lock forever (a daemon hung on SIGTERM, seen in CI). So
+        this only sets an event, whose lock the main thread never holds; `stop_when_asked`,
+        on a thread of its own, does the rest."""
+        self.stopping.set()
+
+    def stop_when_asked(self) -> None:
+        """Shut the scheduler down once `stop` asks (loop() then waits for the round in
+        hand). A stop that comes before the scheduler runs is seen by loop() or round()."""
+        self.stopping.wait()
+        self.log.info("stopping: finishing the work in hand")
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
