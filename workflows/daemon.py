@@ -218,8 +218,9 @@ class Daemon:
         """Timers, then one batch of notices, again and again while work is left; then the
         scheduler wakes this at the next poll or the next timer's instant."""
         if self.stopping.is_set():
-            # A signal that landed while the scheduler was starting: stop from here.
-            self.scheduler.shutdown(wait=False)
+            # A signal that landed while the scheduler was starting, or a round handed out
+            # just before the stop: stop from here.
+            self.shut_scheduler()
             return
         while not self.stopping.is_set():
             try:
@@ -473,5 +474,14 @@ class Daemon:
         hand). A stop that comes before the scheduler runs is seen by loop() or round()."""
         self.stopping.wait()
         self.log.info("stopping: finishing the work in hand")
-        if self.scheduler.running:
+        self.shut_scheduler()
+
+    def shut_scheduler(self) -> None:
+        """Shut the scheduler down without waiting (loop() waits for the round in hand). The
+        stopper and a round that sees the stop may both come here, in either order: the
+        second finds it shut already, which is what it wanted."""
+        from apscheduler.schedulers import SchedulerNotRunningError
+        try:
             self.scheduler.shutdown(wait=False)
+        except SchedulerNotRunningError:
+            pass
