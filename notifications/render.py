@@ -43,8 +43,12 @@ NOTICE_NAMES = (
     "assessor_comment_invited",
     "review_assigned",
     "review_decision",
+    "review_outcome",
     "appointment_confirmed",
     "ast2_form",
+    "post_ending",
+    "post_vacated",
+    "post_cancelled",
 )
 
 # English names, independent of the process locale.

@@ -5,15 +5,17 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from enum import Enum
-from typing import Literal
+from typing import Any, Callable, Literal, Mapping
 
 from pydantic import Field, field_validator, model_validator
 
 from states import standards
-from states.common import (Day, Email, NoData, Official, Person, School, Text, agency, as_date,
-                           candidate, effective_date, headteacher, la_coordinator, post_school)
-from states.spec import (CalendarDays, CancelTimers, Data, Facts, Notify, OpenLinked, Process,
-                         StartTimer, Timer, TimerFired, Transition, WorkingDays, every_state_but)
+from states.common import (Day, Email, NoData, Official, Person, School, Text, added_later, agency,
+                           as_date, candidate, current_headteacher, effective_date, headteacher,
+                           la_coordinator, post_school)
+from states.spec import (CalendarDays, CancelTimers, Data, Facts, Notify, OpenLinked, Party,
+                         Process, StartTimer, Timer, TimerFired, Transition, WorkingDays,
+                         every_state_but)
 
 
 class ApplicationState(Enum):
@@ -51,11 +53,17 @@ class Post(Data):
     appointment: str | None = None
 
 
+class Headteacher(Person):
+    """The headteacher the AST1 reached; `id` is the opener's own (recorded by the engine when
+    not given), the one bound to the case (DOMAIN.md, "Parties bound to a case")."""
+    id: Text | None = added_later()
+
+
 class Opening(Data):
     candidate: Person
     career_stage: Literal["main_scale", "post_threshold", "excellent_teacher"]
     school: School
-    headteacher: Person
+    headteacher: Headteacher
     post: Post
     previous_application: str | None = None
     supporting_evidence: str | None = None
@@ -132,6 +140,13 @@ class ReviewOutcome(Data):
     review: Text
 
 
+class ChangeHeadteacher(Data):
+    """Another headteacher takes the application on (a new head, or a line manager designated
+    for an unattached teacher): logged, never a silent edit."""
+    headteacher: Official
+    reason: Text
+
+
 # -- facts the rules read -------------------------------------------------------------------------
 
 def assessment_day(f: Facts) -> date:
@@ -143,10 +158,44 @@ def assessment_day(f: Facts) -> date:
 def review_window_start(f: Facts) -> date:
     """The 40 working days run from the decision letter (the candidate receives the assessor's
     decision with it), or from the assessment day where the LA reads Annex D so (local policy
-    `review_window_from`)."""
+    `review_window_from`). Counted from the letter's own date, so that a window started again
+    after a review is withdrawn (`review_withdrawn`) ends on the same day."""
     if f.policy["review_window_from"] == "assessment_day":
         return assessment_day(f)
-    return f.effective_date
+    return f.done.get("send_decision_letter", f.effective_date)
+
+
+def window_after_review(records: Mapping[str, Any], deadlines: Mapping[str, date],
+                        withdrawn_on: date) -> tuple[str, date | None]:
+    """Where a withdrawn review leaves its application (DOMAIN.md, review `withdraw`), and the
+    review window's due date when it has one:
+    - `open`: the 40 working days are still open (the window's due date, counted as when the
+      review was requested, is on or after the withdrawal; or the letter was sent while the
+      review was under way, so the window never ran): back to `not_met`, the window again;
+    - `not_started`: no decision letter yet, so no window yet: back to `not_met`;
+    - `closed`: the window ended before the withdrawal: `closed_not_met`."""
+    due = deadlines.get("review_window")
+    if "send_decision_letter" not in records:
+        return "not_started", None
+    if due is None or due >= withdrawn_on:
+        return "open", due
+    return "closed", due
+
+
+def _window(f: Facts) -> str:
+    return window_after_review(f.records, f.deadlines, f.effective_date)[0]
+
+
+def window_still_open(f: Facts) -> bool:
+    return _window(f) == "open"
+
+
+def letter_not_sent(f: Facts) -> bool:
+    return _window(f) == "not_started"
+
+
+def window_closed(f: Facts) -> bool:
+    return _window(f) == "closed"
 
 
 def headteachers_school(f: Facts) -> str:
@@ -166,11 +215,48 @@ def the_post(f: Facts):
 def post_funding(f: Facts) -> str | None:
     """How the post applied for is funded: the appointment case's source, else the declared
     one (once the declaration is made)."""
-    post = the_post(f)
+    return funding_of(f.case, f.records, f.lookup)
+
+
+def funding_of(case: Mapping[str, Any], records: Mapping[str, Mapping[str, Any]],
+               lookup: Callable[[str], Any]) -> str | None:
+    """How an application's post is funded (see post_funding), read from its data and records."""
+    appointment = case["post"].get("appointment")
+    post = lookup(appointment) if appointment else None
     if post is not None:
         return post.data.get("funding_source")
-    declared = f.records.get("submit_to_agency") or {}
+    declared = records.get("submit_to_agency") or {}
     return (declared.get("funding_declaration") or {}).get("source")
+
+
+def assessor_scheduled(f: Facts) -> str | None:
+    """The assessor of the current schedule (after `schedule_assessment`: this one's)."""
+    scheduled = f.records.get("schedule_assessment")
+    return scheduled["assessor"]["email"] if scheduled else None
+
+
+def assessor_replaced(f: Facts) -> str | None:
+    """The assessor a new schedule replaces, when it is another person (who must not travel)."""
+    earlier = (f.derived.get("replaces") or {}).get("assessor")
+    return earlier["email"] if earlier else None
+
+
+def post_school_once_involved(f: Facts) -> str | None:
+    """The post school, once the form was forwarded to it or the application names its post."""
+    if "forward_to_post_school" in f.records or f.case["post"].get("appointment"):
+        return post_school(f)
+    return None
+
+
+def la_coordinator_once_involved(f: Facts) -> str | None:
+    """The LA co-ordinator, once the form went via the LA or the post is funded through it."""
+    if "send_to_la" in f.records or la_funded(f, post_funding(f)):
+        return la_coordinator(f)
+    return None
+
+
+def agency_once_submitted(f: Facts) -> str | None:
+    return agency(f) if "submit_to_agency" in f.records else None
 
 
 def la_coordinator_if_la_funded(f: Facts) -> str | None:
@@ -180,13 +266,13 @@ def la_coordinator_if_la_funded(f: Facts) -> str | None:
 
 
 def review_opening(f: Facts) -> dict:
-    """The data a review is opened with: the application's people and judgement, and the
-    candidate's grounds."""
+    """The data a review is opened with: the application's people (its headteacher as it is
+    now) and judgement, and the candidate's grounds."""
     scheduled = f.records["schedule_assessment"]
     return {
         "application": f.case_id,
         "candidate": f.case["candidate"],
-        "headteacher": f.case["headteacher"],
+        "headteacher": current_headteacher(f),
         "post": f.case["post"],
         "career_stage": f.case["career_stage"],
         "assessor": scheduled["assessor"],
@@ -307,9 +393,20 @@ def within_review_window(f: Facts) -> str | None:
 
 def not_while_under_review(f: Facts) -> str | None:
     if f.state == S.under_review.value:
-        return ("the application is under review: withdraw the review case instead, "
-                "which closes the application")
+        return ("the application is under review: withdraw the review case instead (the "
+                "application then returns to not_met while the 40 working days are open, "
+                "else it closes)")
     return None
+
+
+def rescheduled(f: Facts) -> dict:
+    """What a new assessment date replaces (recorded with the entry, since the case keeps the
+    latest schedule only): the earlier date and assessor."""
+    earlier = f.records.get("schedule_assessment")
+    if not earlier:
+        return {}
+    return {"replaces": {"assessment_date": str(earlier["assessment_date"]),
+                         "assessor": dict(earlier["assessor"])}}
 
 
 def previous_application_is_the_candidates_assessed_one(f: Facts) -> str | None:
@@ -330,11 +427,16 @@ def previous_application_is_the_candidates_assessed_one(f: Facts) -> str | None:
 
 
 def post_appointment_exists(f: Facts) -> str | None:
+    """The post named is an appointment case still open: an assessment can only be accepted
+    for an existing or agreed post (section 3), so not for one cancelled or vacated."""
     appointment = f.event["post"].get("appointment")
     if appointment:
         found = f.lookup(appointment)
         if found is None or found.kind != "appointment":
             return f"post.appointment: no appointment case {appointment!r}"
+        if found.state in ("cancelled", "vacated"):
+            return (f"post.appointment: the post {appointment} is {found.state}: an application "
+                    "can only name an existing or agreed post")
     return None
 
 
@@ -366,6 +468,15 @@ def already_certified(f: Facts) -> str | None:
 
 # -- the process ----------------------------------------------------------------------------------
 
+def the_headteacher(f: Facts) -> Mapping[str, Any] | None:
+    return current_headteacher(f)
+
+
+def the_assessor(f: Facts) -> Mapping[str, Any] | None:
+    scheduled = f.records.get("schedule_assessment")
+    return scheduled["assessor"] if scheduled else None
+
+
 DUTY_MISSED_TO = (la_coordinator,)
 AGENCY_DUTY_MISSED_TO = (la_coordinator, agency)
 LETTERS = (S.certified, S.not_met)
@@ -373,6 +484,9 @@ LETTERS = (S.certified, S.not_met)
 # a judgement made final): the agency can still send them, and their timers still report.
 LETTERS_OWED = (S.certified, S.under_review, S.closed_not_met)
 OUTCOME_TO = (headteacher, post_school, la_coordinator_if_la_funded)
+# Everyone the case has involved so far, copied on a withdrawal (the assessor must not travel).
+WITHDRAWAL_COPIES = (headteacher, post_school_once_involved, la_coordinator_once_involved,
+                     agency_once_submitted, assessor_scheduled)
 DECISION_LETTER = (CancelTimers(("decision_letter",)), Notify("decision_letter", (candidate,)),
                    Notify("assessment_outcome", OUTCOME_TO, since=2))
 SUBMITTED = (CancelTimers(("headteacher_deadline",)),)
@@ -402,8 +516,12 @@ PROCESS = Process(
               "the date of the decision letter (local policy review_window_from)",
               calendar="national"),
     ),
+    parties=(
+        Party("headteacher", the_headteacher, "the headteacher the application is with"),
+        Party("assessor", the_assessor, "the assessor of the current schedule"),
+    ),
     opening=Transition(
-        "open", (), S.received, ("headteacher",), Opening,
+        "open", (), S.received, ("headteacher",), Opening, signed_by=("headteacher", "headteacher"),
         guards=(previous_application_is_the_candidates_assessed_one, post_appointment_exists),
         warnings=(early_reapplication, already_certified),
         effects=(StartTimer("headteacher_deadline"),
@@ -446,7 +564,11 @@ PROCESS = Process(
         Transition("schedule_assessment", (S.with_agency, S.assessment_scheduled),
                    S.assessment_scheduled, ("agency",), ScheduleAssessment,
                    guards=(not_before_the_agency_had_it, late_assessment_needs_reason),
-                   effects=(Notify("assessment_arranged", (candidate, headteacher)),)),
+                   derive=rescheduled,
+                   effects=(Notify("assessment_arranged", (candidate, headteacher), until=2),
+                            Notify("assessment_arranged",
+                                   (candidate, headteacher, assessor_scheduled,
+                                    assessor_replaced), since=3))),
         Transition("judge_met", (S.assessment_scheduled,), S.certified, ("assessor", "agency"),
                    NoData, guards=(not_before_the_assessment_day,),
                    effects=(CancelTimers(("assessment_window",)), StartTimer("decision_letter"),
@@ -478,10 +600,23 @@ PROCESS = Process(
         Transition("review_certified", (S.under_review,), S.certified, ("system",), ReviewOutcome),
         Transition("review_upheld", (S.under_review,), S.closed_not_met, ("system",),
                    ReviewOutcome),
+        # A review withdrawn (DOMAIN.md, review `withdraw`): back to not_met while the 40
+        # working days are open, with a window ending on the same day; else the case closes.
+        Transition("review_withdrawn", (S.under_review,), S.not_met, ("system",), ReviewOutcome,
+                   route=window_still_open, effects=(StartTimer("review_window"),)),
+        Transition("review_withdrawn", (S.under_review,), S.not_met, ("system",), ReviewOutcome,
+                   route=letter_not_sent),
+        Transition("review_withdrawn", (S.under_review,), S.closed_not_met, ("system",),
+                   ReviewOutcome, route=window_closed),
         # The candidate let the 40 working days pass: the judgement is final.
         Transition("timer:review_window", (S.not_met,), S.closed_not_met, ("system",), TimerFired),
         Transition("withdraw", every_state_but(ApplicationState, *FINAL), S.withdrawn,
                    ("candidate",), NoData, guards=(not_while_under_review,),
-                   effects=(CancelTimers(), Notify("withdrawal_confirmed", (candidate,)))),
+                   effects=(CancelTimers(), Notify("withdrawal_confirmed", (candidate,)),
+                            Notify("withdrawal_confirmed", WITHDRAWAL_COPIES, since=3,
+                                   copy=True))),
+        # Another headteacher takes the application on (DOMAIN.md, "Parties bound to a case").
+        Transition("change_headteacher", every_state_but(ApplicationState, *FINAL), None,
+                   ("la_coordinator",), ChangeHeadteacher),
     ),
 )

@@ -11,9 +11,9 @@ from pydantic import Field, model_validator
 
 from states.application import FINAL as APPLICATION_FINAL, FundingSource
 from states.common import Day, Email, Int, NoData, Person, Text, added_later, agency, \
-    effective_date, la_coordinator
-from states.spec import (CancelTimers, Data, Facts, Notify, Process, StartTimer, Timer,
-                         Transition, WorkingDays)
+    as_date, effective_date, la_coordinator
+from states.spec import (CancelTimers, Data, Facts, Notify, NotifyEach, OnTheDay, Process,
+                         StartTimer, Timer, TimerFired, Transition, WorkingDays)
 
 
 class AppointmentState(Enum):
@@ -23,8 +23,9 @@ class AppointmentState(Enum):
     shortlisting = "shortlisting"        # applications closed; the post school is choosing
     appointed = "appointed"              # a certified candidate is appointed; AST2 is owed to the agency
     ast2_submitted = "ast2_submitted"    # the agency has been told on form AST2; the LA to confirm funding
-    filled = "filled"                    # the post is held (resting: it takes only vacate)
-    vacated = "vacated"                  # the AST left it (left, funding ended, reverted)
+    filled = "filled"                    # the post is held (resting: it takes only give_notice and vacate)
+    leaving = "leaving"                  # notice given: the AST holds it through the last day
+    vacated = "vacated"                  # the AST left it (left, funding ended, reverted, moved post)
     cancelled = "cancelled"              # the post was withdrawn before it was filled
 
 
@@ -32,8 +33,8 @@ S = AppointmentState
 FINAL = frozenset({S.vacated, S.cancelled})
 # Posts that count against the LA's own limit: funded and not given up.
 LIVE_POSTS = frozenset({S.funding_secured, S.advertised, S.shortlisting, S.appointed,
-                        S.ast2_submitted, S.filled})
-# Posts an AST holds: one at a time.
+                        S.ast2_submitted, S.filled, S.leaving})
+# Posts an AST holds: one at a time (a post being left is held through its last day).
 HELD = frozenset({S.appointed, S.ast2_submitted, S.filled})
 
 
@@ -116,8 +117,16 @@ class Appoint(Data):
         return self
 
 
+LeavingReason = Literal["left", "funding_ended", "reverted", "moving_post"]
+
+
 class Vacate(Data):
-    reason: Literal["left", "funding_ended", "reverted"]
+    reason: LeavingReason
+
+
+class GiveNotice(Data):
+    last_day: Day            # the AST's last day in the post (the post is live through it)
+    reason: LeavingReason
 
 
 class Cancel(Data):
@@ -155,6 +164,62 @@ def appointee_recorded(f: Facts) -> dict:
     """What `appoint` records beside the data given: the appointee's address, so that the post
     is found under it (subject access, one live post per AST)."""
     return {"email": appointee_email(f)} if not f.event.get("email") else {}
+
+
+def last_day(f: Facts) -> date:
+    """The AST's last day in the post, as `give_notice` gave it."""
+    return as_date(f.records["give_notice"]["last_day"])
+
+
+def live_applications_naming(f: Facts) -> dict:
+    """The applications still open that name this post, with whom to tell (recorded with the
+    entry: replay addresses the same people, whatever those cases became since)."""
+    told = []
+    for application in f.cases_of_kind("application"):
+        if (application.data.get("post") or {}).get("appointment") != f.case_id or \
+                application.state in APPLICATION_FINAL_NAMES:
+            continue
+        changed = application.records.get("change_headteacher")
+        head = changed["headteacher"] if changed else application.data["headteacher"]
+        told.append({"application": application.id, "state": application.state,
+                     "candidate": {"name": application.data["candidate"]["name"],
+                                   "email": application.data["candidate"]["email"]},
+                     "headteacher": {"name": head["name"], "email": head["email"]}})
+    return {"applications": told} if told else {}
+
+
+def next_post(f: Facts) -> dict:
+    """Another AST post the appointee is appointed to (moving post), recorded with the entry
+    that vacates this one: the notice then says whether they stay on the AST spine."""
+    appointed = f.records.get("appoint")
+    if not appointed:
+        return {}
+    me = _identities(appointed, appointee_email(f))
+    held = {s.value for s in HELD}
+    for post in f.cases_of_kind("appointment"):
+        if post.id == f.case_id or post.state not in held or "appoint" not in post.records:
+            continue
+        theirs = post.records["appoint"]
+        if me & _identities(theirs, _email_of(f, theirs)):
+            return {"next_post": {"id": post.id, "school": post.data["school"]["name"],
+                                  "start_date": str(theirs["start_date"])}}
+    return {}
+
+
+def _email_of(f: Facts, appointed: Mapping[str, Any]) -> str | None:
+    email = appointed.get("email")
+    if not email and appointed.get("certified_application"):
+        found = f.lookup(appointed["certified_application"])
+        email = found.data["candidate"]["email"] if found else None
+    return email
+
+
+def about_candidate(item: Mapping[str, Any]) -> str | None:
+    return item["candidate"]["email"]
+
+
+def about_headteacher(item: Mapping[str, Any]) -> str | None:
+    return item["headteacher"]["email"]
 
 
 # -- guards ---------------------------------------------------------------------------------------
@@ -204,6 +269,14 @@ def warn_beyond_la_limit(f: Facts) -> str | None:
 
 # An application that can no longer be certified (a certified one is in the running).
 CLOSED_APPLICATIONS = frozenset(s.value for s in APPLICATION_FINAL) - {"certified"}
+APPLICATION_FINAL_NAMES = frozenset(s.value for s in APPLICATION_FINAL)
+
+
+def last_day_not_past(f: Facts) -> str | None:
+    if f.event["last_day"] < f.effective_date:
+        return (f"last_day: {f.event['last_day']} is before the notice was given "
+                f"({f.effective_date})")
+    return None
 
 
 def shortlist_is_in_the_running(f: Facts) -> str | None:
@@ -275,20 +348,31 @@ def appointee_is_certified(f: Facts) -> str | None:
 
 def one_live_post_each(f: Facts) -> str | None:
     """An AST holds one post at a time: another live post held by the same candidate (the
-    same application, certificate or address) refuses the appointment until it is vacated."""
+    same application, certificate or address) refuses the appointment until it is vacated,
+    or, for a post being left (`leaving`), unless its last day is before this post starts
+    (an AST moving post is appointed ahead)."""
     me = _identities(f.event, appointee_email(f))
     held = {s.value for s in HELD}
+    starts = f.event["start_date"]
     for post in f.cases_of_kind("appointment"):
-        if post.id == f.case_id or post.state not in held or "appoint" not in post.records:
+        if post.id == f.case_id or "appoint" not in post.records:
+            continue
+        leaving = post.state == S.leaving.value
+        if post.state not in held and not leaving:
             continue
         theirs = post.records["appoint"]
-        email = theirs.get("email")
-        if not email and theirs.get("certified_application"):
-            found = f.lookup(theirs["certified_application"])
-            email = found.data["candidate"]["email"] if found else None
-        if me & _identities(theirs, email):
-            return (f"{f.event['candidate']} already holds post {post.id} ({post.state}): an "
-                    "AST holds one post at a time; vacate that post first")
+        if not me & _identities(theirs, _email_of(f, theirs)):
+            continue
+        if leaving:
+            ends = as_date(post.records["give_notice"]["last_day"])
+            if ends < starts:
+                continue
+            return (f"{f.event['candidate']} holds post {post.id} until {ends} (notice given), "
+                    f"not before this post starts on {starts}: an AST holds one post at a "
+                    "time; start the new post after the old one's last day")
+        return (f"{f.event['candidate']} already holds post {post.id} ({post.state}): an "
+                "AST holds one post at a time; give notice on that post (give_notice, with "
+                "its last day) or vacate it first")
     return None
 
 
@@ -316,6 +400,8 @@ def starts_on_first_point(f: Facts) -> str | None:
     return None
 
 
+VACATED_TO = (agency, la_coordinator, appointee_email)
+
 PROCESS = Process(
     kind="appointment",
     case_prefix="apt",
@@ -326,7 +412,10 @@ PROCESS = Process(
               "the date of the appointment", calendar="local", school=post_school_name,
               duty="the AST2 notification of the appointment to the agency", whose="post_school",
               missed_to=(la_coordinator,)),
+        Timer("post_ends", OnTheDay(), last_day, "the AST's last day in the post",
+              calendar="national"),
     ),
+    resting=frozenset({S.filled}),
     opening=Transition("open", (), S.post_agreed, ("headteacher", "la_coordinator"), Opening,
                        guards=(pay_range_on_the_spine,)),
     transitions=(
@@ -354,10 +443,22 @@ PROCESS = Process(
                    effects=(CancelTimers(("ast2_notification",)),
                             Notify("ast2_form", (agency, la_coordinator)))),
         Transition("confirm_funding", (S.ast2_submitted,), S.filled, ("la_coordinator",), NoData),
-        Transition("vacate", (S.appointed, S.ast2_submitted, S.filled), S.vacated,
-                   ("post_school", "la_coordinator"), Vacate, effects=(CancelTimers(),)),
+        # The AST is leaving (section 4: the agency's national database is told): the post is
+        # live through the last day, then `post_ends` vacates it.
+        Transition("give_notice", (S.appointed, S.ast2_submitted, S.filled), S.leaving,
+                   ("post_school", "la_coordinator"), GiveNotice, guards=(last_day_not_past,),
+                   effects=(CancelTimers(("ast2_notification",)), StartTimer("post_ends"),
+                            Notify("post_ending", (agency, la_coordinator)))),
+        Transition("timer:post_ends", (S.leaving,), S.vacated, ("system",), TimerFired,
+                   derive=next_post, effects=(Notify("post_vacated", VACATED_TO),)),
+        Transition("vacate", (S.appointed, S.ast2_submitted, S.filled, S.leaving), S.vacated,
+                   ("post_school", "la_coordinator"), Vacate, derive=next_post,
+                   effects=(CancelTimers(), Notify("post_vacated", VACATED_TO, since=3))),
         Transition("cancel", (S.post_agreed, S.funding_secured, S.advertised, S.shortlisting,
                               S.appointed, S.ast2_submitted), S.cancelled,
-                   ("headteacher", "la_coordinator"), Cancel, effects=(CancelTimers(),)),
+                   ("headteacher", "la_coordinator"), Cancel, derive=live_applications_naming,
+                   effects=(CancelTimers(), Notify("post_cancelled", (la_coordinator,), since=3),
+                            NotifyEach("post_cancelled", (), since=3, each="applications",
+                                       to_each=(about_candidate, about_headteacher)))),
     ),
 )

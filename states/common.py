@@ -86,8 +86,15 @@ def candidate(f: Facts) -> str | None:
     return f.case["candidate"]["email"]
 
 
+def current_headteacher(f: Facts) -> Any:
+    """The headteacher the case is with now: the last `change_headteacher` names them, else
+    the one it was opened with."""
+    changed = f.records.get("change_headteacher")
+    return changed["headteacher"] if changed else f.case["headteacher"]
+
+
 def headteacher(f: Facts) -> str | None:
-    return f.case["headteacher"]["email"]
+    return current_headteacher(f)["email"]
 
 
 def post_school(f: Facts) -> str | None:

@@ -61,6 +61,11 @@ TRIGGER: dict[str, dict[str, Any]] = {
                 "certified_application": "app-7f3k9qxw2m", "start_date": "2027-09-01",
                 "spine_point": 5},
     "vacate": {"reason": "left"},
+    "give_notice": {"last_day": "2028-08-31", "reason": "moving_post"},
+    "change_headteacher": {"headteacher": {"id": "m.green", "name": "Maya Green",
+                                           "email": "m.green@hill.example.org"},
+                           "reason": "Hugh Brown retired; Maya Green is the new headteacher."},
+    "review_withdrawn": {"review": "rev-7f3k9qxw2m"},
     "cancel": {"reason": "The post is no longer needed."},
 }
 

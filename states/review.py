@@ -7,11 +7,13 @@ from enum import Enum
 
 from pydantic import Field
 
-from states.application import Ground, Post
+from typing import Any, Mapping
+
+from states.application import Ground, Post, funding_of, window_after_review
 from states.common import (NoData, Official, Person, Text, candidate, effective_date,
                            headteacher, la_coordinator, post_school, review_coordinator)
-from states.spec import (CancelTimers, Data, Facts, MoveLinked, Notify, Process, StartTimer,
-                         Timer, Transition, WorkingDays)
+from states.spec import (CancelTimers, Data, Facts, MoveLinked, Notify, Party, Process,
+                         StartTimer, Timer, Transition, WorkingDays)
 
 
 class ReviewState(Enum):
@@ -73,11 +75,38 @@ def not_the_original_assessor(f: Facts) -> str | None:
     return None
 
 
-def by_the_original_assessor(f: Facts) -> str | None:
-    if f.actor_id != f.case["assessor"]["id"]:
-        return (f"only the original assessor ({f.case['assessor']['name']}, id "
-                f"{f.case['assessor']['id']}) comments on the assessment, not {f.actor_id}")
-    return None
+def the_original_assessor(f: Facts) -> Mapping[str, Any] | None:
+    return f.case["assessor"]
+
+
+def the_assigned_officer(f: Facts) -> Mapping[str, Any] | None:
+    assigned = f.records.get("assign_review_officer")
+    return assigned["review_officer"] if assigned else None
+
+
+def la_coordinator_if_la_funded(f: Facts) -> str | None:
+    """The LA co-ordinator, informed of the review's outcome when the LA funds the post applied
+    for (as the application's `assessment_outcome` is sent)."""
+    application = f.lookup(the_application(f))
+    if application is None:
+        return None
+    source = funding_of(application.data, application.records, f.lookup)
+    return la_coordinator(f) if source in f.policy["la_funded_sources"] else None
+
+
+def application_after_withdrawal(f: Facts) -> dict:
+    """Where withdrawing the review leaves its application, recorded with the entry so that
+    the notices say it (the application's own `review_withdrawn` decides the same way)."""
+    application = f.lookup(the_application(f))
+    if application is None:
+        return {}
+    window, due = window_after_review(application.records,
+                                      f.deadlines_of(application.id), f.effective_date)
+    out: dict[str, Any] = {"application_state": "closed_not_met" if window == "closed"
+                           else "not_met", "review_window": window}
+    if due is not None:
+        out["review_window_due"] = due.isoformat()
+    return out
 
 
 def comment_once(f: Facts) -> str | None:
@@ -97,7 +126,15 @@ def decided(trigger: str) -> MoveLinked:
     return MoveLinked(trigger, the_application, this_review)
 
 
-DECISION_TO = (candidate, assessor, headteacher, post_school)
+# Edition 1-2: one decision letter, reasons and all, to everyone. Edition 3: the reasons go to
+# the candidate and the assessor only; the others are told the decision (`review_outcome`),
+# since the reasons may discuss an allegation of bias.
+DECISION_TO_BEFORE = (candidate, assessor, headteacher, post_school)
+DECISION_TO = (candidate, assessor)
+OUTCOME_TO = (headteacher, post_school, la_coordinator_if_la_funded)
+DECIDED_NOTICES = (Notify("review_decision", DECISION_TO_BEFORE, until=2),
+                   Notify("review_decision", DECISION_TO, since=3),
+                   Notify("review_outcome", OUTCOME_TO, since=3))
 OPEN = (S.requested, S.assessor_commenting, S.with_review_officer)
 
 PROCESS = Process(
@@ -108,9 +145,13 @@ PROCESS = Process(
     final=FINAL,
     timers=(
         Timer("review_decision", WorkingDays(40), effective_date,
-              "the date the Review Co-ordinator received the request", calendar="local",
+              "the date the Review Co-ordinator received the request", calendar="national",
               duty="the review's decision (Annex D)", whose="review_coordinator",
               missed_to=(review_coordinator, la_coordinator)),
+    ),
+    parties=(
+        Party("assessor", the_original_assessor, "the original assessor"),
+        Party("review_officer", the_assigned_officer, "the review officer assigned"),
     ),
     opening=Transition(
         "open", (), S.requested, ("candidate",), Opening,
@@ -125,20 +166,22 @@ PROCESS = Process(
                    ("review_coordinator",), NoData,
                    effects=(Notify("assessor_comment_invited", (assessor,)),)),
         Transition("record_assessor_comment", (S.assessor_commenting,), None, ("assessor",),
-                   Comment, guards=(by_the_original_assessor, comment_once)),
+                   Comment, guards=(comment_once,)),
         Transition("assign_review_officer", (S.assessor_commenting,), S.with_review_officer,
                    ("review_coordinator",), AssignReviewOfficer,
                    guards=(not_the_original_assessor,),
                    effects=(Notify("review_assigned", (review_officer,)),)),
         Transition("certify", (S.with_review_officer,), S.certified, ("review_officer",), Reasons,
-                   effects=(CancelTimers(), decided("review_certified"),
-                            Notify("review_decision", DECISION_TO))),
+                   effects=(CancelTimers(), decided("review_certified"), *DECIDED_NOTICES)),
         Transition("uphold", (S.with_review_officer,), S.original_stands, ("review_officer",),
                    Reasons,
-                   effects=(CancelTimers(), decided("review_upheld"),
-                            Notify("review_decision", DECISION_TO))),
+                   effects=(CancelTimers(), decided("review_upheld"), *DECIDED_NOTICES)),
+        # Edition 3: the application goes back to not_met while its window is open (it closed
+        # with `review_upheld` before).
         Transition("withdraw", OPEN, S.withdrawn, ("candidate",), NoData,
-                   effects=(CancelTimers(), decided("review_upheld"),
-                            Notify("withdrawal_confirmed", (candidate,)))),
+                   derive=application_after_withdrawal,
+                   effects=(CancelTimers(), decided("review_withdrawn"),
+                            Notify("withdrawal_confirmed", (candidate,)),
+                            Notify("review_outcome", OUTCOME_TO, since=3))),
     ),
 )

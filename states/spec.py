@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from enum import Enum
-from functools import cached_property
+from functools import cached_property, lru_cache
+from pathlib import Path
 from typing import Any, Callable, Literal, Mapping, Protocol, Sequence
 
 from pydantic import BaseModel, ConfigDict
@@ -74,10 +75,15 @@ class Facts(Protocol):
     @property
     def nation(self) -> str: ...                     # england or wales
 
+    @property
+    def derived(self) -> Mapping[str, Any]: ...      # what the engine derived with the event
+
     def lookup(self, case_id: str) -> CaseView | None: ...
     def cases_of_kind(self, kind: str, state: str | None = None,
                       email: str | None = None) -> Sequence[CaseView]: ...
     # only those in `state`, and whose candidate's address is `email` (any case), when given
+    def deadlines_of(self, case_id: str) -> Mapping[str, date]: ...
+    # another case's deadlines: name -> the due date of its latest timer of that name
 
 
 Guard = Callable[[Facts], "str | None"]        # None when it holds, else the reason it does not
@@ -110,7 +116,17 @@ class CalendarDays:
         return self.n
 
 
-Rule = WorkingDays | CalendarDays
+@dataclass(frozen=True)
+class OnTheDay:
+    """Due on the day it counts from itself (a post's last day: `post_ends`), firing at the
+    start of the next."""
+    kind: Literal["on_the_day"] = "on_the_day"
+
+    def count(self, policy: Mapping[str, Any]) -> int:
+        return 0
+
+
+Rule = WorkingDays | CalendarDays | OnTheDay
 
 
 @dataclass(frozen=True)
@@ -161,6 +177,38 @@ class Notify:
     # The edition of the rules (states/editions.py) that added it: an entry decided under an
     # earlier edition did not send it, and replay does not either.
     since: int = 1
+    # The last edition that sent it (None: still sent): an entry decided under an earlier
+    # edition is replayed with the notice it sent then.
+    until: int | None = None
+    # A copy to others than the addressee: rendered with `copy` true, so that its wording can
+    # say so (the facts are the same).
+    copy: bool = False
+
+    def sent_in(self, edition: int) -> bool:
+        return self.since <= edition and (self.until is None or edition <= self.until)
+
+
+ItemRecipient = Callable[[Mapping[str, Any]], "str | None"]
+
+
+@dataclass(frozen=True)
+class NotifyEach(Notify):
+    """One notice for each item of a list the engine derived with the event (`derived[each]`,
+    recorded in the entry so that replay addresses them alike): a cancelled post tells every
+    live application that names it, each in its own letter. The template reads the item as
+    `about`; `to` reads addresses from the item."""
+    each: str = ""
+    to_each: tuple[ItemRecipient, ...] = ()
+
+
+@dataclass(frozen=True)
+class Party:
+    """Which person of a role the case expects (DOMAIN.md, "Parties bound to a case"): a role
+    says what kind of person may act; the case says which one. `expected` reads the party the
+    case records (a mapping with its `id` and `name`), or None while it records none."""
+    role: str
+    expected: Callable[[Facts], "Mapping[str, Any] | None"]
+    who: str                            # in words: "the assessor of the current schedule"
 
 
 @dataclass(frozen=True)
@@ -224,6 +272,9 @@ class Transition:
     internal: bool = False
     # No longer part of the process: kept so that entries logged before can be replayed.
     retired: bool = False
+    # Opening only: the key of the data under which the opening party's id is recorded as
+    # `KEY.id` (the headteacher who opened an application is the one bound to it).
+    signed_by: tuple[str, str] | None = None   # (role, key)
 
     def roles_for(self, facts: Facts | None) -> tuple[str, ...]:
         if callable(self.roles):
@@ -304,6 +355,11 @@ class Process:
     # None: opened with `open`; else how it is opened instead (the refusal says so).
     opened_by: str | None = None
     case_prefix: str = ""
+    # States that are not final but where a case may rest for good (a filled post).
+    resting: frozenset[Enum] = frozenset()
+    # The persons of a role that this kind of case binds (DOMAIN.md, "Parties bound to a
+    # case"): a person of that role may act only as the one the case expects.
+    parties: tuple[Party, ...] = ()
     _by_trigger: dict[str, list[Transition]] = field(default_factory=dict, compare=False,
                                                      repr=False)
     _by_value: dict[str, Enum] = field(default_factory=dict, compare=False, repr=False)
@@ -476,6 +532,57 @@ def validate(process: Process) -> None:
     if dead_ends:
         raise InvalidDefinition(
             f"{where}: non-final state(s) with no way out: {', '.join(dead_ends)}")
+
+    # Every state leads, by some path, to a final or resting state (python-statemachine's
+    # check of reachable final states): a loop such as b <-> c that never ends is refused.
+    live = [r for r in rows if not r.retired]
+    ends = set(process.final) | set(process.resting)
+    grew = True
+    while grew:
+        grew = False
+        for row in live:
+            if row.dest in ends:
+                for source in row.sources:
+                    if source not in ends:
+                        ends.add(source)
+                        grew = True
+    endless = sorted(s.name for s in states - ends - process.retired_states)
+    if endless:
+        raise InvalidDefinition(
+            f"{where}: no final or resting state can be reached from state(s): "
+            f"{', '.join(endless)}")
+
+    started = {name for row in [process.opening, *rows] for name in row.starts}
+    unstarted = sorted(t.name for t in process.timers if t.name not in started)
+    if unstarted:
+        raise InvalidDefinition(f"{where}: no row starts timer(s) {', '.join(unstarted)}")
+
+    known_templates = notice_templates()
+    for row in [process.opening, *rows]:
+        if row.retired:
+            continue   # a retired notice keeps only its earlier versions
+        for notice in row.notices:
+            if notice.template not in known_templates:
+                raise InvalidDefinition(
+                    f"{where}: trigger {row.trigger!r} sends notice {notice.template!r}, which "
+                    f"has no template (notifications/templates/{notice.template}.txt.j2)")
+        if row.signed_by is not None and row.trigger != "open":
+            raise InvalidDefinition(f"{where}: trigger {row.trigger!r}: only the opening "
+                                    "records who signed it")
+    for party in process.parties:
+        if party.role not in ROLES:
+            raise InvalidDefinition(f"{where}: binds unknown role {party.role!r}")
+
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "notifications" / "templates"
+
+
+@lru_cache(maxsize=1)
+def notice_templates() -> frozenset[str]:
+    """The names of the notice templates there are (`notifications/templates/NAME.txt.j2`):
+    a process that sends a notice without one is refused when it loads, not when a case
+    first reaches that row."""
+    return frozenset(p.name.removesuffix(".txt.j2") for p in TEMPLATES.glob("*.txt.j2"))
 
 
 def _superseding(timer: str) -> Route:

@@ -3,8 +3,10 @@ stage sends to the headteacher and which to the external assessment (section 3).
 
 The framework of professional standards (core, post-threshold) applies in England only; the
 excellent teacher and AST standards are pay standards and apply in England and Wales (section 3,
-"What are the AST standards?"). In Wales the assessment judges E1-E15 and A1-A3 whatever the
-candidate's career stage, and no P code can be unmet."""
+"What are the AST standards?"). In Wales the assessment judges E1-E15 and A1-A3 for a main-scale
+or post-threshold candidate and A1-A3 alone for an Excellent Teacher (section 3's table: an
+Excellent Teacher has already met the E standards, which apply in Wales too), and no P code can
+be unmet."""
 from __future__ import annotations
 
 POST_THRESHOLD = tuple(f"P{n}" for n in range(1, 11))      # P1..P10
@@ -20,11 +22,16 @@ ASSESSED_IN_ENGLAND: dict[str, tuple[str, ...]] = {
     "post_threshold": EXCELLENT_TEACHER + AST,
     "excellent_teacher": AST,
 }
-ASSESSED_IN_WALES = EXCELLENT_TEACHER + AST
+# career stage -> what the assessor judges (Wales: no post-threshold standards)
+ASSESSED_IN_WALES: dict[str, tuple[str, ...]] = {
+    "main_scale": EXCELLENT_TEACHER + AST,
+    "post_threshold": EXCELLENT_TEACHER + AST,
+    "excellent_teacher": AST,
+}
 
 
 def externally_assessed(career_stage: str, nation: str = "england") -> tuple[str, ...]:
     """The standards the external assessment judges for this career stage in this nation."""
     if nation == "wales":
-        return ASSESSED_IN_WALES
+        return ASSESSED_IN_WALES[career_stage]
     return ASSESSED_IN_ENGLAND[career_stage]

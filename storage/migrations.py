@@ -296,6 +296,17 @@ def _rule_edition_2(db: Database, conn: Connection) -> None:
         "vacate, no refusal of a review")})
 
 
+def _rule_edition_3(db: Database, conn: Connection) -> None:
+    """The third edition of the rules (states/editions.py) applies from the next log entry."""
+    head = conn.exec_driver_sql("SELECT global_seq FROM chain_head WHERE id = 1").scalar() or 0
+    conn.exec_driver_sql(
+        db.sql("INSERT INTO rule_editions (edition, from_global_seq, description) "
+               "VALUES (:e, :g, :d)"),
+        {"e": 3, "g": int(head) + 1, "d": (
+            "2026-12-06: parties bound to their cases, everyone concerned told, review_outcome, "
+            "a withdrawn review reopens its window, give_notice and post_ends")})
+
+
 def _candidate_email_index(db: Database, conn: Connection) -> None:
     """Opening an application asks whether its candidate already holds a certificate (DOMAIN.md,
     `already_certified`). Without this index that question reads every certified case, so the
@@ -319,6 +330,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[Database, Connection], None]]] = [
     (6, "the web console: accounts, sessions and the search table", _web_console),
     (7, "editions of the rules: from which log entry each applies", _rule_edition_2),
     (8, "an index of the cases by their candidate's address", _candidate_email_index),
+    (9, "the third edition of the rules: from which log entry it applies", _rule_edition_3),
 ]
 LATEST = MIGRATIONS[-1][0]
 

@@ -341,8 +341,10 @@ def test_scheduling_the_assessment_tells_the_candidate_and_headteacher_the_day_a
                           at="2027-01-11")
 
     assert outcome.state == "assessment_scheduled"
-    notice = assert_notice(driver, case, "assessment_arranged", [CANDIDATE_MAIL, HEAD_MAIL],
+    notice = assert_notice(driver, case, "assessment_arranged",
+                           [CANDIDATE_MAIL, HEAD_MAIL, ASSESSOR["email"]],
                            "Wednesday 10 February 2027", "Carol Assessor")
+    assert "replaces" not in notice.body
     assert "Wednesday 10 February 2027" in notice.subject
     assert statuses(driver, case)["assessment_window"] == "pending"
 
@@ -358,11 +360,34 @@ def test_rescheduling_sends_a_new_notice_and_the_new_day_is_the_one_letters_coun
     assert outcome.state == "assessment_scheduled"
     arranged = notices_of(driver, case, "assessment_arranged")
     assert ["Wednesday 17 February 2027" in n.subject for n in arranged] == [False, True]
+    # The new date says which it replaces; the assessor is told too.
+    assert "replaces Wednesday 10 February 2027" in arranged[1].subject
+    assert "This replaces the assessment arranged for Wednesday 10 February 2027" in \
+        arranged[1].body
+    assert ASSESSOR["email"] in recipients(arranged[1])
     timers = driver.timers(case)
     # 3 working days after Wed 2027-02-17: 18, 19, 22 Feb -> Mon 2027-02-22.
     assert timers["decision_letter"][:2] == ("2027-02-22", "2027-02-23T00:00:00+00:00")
     # 15 working days after 2027-02-17: 18-19 (2), 22-26 (7), 1-5 Mar (12), 8-10 Mar (15).
     assert timers["written_feedback"][:2] == ("2027-03-10", "2027-03-11T00:00:00+00:00")
+
+
+def test_a_new_assessor_replaces_the_old_one_who_is_told_not_to_travel(driver):
+    case = driver.to_assessment_scheduled()
+    other = {"id": "as-40", "name": "Dan Other", "email": "dan.other@agency.example.org"}
+
+    driver.fire(case, "schedule_assessment", AGENCY,
+                {"assessment_date": "2027-02-17", "assessor": other}, at="2027-01-20")
+
+    latest = notices_of(driver, case, "assessment_arranged")[-1]
+    assert recipients(latest) == [CANDIDATE_MAIL, HEAD_MAIL, other["email"], ASSESSOR["email"]]
+    assert "Carol Assessor, who is told too and will not attend" in latest.body
+    # The assessor bound to the case is now the new one.
+    with refused(driver, RoleNotAllowedError, "the case expects the assessor of the current "
+                 r"schedule, Dan Other \(assessor:as-40\)"):
+        driver.fire(case, "judge_met", JUDGE, at="2027-02-17T16:00")
+    assert driver.fire(case, "judge_met", "assessor:as-40", at="2027-02-17T16:00").state == \
+        "certified"
 
 
 @pytest.mark.parametrize("actor", [JUDGE, AGENCY])
@@ -535,8 +560,19 @@ def test_when_the_review_window_passes_the_not_met_judgement_becomes_final(drive
     assert data_of(entry) == {"due": "2027-04-13"}
 
 
-@pytest.mark.parametrize("state", ["received", "supported", "with_agency",
-                                   "assessment_scheduled", "not_met_before_letter", "not_met"])
+# Whom a withdrawal is copied to, by how far the case got (the walk's post is internal, paid
+# by the school, and names no appointment: neither the post school nor the LA is involved).
+INVOLVED = {
+    "received": [HEAD_MAIL],
+    "supported": [HEAD_MAIL],
+    "with_agency": [HEAD_MAIL, AGENCY_MAIL],
+    "assessment_scheduled": [HEAD_MAIL, AGENCY_MAIL, ASSESSOR["email"]],
+    "not_met_before_letter": [HEAD_MAIL, AGENCY_MAIL, ASSESSOR["email"]],
+    "not_met": [HEAD_MAIL, AGENCY_MAIL, ASSESSOR["email"]],
+}
+
+
+@pytest.mark.parametrize("state", list(INVOLVED))
 def test_the_candidate_withdraws_from_a_non_final_state_and_every_timer_is_cancelled(
         driver, state):
     case = walk(driver, state)
@@ -547,7 +583,33 @@ def test_the_candidate_withdraws_from_a_non_final_state_and_every_timer_is_cance
     assert outcome.state == "withdrawn"
     assert pending and all(statuses(driver, case)[name] == "cancelled" for name in pending)
     assert "pending" not in statuses(driver, case).values()
-    assert_notice(driver, case, "withdrawal_confirmed", [CANDIDATE_MAIL], "withdrawn on")
+    mine, copy = notices_of(driver, case, "withdrawal_confirmed")
+    assert recipients(mine) == [CANDIDATE_MAIL] and "Dear Ann Lee" in mine.body
+    # Everyone the case has involved so far is told, the assessor too (who must not travel).
+    assert recipients(copy) == INVOLVED[state]
+    assert "Ann Lee" in copy.body and "withdrew" in copy.body and case in copy.subject
+    if "schedule_assessment" in {e.trigger for e in driver.log(case)}:
+        assert "Wednesday 10 February 2027 will not take place" in copy.body.replace("\n", " ")
+
+
+def test_a_withdrawal_is_copied_to_the_post_school_and_the_la_once_they_are_involved(driver):
+    """An external post forwarded to its school and shortlisted, funded through the LA: the
+    post school and the LA co-ordinator are told, with the headteacher and the agency."""
+    post = driver.open("appointment", appointment_data(funding_source="local_formula"),
+                       actor="la_coordinator:lc").case
+    case = driver.open(data=application_data(
+        post={**EXTERNAL_POST, "appointment": post}), at="2026-12-18").case
+    driver.fire(case, "support", HEADTEACHER, EVALUATION, at="2027-01-05")
+    driver.fire(case, "forward_to_post_school", HEADTEACHER, at="2027-01-06")
+    driver.fire(case, "shortlist", "post_school:vale", at="2027-01-07")
+    driver.fire(case, "submit_to_agency", "la_coordinator:lc",
+                {"funding_declaration": {"declared_by": "LA", "source": "local_formula"}},
+                at="2027-01-08")
+
+    driver.fire(case, "withdraw", CANDIDATE, at="2027-01-11")
+
+    _, copy = notices_of(driver, case, "withdrawal_confirmed")
+    assert recipients(copy) == [HEAD_MAIL, VALE_OFFICE, LA_MAIL, AGENCY_MAIL]
 
 
 # == 2. Refusals: each one writes nothing ========================================================
@@ -740,7 +802,8 @@ def test_an_assessment_after_the_six_week_window_needs_a_delay_reason(driver):
     outcome = driver.fire(case, "schedule_assessment", AGENCY, {**late, "delay_reason": reason},
                           at="2027-01-12")
     assert outcome.state == "assessment_scheduled"
-    assert_notice(driver, case, "assessment_arranged", [CANDIDATE_MAIL, HEAD_MAIL], reason,
+    assert_notice(driver, case, "assessment_arranged",
+                  [CANDIDATE_MAIL, HEAD_MAIL, ASSESSOR["email"]], reason,
                   "Monday 22 February 2027")
 
 

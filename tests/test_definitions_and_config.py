@@ -71,7 +71,10 @@ def test_the_three_processes_use_the_public_vocabulary_of_the_domain():
     assert [(r.trigger, r.retired) for r in into_refused] == [("refuse", True)]
     assert {s.value for s in PROCESSES["appointment"].states} == {
         "post_agreed", "funding_secured", "advertised", "shortlisting", "appointed",
-        "ast2_submitted", "filled", "vacated", "cancelled"}
+        "ast2_submitted", "filled", "leaving", "vacated", "cancelled"}
+    assert {t.name for t in PROCESSES["appointment"].timers} == {"ast2_notification", "post_ends"}
+    assert "change_headteacher" in PROCESSES["application"].triggers()
+    assert {"give_notice", "timer:post_ends"} <= set(PROCESSES["appointment"].triggers())
 
 
 def test_built_in_defaults_need_no_file(tmp_path):

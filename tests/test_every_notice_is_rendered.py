@@ -116,6 +116,33 @@ def walk_every_notice(d: Driver) -> None:
            at="2027-08-10")
     d.tick("2027-08-30")   # due 2027-08-24
     d.fire(other, "submit_ast2", "post_school:vale", at="2027-08-20")
+    # The AST gives notice on that post; its last day passes and the post is vacated.
+    d.fire(other, "give_notice", "post_school:vale",
+           {"last_day": "2027-12-17", "reason": "moving_post"}, at="2027-09-06")
+    # The post moved to, appointed ahead with a certificate from elsewhere, starting after the
+    # old post's last day; its AST2 names the certificate's agency reference.
+    certificate = {"agency_reference": "NAA-2019-0042", "certified_on": "2019-06-14",
+                   "checked_by": "LA co-ordinator"}
+    ahead = d.open("appointment", appointment_data(), at="2027-09-06").case
+    d.fire(ahead, "secure_funding", "headteacher:v.vale", at="2027-09-06")
+    d.fire(ahead, "advertise", "headteacher:v.vale", {"closing_date": "2027-09-20"},
+           at="2027-09-06")
+    d.fire(ahead, "close_applications", "post_school:vale",
+           {"shortlist": [{"candidate": "Ann Lee", "certificate": certificate}]}, at="2027-09-21")
+    d.fire(ahead, "appoint", "post_school:vale",
+           {"candidate": "Ann Lee", "email": "ann.lee@hill.example.org",
+            "certificate": certificate, "start_date": "2028-01-04", "spine_point": 5},
+           at="2027-09-22")
+    d.fire(ahead, "submit_ast2", "post_school:vale", at="2027-09-23")
+    d.tick("2027-12-20")
+    # A post cancelled while an application still names it.
+    cancelled = d.open("appointment", appointment_data(), at="2027-12-20").case
+    naming = application_data("external")
+    naming["post"] = {"school": "Vale Secondary School", "email": "office@vale.example.org",
+                      "advertisement": "external", "appointment": cancelled}
+    d.open(data=naming, at="2027-12-20")
+    d.fire(cancelled, "cancel", "headteacher:v.vale", {"reason": "The budget will not allow it."},
+           at="2027-12-21")
 
 
 def test_every_declared_notice_is_rendered_by_the_transition_that_sends_it(driver: Driver):

@@ -81,7 +81,9 @@ def test_show_lists_the_next_triggers_with_the_keys_each_needs(tmp_path):
                   cli.ok("example", "application").stdout, now="2026-12-18").stdout.strip()
     shown = json.loads(cli.ok("show", case, "--json").stdout)
     steps = {s["trigger"]: s for s in shown["next"]}
-    assert set(steps) == {"reject", "decline_support", "support", "withdraw"}
+    assert set(steps) == {"reject", "decline_support", "support", "withdraw",
+                          "change_headteacher"}
+    assert steps["change_headteacher"]["roles"] == ["la_coordinator"]
     assert steps["support"] == {"trigger": "support", "roles": ["headteacher"],
                                 "needs": ["evaluation"], "may_add": []}
     text = cli.ok("show", case).stdout

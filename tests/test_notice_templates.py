@@ -104,7 +104,9 @@ def context(kind="application", state="received", case=None, event=None, effecti
             "case": {k: v for k, v in case.items() if k not in TRIGGERS}, "records": records,
             "done": {k: effective.isoformat() for k in records}, "deadlines": {},
             "event": event or {}, "effective_date": effective, "timers": timers or {},
-            "contacts": CONTACTS, "nation": "england", **extra}
+            "contacts": CONTACTS, "nation": "england", "today": effective,
+            "headteacher": case.get("headteacher"), "derived": {}, "copy": False,
+            "role": "", **extra}
 
 
 # One realistic context per notice, as the transition that sends it would build it.
@@ -179,6 +181,23 @@ SAMPLES = {
     "ast2_form": context(
         kind="appointment", state="ast2_submitted", case=appointment_case(appoint=APPOINTED),
         effective=date(2027, 6, 21)),
+    "review_outcome": context(
+        kind="review", state="original_stands", effective=date(2027, 6, 10),
+        case=review_case(assign_review_officer={"review_officer": REVIEW_OFFICER}),
+        event={"reasons": "The outreach portfolio was considered on the day; the judgement was sound."}),
+    "post_ending": context(
+        kind="appointment", state="leaving", case=appointment_case(appoint=APPOINTED),
+        effective=date(2028, 3, 1), role="post_school",
+        event={"last_day": date(2028, 4, 30), "reason": "moving_post"},
+        timers={"post_ends": timer(date(2028, 4, 30))}),
+    "post_vacated": context(
+        kind="appointment", state="vacated", effective=date(2028, 5, 1), role="system",
+        case=appointment_case(appoint=APPOINTED,
+                              give_notice={"last_day": "2028-04-30", "reason": "left"}),
+        event={"due": "2028-04-30"}),
+    "post_cancelled": context(
+        kind="appointment", state="cancelled", case=appointment_case(), role="la_coordinator",
+        effective=date(2027, 3, 1), event={"reason": "The school's budget no longer allows it."}),
 }
 
 
@@ -189,7 +208,7 @@ def rendered(name: str, **changes) -> RenderedNotice:
 
 
 def test_every_notice_name_has_a_sample():
-    assert set(SAMPLES) == set(NOTICE_NAMES) and len(NOTICE_NAMES) == 19
+    assert set(SAMPLES) == set(NOTICE_NAMES) and len(NOTICE_NAMES) == 23
 
 
 def test_check_all_loads_every_template():
@@ -388,8 +407,12 @@ def test_review_decision_gives_outcome_and_reasons_to_candidate_and_assessor():
     notice = rendered("review_decision")
     assert "original assessment stands" in notice.subject
     assert "Dear Priya Shah and Helen Okafor," in notice.body
-    assert "Tom Evans" in notice.body and "Hillcrest Primary School" in notice.body
+    # The reasons go to the candidate and the assessor only (review_outcome tells the others).
+    assert "Tom Evans" not in notice.body and "Copy:" not in notice.body
     assert "the judgement was sound" in notice.body
+    # Annex D paragraph 5's test, stated as it is.
+    assert "would have been certified\nas an Advanced Skills Teacher had the original assessment " \
+        "been properly conducted" in notice.body
     certified = rendered("review_decision", state="certified")
     assert "candidate certified" in certified.subject and "I therefore certify" in certified.body
 
@@ -414,8 +437,8 @@ def test_ast2_form_carries_name_school_start_date_and_spine_point():
 
 def test_a_missing_context_key_raises_an_error_naming_the_template():
     ctx = copy.deepcopy(SAMPLES["application_received"])
-    del ctx["timers"]["headteacher_deadline"]
-    with pytest.raises(TemplateRenderError, match="application_received.*headteacher_deadline"):
+    del ctx["case"]["school"]
+    with pytest.raises(TemplateRenderError, match="application_received.*school"):
         render("application_received", ctx)
 
 

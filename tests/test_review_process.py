@@ -18,7 +18,8 @@ import json
 
 import pytest
 
-from tests.builders import (ASSESSOR, HEADTEACHER, OFFICER, Driver, appointment_data, recipients,
+from tests.builders import (ASSESSOR, HEADTEACHER, OFFICER, Driver, application_data,
+                            appointment_data, recipients,
                             refused)
 from workflows.config import Config
 from workflows.engine import Actor, Engine
@@ -340,18 +341,53 @@ def test_certifying_certifies_the_application_through_a_system_entry(driver: Dri
     assert json.loads(entry.data) == {"review": review}
 
 
-def test_the_decision_goes_to_candidate_and_assessor_copied_to_head_and_post_school(
+def test_the_decision_with_reasons_goes_to_candidate_and_assessor_the_outcome_to_the_others(
         driver: Driver):
     _, review = to_with_officer(driver)
     driver.fire(review, "certify", REVIEW_OFFICER, {"reasons": "The portfolio meets E3."},
                 at="2027-03-22")
     assert driver.timers(review)["review_decision"][2] == "cancelled"
-    notice = last_notice(driver, review)
-    assert notice.template == "review_decision"
-    assert recipients(notice) == [CANDIDATE_EMAIL, ASSESSOR["email"], HEAD_EMAIL,
-                                  POST_SCHOOL_EMAIL]
-    assert "candidate certified" in notice.subject
-    assert "The portfolio meets E3." in notice.body
+    decision, outcome = driver.notices(review)[-2:]
+    assert decision.template == "review_decision"
+    assert recipients(decision) == [CANDIDATE_EMAIL, ASSESSOR["email"]]
+    assert "candidate certified" in decision.subject
+    assert "The portfolio meets E3." in decision.body
+    # The headteacher and the post school are told the decision, never the reasons (they may
+    # discuss an allegation of bias). The post is paid by the school: the LA is not told.
+    assert outcome.template == "review_outcome"
+    assert recipients(outcome) == [HEAD_EMAIL, POST_SCHOOL_EMAIL]
+    assert "certified" in outcome.body and "The portfolio meets E3." not in outcome.body
+
+
+def test_the_la_is_told_a_review_outcome_for_a_post_it_funds(driver: Driver):
+    post = driver.open("appointment", appointment_data(funding_source="school_development_grant"),
+                       actor="la_coordinator:lc", at="2026-12-01").case
+    data = application_data()
+    data["post"]["appointment"] = post
+    application = driver.open(data=data, at="2026-12-18").case
+    driver.fire(application, "support", HEADTEACHER, {"evaluation": "Meets E and A"},
+                at="2027-01-05")
+    driver.fire(application, "send_to_la", HEADTEACHER, at="2027-01-06")
+    driver.fire(application, "submit_to_agency", "la_coordinator:lc",
+                {"funding_declaration": {"declared_by": "LA", "source":
+                                         "school_development_grant"}}, at="2027-01-07")
+    driver.fire(application, "agency_receive", "agency:naa", at="2027-01-08")
+    driver.fire(application, "schedule_assessment", "agency:naa",
+                {"assessment_date": "2027-02-10", "assessor": ASSESSOR}, at="2027-01-11")
+    driver.fire(application, "judge_not_met", ORIGINAL_ASSESSOR, {"unmet_standards": ["A1"]},
+                at="2027-02-10T16:00")
+    review = driver.fire(application, "request_review", CANDIDATE,
+                         {"grounds": ["bias_or_discrimination"], "explanation": "Biased."},
+                         at="2027-02-11").linked[0].case
+    driver.fire(review, "invite_assessor_comment", COORDINATOR, at="2027-02-12")
+    driver.fire(review, "assign_review_officer", COORDINATOR, {"review_officer": OFFICER},
+                at="2027-02-15")
+    driver.fire(review, "uphold", REVIEW_OFFICER, {"reasons": "No sign of bias."},
+                at="2027-02-22")
+    outcome = driver.notices(review)[-1]
+    assert outcome.template == "review_outcome"
+    assert recipients(outcome) == [HEAD_EMAIL, POST_SCHOOL_EMAIL, LA_COORDINATOR_EMAIL]
+    assert "No sign of bias" not in outcome.body and "original assessment stands" in outcome.body
 
 
 def test_upholding_lets_the_original_judgement_stand_and_closes_the_application(
@@ -365,11 +401,11 @@ def test_upholding_lets_the_original_judgement_stand_and_closes_the_application(
     assert (entry.trigger, entry.actor, entry.dest) == ("review_upheld", "system",
                                                         "closed_not_met")
     assert driver.timers(review)["review_decision"][2] == "cancelled"
-    notice = last_notice(driver, review)
+    notice = driver.notices(review)[-2]
     assert notice.template == "review_decision"
-    assert recipients(notice) == [CANDIDATE_EMAIL, ASSESSOR["email"], HEAD_EMAIL,
-                                  POST_SCHOOL_EMAIL]
+    assert recipients(notice) == [CANDIDATE_EMAIL, ASSESSOR["email"]]
     assert "original assessment stands" in notice.subject
+    assert "would have been certified" in notice.body   # Annex D's test, stated
 
 
 @pytest.mark.parametrize("trigger", ["certify", "uphold"])
@@ -399,17 +435,47 @@ def test_a_review_certified_candidate_can_then_be_appointed(driver: Driver):
 # -- withdrawal --------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("state", OPEN_STATES)
-def test_the_candidate_may_withdraw_an_open_review_which_closes_the_application(
+def test_a_review_withdrawn_while_the_window_is_open_returns_the_application_to_not_met(
         driver: Driver, state):
     application, review = to_state(driver, state)
     assert driver.state(review) == state
     outcome = driver.fire(review, "withdraw", CANDIDATE, at="2027-03-10")
     assert outcome.state == "withdrawn"
-    assert driver.state(application) == "closed_not_met"
-    entry = driver.log(application)[-1]
-    assert (entry.trigger, entry.actor) == ("review_upheld", "system")
     assert {name: status for name, (_, _, status) in driver.timers(review).items()} == {
         "review_decision": "cancelled"}
+    # The letter went on Fri 2027-02-12: its 40 working days end on Tue 2027-04-13, after the
+    # withdrawal. The application is back in not_met, with a window ending that same day.
+    assert driver.state(application) == "not_met"
+    entry = driver.log(application)[-1]
+    assert (entry.trigger, entry.actor, entry.dest) == ("review_withdrawn", "system", "not_met")
+    assert driver.timers(application)["review_window"] == (
+        "2027-04-13", "2027-04-13T23:00:00+00:00", "pending")
+    confirmed, outcome_notice = driver.notices(review)[-2:]
+    assert confirmed.template == "withdrawal_confirmed"
+    assert recipients(confirmed) == [CANDIDATE_EMAIL]
+    assert "you may ask again" in confirmed.body and "Tuesday 13 April 2027" in confirmed.body
+    assert outcome_notice.template == "review_outcome"
+    assert recipients(outcome_notice) == [HEAD_EMAIL, POST_SCHOOL_EMAIL]
+    assert "withdrew" in outcome_notice.body
+    # The candidate may ask again within the same window.
+    again = driver.fire(application, "request_review", CANDIDATE,
+                        {"grounds": ["relevant_evidence_ignored"], "explanation": "Again."},
+                        at="2027-04-12")
+    assert driver.state(application) == "under_review" and again.linked[0].case != review
+
+
+def test_a_review_withdrawn_after_the_window_ended_closes_the_application(driver: Driver):
+    application = driver.to_not_met()   # letter Fri 2027-02-12: window ends Tue 2027-04-13
+    review = driver.fire(application, "request_review", CANDIDATE,
+                         {"grounds": ["relevant_evidence_ignored"], "explanation": "Unread."},
+                         at="2027-04-13").linked[0].case
+    driver.fire(review, "withdraw", CANDIDATE, at="2027-04-20")
+    assert driver.state(application) == "closed_not_met"
+    entry = driver.log(application)[-1]
+    assert (entry.trigger, entry.dest) == ("review_withdrawn", "closed_not_met")
+    assert driver.timers(application)["review_window"][2] == "cancelled"   # not started again
+    confirmed = [n for n in driver.notices(review) if n.template == "withdrawal_confirmed"][0]
+    assert "ended on\nTuesday 13 April 2027: the judgement is now final" in confirmed.body
 
 
 def test_the_application_cannot_be_withdrawn_while_its_review_is_open(driver: Driver):
@@ -578,6 +644,7 @@ def test_a_decision_dated_before_the_review_opened_is_refused(driver: Driver):
 
 def test_only_the_original_assessor_records_the_comment(driver: Driver):
     _, review = to_commenting(driver)
-    with refused(driver, GuardFailedError, "only the original assessor .*not zz-99"):
+    with refused(driver, RoleNotAllowedError, r"assessor:zz-99 may not fire record_assessor_comment"
+                 r".*the case expects the original assessor, Carol Assessor \(assessor:as-17\)"):
         driver.fire(review, "record_assessor_comment", "assessor:zz-99",
                     {"comment": "I was not there."}, at="2027-03-03")

@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any, Mapping
 
-from states.spec import CalendarDays, Facts, Timer, WorkingDays
+from states.spec import CalendarDays, Facts, OnTheDay, Timer, WorkingDays
 from workflows.calendar import Calendars, WorkingCalendar, fires_at
 
 
@@ -19,7 +19,7 @@ class Deadline:
     due: date                # the last day on which the duty is in time
     fires_at: datetime       # 00:00 Europe/London the day after `due`, as UTC
     rule: str                # "20 working days after 2027-03-10 (...), England, no LA closure days"
-    rule_kind: str           # working_days or calendar_days
+    rule_kind: str           # working_days, calendar_days or on_the_day
     rule_n: int
     calendar: str            # local or national: whose calendar it counted on
     counted_on: WorkingCalendar
@@ -70,6 +70,9 @@ def _deadline(timer: Timer, start: date, calendar: WorkingCalendar, n: int) -> D
         weeks = f"{n // 7} weeks" if n % 7 == 0 else ""
         words = (f"{weeks + ' = ' if weeks else ''}{n} calendar days after {start} "
                  f"({timer.starting_point}), no working-day adjustment")
+    elif isinstance(rule, OnTheDay):
+        due = start
+        words = f"on {start} ({timer.starting_point}) itself, no working-day adjustment"
     else:
         raise TypeError(f"timer {timer.name}: unknown rule {rule!r}")
     return Deadline(timer.name, start, due, fires_at(due), words, rule.kind, n, timer.calendar,

@@ -14,7 +14,7 @@ from states.spec import Process, Transition
 from storage import hashchain, jsontext
 from storage.rows import CaseChange, CaseRow, Erasure, LogEntry, NewTimer, TimerRow
 from storage.sql_store import ERASED
-from workflows.calendar import Calendars
+from workflows.calendar import Calendars, local_date
 from workflows.config import Config
 from workflows.deadlines import Deadline, calendar_for, compute
 from workflows.engine import notices
@@ -120,13 +120,15 @@ def apply(work: UnitOfWork, mode: Mode, setting: Setting, change: Change) -> Out
     # -- notices, rendered from the case as it stands after the transition ---------------------
     stored = []
     # The notices of the rules the entry is decided under (replay: as it was recorded).
-    sending = [n for n in row.notices if n.since <= mode.edition] if row.notices else None
+    sending = [n for n in row.notices if n.sent_in(mode.edition)] if row.notices else None
     if sending:
+        # The day the notice is read: its own date, or the day it is keyed in when later (a
+        # letter never promises a date that has passed by then).
+        today = max(facts.effective_date, local_date(datetime.fromisoformat(work.recorded_at)))
         ctx = notices.context(process, case.id, dest, facts, records, pending,
-                              started, change.fired, setting.contacts, superseded)
-        stored = [notices.render_notice(case.id, seq, n, effect, ctx, facts, setting.render,
-                                        mode, work.recorded_at)
-                  for n, effect in enumerate(sending, start=1)]
+                              started, change.fired, setting.contacts, superseded, today)
+        stored = notices.render_all(case.id, seq, sending, ctx, facts, setting.render, mode,
+                                    work.recorded_at)
 
     # -- the log entry, chained --------------------------------------------------------------------
     global_seq, global_prev = work.next_in_chain()

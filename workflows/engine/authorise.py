@@ -4,7 +4,7 @@ names whom it acts for."""
 from __future__ import annotations
 
 from states.roles import ACTS_FOR_NOBODY
-from states.spec import Transition
+from states.spec import Party, Transition
 from workflows.engine.actors import Actor
 from workflows.engine.facts import CaseFacts
 from workflows.errors import RoleNotAllowedError
@@ -27,9 +27,11 @@ def acting_role(actor: Actor, on_behalf_of: Actor | None, trigger: str) -> str:
     return actor.role
 
 
-def authorise(row: Transition, actor: Actor, on_behalf_of: Actor | None, facts: CaseFacts
-              ) -> str:
-    """The role checked, or a refusal naming the roles that may."""
+def authorise(row: Transition, actor: Actor, on_behalf_of: Actor | None, facts: CaseFacts,
+              parties: tuple[Party, ...] = ()) -> str:
+    """The role checked, or a refusal naming the roles that may; then, for a role the case
+    binds (`parties`), the person: one who is not the party the case expects is refused, and
+    the refusal names that party."""
     role = "system" if actor.is_system else acting_role(actor, on_behalf_of, row.trigger)
     allowed = row.roles_for(facts)
     if role not in allowed or (role == "system") != actor.is_system:
@@ -41,7 +43,26 @@ def authorise(row: Transition, actor: Actor, on_behalf_of: Actor | None, facts: 
             f"role {role} may not fire {row.trigger} on case {facts.case_id} in state "
             f"{facts.state}; allowed: {', '.join(allowed)}", case=facts.case_id,
             trigger=row.trigger, state=facts.state)
+    if row.trigger != "open":
+        for party in parties:
+            if party.role == role:
+                _refuse_unless_the_party(party, role, actor, facts, row.trigger)
     return role
+
+
+def _refuse_unless_the_party(party: Party, role: str, actor: Actor, facts: CaseFacts,
+                             trigger: str) -> None:
+    expected = party.expected(facts)
+    if not expected or not expected.get("id"):
+        return   # the case records no one yet (a case opened before the rule: editions 1-2)
+    if str(expected["id"]) == facts.actor_id:
+        return
+    acting = f"{role}:{facts.actor_id}"
+    by = f" (keyed in by {actor})" if actor.role == "operator" else ""
+    raise RoleNotAllowedError(
+        f"{acting}{by} may not fire {trigger} on case {facts.case_id}: the case expects "
+        f"{party.who}, {expected.get('name') or expected['id']} ({role}:{expected['id']})",
+        case=facts.case_id, trigger=trigger, state=facts.state)
 
 
 def _a(noun: str) -> str:

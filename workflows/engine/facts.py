@@ -31,6 +31,12 @@ class CaseReader(Protocol):
     def lookup(self, case_id: str) -> CaseView | None: ...
     def cases_of_kind(self, kind: str, state: str | None = None,
                       email: str | None = None) -> Sequence[CaseView]: ...
+    def deadlines_of(self, case_id: str) -> Mapping[str, date]: ...
+
+
+def latest_dues(timers: Sequence[Any]) -> dict[str, date]:
+    """name -> the due date of the latest timer of that name (timers in the order started)."""
+    return {t.name: date.fromisoformat(t.due) for t in timers}
 
 
 @dataclass(slots=True)
@@ -51,6 +57,7 @@ class CaseFacts:
     pending_timers: Mapping[str, date] = field(default_factory=dict)
     deadlines: Mapping[str, date] = field(default_factory=dict)
     statuses: Mapping[str, str] = field(default_factory=dict)   # name -> latest timer status
+    derived: Mapping[str, Any] = field(default_factory=dict)    # what the engine derived
     _records: Mapping[str, Mapping[str, Any]] | None = None
     _done: Mapping[str, date] | None = None
 
@@ -79,3 +86,6 @@ class CaseFacts:
     def cases_of_kind(self, kind: str, state: str | None = None,
                       email: str | None = None) -> Sequence[CaseView]:
         return self.reader.cases_of_kind(kind, state, email)
+
+    def deadlines_of(self, case_id: str) -> Mapping[str, date]:
+        return self.reader.deadlines_of(case_id)

@@ -4,6 +4,7 @@ tested along the way."""
 from __future__ import annotations
 
 import secrets
+from datetime import date
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Protocol, Sequence
 
@@ -13,7 +14,7 @@ from storage import queries
 from storage.db import Database
 from storage.protocol import CaseStore
 from workflows.calendar import WorkingCalendar
-from workflows.engine.facts import CaseFacts, CaseReader, CaseView
+from workflows.engine.facts import CaseFacts, CaseReader, CaseView, latest_dues
 
 
 class Mode(Protocol):
@@ -61,6 +62,9 @@ class StoreReader:
                       email: str | None = None) -> Sequence[CaseView]:
         return [CaseView.of(r) for r in self.store.cases_of_kind(kind, state, email)]
 
+    def deadlines_of(self, case_id: str) -> Mapping[str, date]:
+        return latest_dues(self.store.timers_of(case_id))
+
 
 @dataclass(frozen=True)
 class DatabaseReader:
@@ -74,6 +78,9 @@ class DatabaseReader:
     def cases_of_kind(self, kind: str, state: str | None = None,
                       email: str | None = None) -> Sequence[CaseView]:
         return [CaseView.of(r) for r in queries.case_rows_of_kind(self.db, kind, state, email)]
+
+    def deadlines_of(self, case_id: str) -> Mapping[str, date]:
+        return latest_dues(queries.case_timers(self.db, case_id))
 
 
 def new_case_id(prefix: str) -> str:

@@ -8,7 +8,7 @@ from datetime import date
 from typing import Any, Callable, Mapping
 
 from notifications.render import TemplateRenderError
-from states.spec import Notify, Process
+from states.spec import Notify, NotifyEach, Process
 from storage import hashchain
 from storage.rows import NoticeRow, TimerRow
 from workflows.calendar import fires_at
@@ -21,7 +21,8 @@ from workflows.errors import EngineError, InvalidDataError
 def context(process: Process, case_id: str, state: str, facts: CaseFacts,
             records: Mapping[str, Mapping[str, Any]], pending: Mapping[str, date],
             started: Mapping[str, Deadline], fired: TimerRow | None,
-            contacts: Mapping[str, str], superseded: TimerRow | None = None) -> dict[str, Any]:
+            contacts: Mapping[str, str], superseded: TimerRow | None = None,
+            today: date | None = None) -> dict[str, Any]:
     """What a template reads (the case as it stands after the transition):
     - `case`: the data it was opened with; `records`: trigger -> the data it recorded;
       `done`: trigger -> the day it took effect;
@@ -31,7 +32,13 @@ def context(process: Process, case_id: str, state: str, facts: CaseFacts,
       cancelled, superseded);
     - `missed` (a `deadline_missed`, or the `deadline_missed_withdrawn` of a superseded timer):
       the timer, its due date, the duty and whose it is;
-    - `nation`: england or wales; `contacts`: the configured addresses."""
+    - `nation`: england or wales; `contacts`: the configured addresses;
+    - `today`: the day the notice is read (its effective date, or the day it was keyed in when
+      later): a due date before it is overdue, never promised;
+    - `role`: the role acting (for an operator: the one it acts for), to sign by;
+    - `headteacher`: the headteacher the case is with now (after any `change_headteacher`);
+    - `derived`: what the engine derived with the event; `copy`: whether this notice is the
+      copy to others than the addressee; `about` (a notice for each of a list): its item."""
     timers: dict[str, dict[str, Any]] = {name: {"due": due, "fires_at": fires_at(due)}
                                          for name, due in pending.items()}
     for name, started_now in started.items():
@@ -44,7 +51,9 @@ def context(process: Process, case_id: str, state: str, facts: CaseFacts,
            "event": _canonical(facts.event) if facts.event else {},
            "effective_date": facts.effective_date, "timers": timers,
            "deadlines": _deadlines(facts, pending, fired), "contacts": contacts,
-           "nation": facts.nation}
+           "nation": facts.nation, "derived": facts.derived, "copy": False,
+           "today": today or facts.effective_date, "role": facts.role,
+           "headteacher": current_headteacher(facts.case, records)}
     missed = fired if fired is not None else superseded
     if missed is not None:
         timer = process.timer(missed.name)
@@ -90,10 +99,47 @@ def _canonical(value: Any) -> Any:
 _NESTED = (dict, list)   # (a model's dump is made of plain dicts and lists, never subclasses)
 
 
+def current_headteacher(case: Mapping[str, Any], records: Mapping[str, Any]) -> Any:
+    """The headteacher the case is with now: the last `change_headteacher`'s, else the one it
+    was opened with (None for a kind of case that names none)."""
+    changed = records.get("change_headteacher")
+    if changed:
+        return changed["data"]["headteacher"]
+    return case.get("headteacher")
+
+
+def render_all(case_id: str, seq: int, sending: list[Notify], ctx: Mapping[str, Any],
+               facts: CaseFacts, render: Callable[..., Any], mode: Mode,
+               created_at: str) -> list[NoticeRow]:
+    """Every notice an entry stores, numbered in order: one per Notify, and one per item of a
+    NotifyEach (none when its list is empty)."""
+    out: list[NoticeRow] = []
+    for effect in sending:
+        if isinstance(effect, NotifyEach):
+            for item in facts.derived.get(effect.each) or ():
+                to = [a for r in effect.to_each if (a := r(item))]
+                out.append(render_notice(case_id, seq, len(out) + 1, effect,
+                                         {**ctx, "about": item, "copy": effect.copy}, facts,
+                                         render, mode, created_at, to))
+            continue
+        out.append(render_notice(case_id, seq, len(out) + 1, effect,
+                                 {**ctx, "copy": True} if effect.copy else ctx, facts, render,
+                                 mode, created_at))
+    return out
+
+
 def render_notice(case_id: str, seq: int, n: int, effect: Notify, ctx: Mapping[str, Any],
                   facts: CaseFacts, render: Callable[..., Any], mode: Mode,
-                  created_at: str) -> NoticeRow:
-    to = list(dict.fromkeys([a for r in effect.to if (a := r(facts))]))
+                  created_at: str, addresses: list[str] | None = None) -> NoticeRow:
+    if addresses is None:
+        addresses = []
+        for recipient in effect.to:
+            found = recipient(facts)
+            if isinstance(found, (list, tuple)):
+                addresses.extend(a for a in found if a)
+            elif found:
+                addresses.append(found)
+    to = list(dict.fromkeys(addresses))
     if not to:
         raise InvalidDataError(f"notice {effect.template} has no recipient: the case names "
                                "no address for it", case=case_id, trigger=facts.kind)

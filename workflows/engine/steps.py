@@ -28,7 +28,7 @@ from workflows.engine.outcome import Outcome
 from workflows.engine.unit_of_work import UnitOfWork
 from workflows.engine.validate import dumped, effective_time, validate
 from workflows.errors import (ConcurrentChangeError, EffectiveTimeError, GuardFailedError,
-                              NotAllowedInStateError, RefusedError, UnknownCaseError,
+                              InvalidDataError, NotAllowedInStateError, RefusedError, UnknownCaseError,
                               UnknownTriggerError)
 from workflows.times import utc_iso
 
@@ -41,6 +41,8 @@ def open_case(work: UnitOfWork, mode: Mode, setting: Setting, process: Process, 
     facts = CaseFacts(case_id, process.kind, "", acting.id, "", {}, {}, local_date(now),
                       setting.contacts, setting.policy, mode.reader(work.store), setting.nation)
     facts.role = authorise(row, actor, on_behalf_of, facts)
+    if row.signed_by is not None and mode.decides_guards and facts.role == row.signed_by[0]:
+        data = _signed(row.signed_by[1], data, acting)
     model = validate(row, data, None, None)
     at = effective_time(effective_at or now, now, by_a_person=mode.decides_guards,
                         opened_at=None, case_id=None, trigger="open")
@@ -112,8 +114,8 @@ def fire(work: UnitOfWork, mode: Mode, setting: Setting, case_id: str, trigger: 
                       mode.reader(work.store), setting.nation, {}, pending, deadlines, statuses)
     # Replay does not authorise again: the entry was authorised under the rules it was
     # recorded with (states/editions.py).
-    facts.role = authorise(rows[0], actor, on_behalf_of, facts) if mode.decides_guards \
-        else acting.role
+    facts.role = authorise(rows[0], actor, on_behalf_of, facts, process.parties) \
+        if mode.decides_guards else acting.role
     model = validate(rows[0], data, case_id, stored.state)
     facts.event, submitted = dumped(model)
     facts.effective_date = local_date(at)
@@ -129,8 +131,8 @@ def fire(work: UnitOfWork, mode: Mode, setting: Setting, case_id: str, trigger: 
     row = decision.row
     opened = {e.kind: mode.opened_id(e.kind, PROCESSES[e.kind].case_prefix)
               for e in row.opens_linked} if row.opens_linked else {}
-    engine = _engine_record(mode.warnings(row, facts), opened=opened,
-                            derived=mode.derived(row, facts))
+    facts.derived = mode.derived(row, facts)
+    engine = _engine_record(mode.warnings(row, facts), opened=opened, derived=facts.derived)
     outcome = apply(work, mode, setting, Change(
         process, row, stored, decision.state, actor, on_behalf_of, at, facts, submitted, engine,
         None if fired is not None or row.internal else submitted, timers, fired))
@@ -145,6 +147,22 @@ def fire(work: UnitOfWork, mode: Mode, setting: Setting, case_id: str, trigger: 
                     work, mode, setting, effect.case_id(facts), effect.trigger, SYSTEM, None,
                     effect.data(facts), at, now))
     return outcome
+
+
+def _signed(key: str, data: Mapping[str, Any], acting: Actor) -> Mapping[str, Any]:
+    """The opening data with the opening party's id recorded as `KEY.id` (DOMAIN.md, "Parties
+    bound to a case": the headteacher who opens an application is the one bound to it). An id
+    given that is not the opener's is refused: the case would bind someone else."""
+    part = data.get(key) if isinstance(data, Mapping) else None
+    if not isinstance(part, Mapping):
+        return data   # validation names the missing or malformed key
+    given = part.get("id")
+    if given is not None and given != acting.id:
+        raise InvalidDataError(
+            f"open: invalid data: {key}.id: {given!r} is not the {acting.role} opening the case "
+            f"({acting}); leave it out (the opener's id is recorded) or open it as "
+            f"{acting.role}:{given}", trigger="open", field=f"{key}.id")
+    return {**data, key: {**part, "id": acting.id}}
 
 
 def _passed_over(work: UnitOfWork, stored: CaseRow, timers: list[TimerRow], when: str
@@ -209,7 +227,8 @@ def late_keyed(work: UnitOfWork, mode: Mode, setting: Setting, stored: CaseRow, 
             fire(work, mode, setting, stored.id, "timer_superseded", actor, on_behalf_of,
                  {"superseded_seq": e.seq, "timer": name, "due": _due_of(e),
                   "late_trigger": trigger, "late_effective_at": when,
-                  "late_recorded_at": work.recorded_at}, at, now, internal=True)
+                  "late_recorded_at": work.recorded_at, "late_state": decision.state},
+                 at, now, internal=True)
         else:
             standing.append(e)
     try:

@@ -1,0 +1,448 @@
+"""The guidance read again (DOMAIN.md as revised on 2026-12-06): the right person acts, everyone
+concerned is told, an AST can move post, and letters read as their recipients need them. Each
+test fails on the engine as it was before that revision.
+
+Dates are counted by hand in the comments; the walks are those of tests/builders.py (the AST1
+reaches the headteacher on Fri 2026-12-18, assessment day Wed 2027-02-10, a not-met letter on
+Fri 2027-02-12)."""
+from __future__ import annotations
+
+import json
+from enum import Enum
+
+import pytest
+
+from states.spec import (InvalidDefinition, Notify, Process, StartTimer, Timer, Transition,
+                         WorkingDays)
+from states.common import NoData, effective_date
+from tests.builders import (AGENCY, ASSESSOR, FUNDING, HEADTEACHER, OFFICER, Driver,
+                            application_data, appointment_data, recipients, refused)
+from tests.cli import open_application
+from workflows.clock import FixedClock
+from workflows.config import Config
+from workflows.engine import Engine
+from workflows.errors import GuardFailedError, InvalidDataError, RoleNotAllowedError
+from workflows.times import parse_instant
+
+CANDIDATE = "candidate:ann"
+COORDINATOR = "review_coordinator:rc"
+LA = "la_coordinator:lc"
+VALE = "post_school:vale"
+CANDIDATE_MAIL = "ann.lee@hill.example.org"
+HEAD_MAIL = "h.brown@hill.example.org"
+LA_MAIL = "ast.coordinator@la.example.org"
+AGENCY_MAIL = "ast.assessment@agency.example.org"
+CERTIFICATE = {"agency_reference": "NAA-2019-0042", "certified_on": "2019-06-14",
+               "checked_by": "Lena Cole, LA co-ordinator"}
+
+
+def notices(driver: Driver, case: str, template: str) -> list:
+    return [n for n in driver.notices(case) if n.template == template]
+
+
+def one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def shortlisting_post(driver: Driver, at: str = "2027-03-01", **data) -> str:
+    """A post paid by the school, advertised and closed with Ann Lee's certificate from
+    elsewhere on the shortlist."""
+    post = driver.open("appointment", appointment_data(**data), actor="headteacher:v.vale",
+                       at=at).case
+    driver.fire(post, "secure_funding", "headteacher:v.vale", at=at)
+    driver.fire(post, "advertise", "headteacher:v.vale", {"closing_date": at[:10]}, at=at)
+    driver.fire(post, "close_applications", VALE,
+                {"shortlist": [{"candidate": "Ann Lee", "certificate": CERTIFICATE}]}, at=at)
+    return post
+
+
+def appoint_with_certificate(driver: Driver, post: str, start: str, at: str):
+    return driver.fire(post, "appoint", VALE, {
+        "candidate": "Ann Lee", "email": CANDIDATE_MAIL, "certificate": CERTIFICATE,
+        "start_date": start, "spine_point": 5}, at=at)
+
+
+# == Defects valid input reached ====================================================================
+
+def test_the_ast2_of_an_appointee_with_a_certificate_from_elsewhere_names_its_reference(
+        driver: Driver):
+    post = shortlisting_post(driver)
+    appoint_with_certificate(driver, post, "2027-04-19", "2027-03-02")
+
+    outcome = driver.fire(post, "submit_ast2", VALE, at="2027-03-05")
+
+    assert outcome.state == "filled"
+    (form,) = notices(driver, post, "ast2_form")
+    assert recipients(form) == [AGENCY_MAIL, LA_MAIL]
+    assert "agency reference NAA-2019-0042" in form.body
+    assert "certified on Friday 14 June 2019" in form.body
+    assert driver.timers(post)["ast2_notification"][2] == "cancelled"
+
+
+def test_the_ast2_of_a_certificate_holder_through_the_cli_exits_0(cli):
+    def fire(case, trigger, actor, data=None, now="2027-03-01"):
+        args = ["fire", case, trigger, "--actor", actor]
+        if data is not None:
+            args += ["--data", json.dumps(data)]
+        return cli.ok(*args, now=now)
+    post = cli.ok("open", "appointment", "--actor", "headteacher:v.vale", "--data",
+                  json.dumps(appointment_data()), now="2027-03-01").stdout.strip()
+    fire(post, "secure_funding", "headteacher:v.vale")
+    fire(post, "advertise", "headteacher:v.vale", {"closing_date": "2027-03-01"})
+    fire(post, "close_applications", VALE,
+         {"shortlist": [{"candidate": "Ann Lee", "certificate": CERTIFICATE}]})
+    fire(post, "appoint", VALE, {"candidate": "Ann Lee", "email": CANDIDATE_MAIL,
+                                 "certificate": CERTIFICATE, "start_date": "2027-04-19",
+                                 "spine_point": 5}, now="2027-03-02")
+    fire(post, "submit_ast2", VALE, now="2027-03-05")
+    shown = cli.json("show", post)
+    assert shown["state"] == "filled"
+    (form,) = [n for n in shown["notices"] if n["template"] == "ast2_form"]
+    assert form["to"] == [AGENCY_MAIL, LA_MAIL]
+    cli.ok("deliver", now="2027-03-05")
+    sent = [p.read_text() for p in cli.folder.rglob("*.eml") if form["id"] in p.read_text()]
+    assert len(sent) == 1 and "NAA-2019-0042" in sent[0]
+
+
+@pytest.fixture
+def closed_in_july(db):
+    """An LA closed on Mon 26 and Tue 27 July 2027."""
+    clock = FixedClock(parse_instant("2026-12-18"))
+    config = Config(calendar={"closures": ["2027-07-26", "2027-07-27"]})
+    return Driver(Engine(db, config, clock=clock), clock)
+
+
+def test_the_review_decision_is_counted_on_the_national_calendar(closed_in_july: Driver):
+    driver = closed_in_july
+    # Received 2027-04-01: the walk's assessment day moves to Wed 2027-05-26; no letter yet.
+    application = driver.to_not_met(letter=False, received="2027-04-01")
+    review = driver.fire(application, "request_review", CANDIDATE,
+                         {"grounds": ["relevant_evidence_ignored"], "explanation": "Unread."},
+                         at="2027-06-10").linked[0].case
+    # 40 working days after Thu 2027-06-10, bank holidays only: 11 Jun (1), 14-18 (6),
+    # 21-25 (11), 28 Jun-2 Jul (16), 5-9 (21), 12-16 (26), 19-23 (31), 26-30 (36), 2-5 Aug
+    # (40): Thu 2027-08-05. The LA's closures on 26-27 July do not move the agency's duty.
+    assert driver.timers(review)["review_decision"][0] == "2027-08-05"
+    (acknowledged,) = notices(driver, review, "review_acknowledged")
+    assert "Thursday 5 August 2027" in acknowledged.body
+
+
+@pytest.fixture
+def wales(db):
+    clock = FixedClock(parse_instant("2026-12-18"))
+    return Driver(Engine(db, Config(calendar={"nation": "wales"}), clock=clock), clock)
+
+
+def test_a_welsh_excellent_teacher_is_judged_on_the_ast_standards_alone(wales: Driver):
+    case = wales.to_assessment_scheduled(data=application_data(career_stage="excellent_teacher"))
+
+    with refused(wales, GuardFailedError, "E3 are not assessed externally in Wales"):
+        wales.fire(case, "judge_not_met", "assessor:as-17", {"unmet_standards": ["E3", "A1"]},
+                   at="2027-02-10T16:00")
+    outcome = wales.fire(case, "judge_not_met", "assessor:as-17", {"unmet_standards": ["A1"]},
+                         at="2027-02-10T16:00")
+    assert outcome.state == "not_met"
+
+
+def test_a_welsh_post_threshold_teacher_is_still_judged_on_the_e_standards(wales: Driver):
+    case = wales.to_assessment_scheduled(data=application_data(career_stage="post_threshold"))
+    assert wales.fire(case, "judge_not_met", "assessor:as-17", {"unmet_standards": ["E3"]},
+                      at="2027-02-10T16:00").state == "not_met"
+
+
+# == Parties bound to their cases ===================================================================
+
+def test_another_headteacher_may_not_act_on_the_application(driver: Driver):
+    case = driver.open(at="2026-12-18").case
+
+    with refused(driver, RoleNotAllowedError, r"headteacher:x.other may not fire support on "
+                 rf"case {case}: the case expects the headteacher the application is with, "
+                 r"Hugh Brown \(headteacher:h.brown\)"):
+        driver.fire(case, "support", "headteacher:x.other", {"evaluation": "Fine."},
+                    at="2027-01-05")
+    assert driver.fire(case, "support", HEADTEACHER, {"evaluation": "Fine."},
+                       at="2027-01-05").state == "supported"
+
+
+def test_an_operator_acting_for_another_headteacher_is_refused_the_same_way(driver: Driver):
+    case = driver.open(at="2026-12-18").case
+
+    with refused(driver, RoleNotAllowedError, r"headteacher:x.other \(keyed in by "
+                 r"operator:it.jones\).*expects.*\(headteacher:h.brown\)"):
+        driver.fire(case, "support", "operator:it.jones", {"evaluation": "Fine."},
+                    at="2027-01-05", for_="headteacher:x.other")
+    assert driver.fire(case, "support", "operator:it.jones", {"evaluation": "Fine."},
+                       at="2027-01-05", for_=HEADTEACHER).state == "supported"
+
+
+def test_the_opener_is_recorded_as_the_headteacher_bound_to_the_case(driver: Driver):
+    case = driver.open(at="2026-12-18", actor="operator:it.jones", for_=HEADTEACHER).case
+    opened = json.loads(driver.log(case)[0].data)
+    assert opened["headteacher"]["id"] == "h.brown"
+
+
+def test_an_application_naming_another_headteacher_id_than_the_opener_is_refused(
+        driver: Driver):
+    data = application_data()
+    data["headteacher"]["id"] = "x.other"
+    with refused(driver, InvalidDataError, r"headteacher.id: 'x.other' is not the headteacher "
+                 r"opening the case \(headteacher:h.brown\)"):
+        driver.open(data=data, at="2026-12-18")
+
+
+def test_a_change_of_headteacher_is_logged_and_binds_the_new_one(driver: Driver):
+    case = driver.open(at="2026-12-18").case
+    new_head = {"id": "m.green", "name": "Maya Green", "email": "m.green@hill.example.org"}
+
+    outcome = driver.fire(case, "change_headteacher", "operator:it.jones",
+                          {"headteacher": new_head, "reason": "Hugh Brown retired."},
+                          at="2027-01-04", for_=LA)
+
+    assert outcome.state == "received"   # the case stays where it is
+    entry = driver.log(case)[-1]
+    assert (entry.trigger, entry.actor, entry.on_behalf_of) == (
+        "change_headteacher", "operator:it.jones", LA)
+    with refused(driver, RoleNotAllowedError, r"Maya Green \(headteacher:m.green\)"):
+        driver.fire(case, "support", HEADTEACHER, {"evaluation": "Fine."}, at="2027-01-05")
+    driver.fire(case, "support", "headteacher:m.green", {"evaluation": "Fine."},
+                at="2027-01-05")
+    driver.fire(case, "submit_to_agency", "headteacher:m.green", FUNDING, at="2027-01-06")
+    driver.fire(case, "agency_receive", AGENCY, at="2027-01-08")
+    # The new headteacher is the one told from now on.
+    (with_agency,) = notices(driver, case, "application_with_agency")
+    assert recipients(with_agency) == [CANDIDATE_MAIL, new_head["email"]]
+    assert "Maya Green" in with_agency.body
+
+
+def test_a_headteacher_cannot_change_the_headteacher(driver: Driver):
+    case = driver.open(at="2026-12-18").case
+    with refused(driver, RoleNotAllowedError, "may not fire change_headteacher"):
+        driver.fire(case, "change_headteacher", HEADTEACHER,
+                    {"headteacher": {"id": "x", "name": "X", "email": "x@hill.example.org"},
+                     "reason": "x"}, at="2027-01-04")
+
+
+def test_only_the_scheduled_assessor_judges_though_the_agency_may_for_them(driver: Driver):
+    case = driver.to_assessment_scheduled()
+
+    with refused(driver, RoleNotAllowedError, r"assessor:as-99 may not fire judge_met.*"
+                 r"the assessor of the current schedule, Carol Assessor \(assessor:as-17\)"):
+        driver.fire(case, "judge_met", "assessor:as-99", at="2027-02-10T16:00")
+    assert driver.fire(case, "judge_met", AGENCY, at="2027-02-10T16:00").state == "certified"
+
+
+def test_only_the_assigned_review_officer_decides(driver: Driver):
+    _, review = driver.to_review()
+    driver.fire(review, "invite_assessor_comment", COORDINATOR, at="2027-03-02")
+    driver.fire(review, "assign_review_officer", COORDINATOR, {"review_officer": OFFICER},
+                at="2027-03-03")
+
+    with refused(driver, RoleNotAllowedError, r"review_officer:ro-9 may not fire certify.*"
+                 r"the review officer assigned, Raj Officer \(review_officer:ro-3\)"):
+        driver.fire(review, "certify", "review_officer:ro-9", {"reasons": "Met."},
+                    at="2027-03-10")
+    assert driver.fire(review, "uphold", "review_officer:ro-3", {"reasons": "Sound."},
+                       at="2027-03-10").state == "original_stands"
+
+
+def test_a_party_refusal_through_the_cli_exits_2_naming_the_party(cli):
+    case = open_application(cli)
+    result = cli("fire", case, "support", "--actor", "headteacher:x.other", "--data",
+                 '{"evaluation": "Fine."}', now="2027-01-05")
+    assert result.returncode == 2
+    assert "Hugh Brown (headteacher:h.brown)" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert cli.json("show", case)["state"] == "received"
+
+
+# == Everyone concerned is told =====================================================================
+
+def test_cancelling_a_post_tells_every_live_application_naming_it_and_closes_it_to_new_ones(
+        driver: Driver):
+    post = driver.open("appointment", appointment_data(), actor="headteacher:v.vale",
+                       at="2027-01-04").case
+    naming = application_data("external")
+    naming["post"] = {"school": "Vale Secondary School", "email": "office@vale.example.org",
+                      "advertisement": "external", "appointment": post}
+    live = driver.open(data=naming, at="2027-01-05").case
+    other = application_data("external", candidate={"name": "Bo Diaz",
+                                                    "email": "bo.diaz@hill.example.org"})
+    other["post"] = naming["post"]
+    withdrawn = driver.open(data=other, at="2027-01-05").case
+    driver.fire(withdrawn, "withdraw", CANDIDATE, at="2027-01-06")
+
+    driver.fire(post, "cancel", LA, {"reason": "Funding withdrawn."}, at="2027-01-07")
+
+    to_la, to_live = notices(driver, post, "post_cancelled")
+    assert recipients(to_la) == [LA_MAIL] and "Funding withdrawn." in to_la.body
+    # One letter each: only the live application's candidate and headteacher, not Bo Diaz.
+    assert recipients(to_live) == [CANDIDATE_MAIL, HEAD_MAIL]
+    assert live in to_live.body and "existing or agreed post" in one_line(to_live.body)
+    with refused(driver, GuardFailedError, rf"post.appointment: the post {post} is cancelled"):
+        driver.open(data=naming, at="2027-01-08")
+
+
+# == An AST moving post =============================================================================
+
+def test_notice_on_a_post_ends_it_after_its_last_day_and_the_ast_may_be_appointed_ahead(
+        driver: Driver):
+    old = shortlisting_post(driver, at="2027-03-01")
+    appoint_with_certificate(driver, old, "2027-04-19", "2027-03-02")
+    driver.fire(old, "submit_ast2", VALE, at="2027-03-05")
+
+    leaving = driver.fire(old, "give_notice", VALE,
+                          {"last_day": "2027-08-31", "reason": "moving_post"}, at="2027-05-03")
+
+    assert leaving.state == "leaving"
+    (ending,) = notices(driver, old, "post_ending")
+    assert recipients(ending) == [AGENCY_MAIL, LA_MAIL]
+    assert "Tuesday 31 August 2027" in ending.body
+    # The post is live through its last day: fires at 00:00 London on 1 September (BST).
+    assert driver.timers(old)["post_ends"] == ("2027-08-31", "2027-08-31T23:00:00+00:00",
+                                               "pending")
+    new = shortlisting_post(driver, at="2027-05-04")
+    with refused(driver, GuardFailedError, rf"holds post {old} until 2027-08-31"):
+        appoint_with_certificate(driver, new, "2027-08-31", "2027-05-05")
+    assert appoint_with_certificate(driver, new, "2027-09-01", "2027-05-05").state == "appointed"
+
+    fired = driver.tick("2027-09-01T00:00")
+
+    assert [(o.case, o.trigger, o.state) for o in fired if o.case == old] == [
+        (old, "timer:post_ends", "vacated")]
+    (vacated,) = notices(driver, old, "post_vacated")
+    assert recipients(vacated) == [AGENCY_MAIL, LA_MAIL, CANDIDATE_MAIL]
+    assert new in vacated.body and "stays on the AST pay spine" in one_line(vacated.body)
+
+
+def test_last_day_may_not_be_before_the_notice(driver: Driver):
+    post = shortlisting_post(driver)
+    appoint_with_certificate(driver, post, "2027-04-19", "2027-03-02")
+    with refused(driver, GuardFailedError, "last_day: 2027-03-01 is before the notice"):
+        driver.fire(post, "give_notice", VALE, {"last_day": "2027-03-01", "reason": "left"},
+                    at="2027-03-03")
+
+
+def test_vacating_a_post_tells_the_agency_the_la_and_the_ast(driver: Driver):
+    post = shortlisting_post(driver)
+    appoint_with_certificate(driver, post, "2027-04-19", "2027-03-02")
+    driver.fire(post, "submit_ast2", VALE, at="2027-03-05")
+
+    driver.fire(post, "vacate", LA, {"reason": "reverted"}, at="2027-06-01")
+
+    (vacated,) = notices(driver, post, "post_vacated")
+    assert recipients(vacated) == [AGENCY_MAIL, LA_MAIL, CANDIDATE_MAIL]
+    body = one_line(vacated.body)
+    assert "upper pay spine" in body and "LA AST Co-ordinator" in vacated.body
+
+
+# == Letters read by their recipients ===============================================================
+
+def test_a_late_decision_letter_does_not_promise_feedback_by_a_date_already_past(
+        driver: Driver):
+    case = driver.to_not_met(letter=False)
+    # Written feedback: 15 working days after Wed 2027-02-10 -> Wed 2027-03-03. The letter is
+    # dated 10 March and no tick has run: the timer is still pending.
+    driver.fire(case, "send_decision_letter", AGENCY, at="2027-03-10")
+    (letter,) = notices(driver, case, "decision_letter")
+    body = one_line(letter.body)
+    assert "will follow by" not in body
+    assert "Written feedback is overdue (it was due on Wednesday 3 March 2027)" in body
+
+
+def test_the_not_met_letter_says_how_to_ask_for_a_review_and_that_a_reapplication_needs_new_evidence(
+        driver: Driver):
+    case = driver.to_not_met()
+    (letter,) = notices(driver, case, "decision_letter")
+    body = one_line(letter.body)
+    assert "write to the Review Co-ordinator (ast.reviews@agency.example.org)" in body
+    assert "Explain why you think your assessment should be reviewed" in body
+    assert "indicate what evidence you have" in body
+    # 40 working days after Fri 2027-02-12 -> Tue 2027-04-13.
+    assert "within 40 working days of this letter, that is by Tuesday 13 April 2027" in body
+    assert "re-apply" in body and "new evidence" in body
+
+
+def test_the_review_officer_is_given_what_annex_d_has_them_consider(driver: Driver):
+    _, review = driver.to_review()
+    driver.fire(review, "invite_assessor_comment", COORDINATOR, at="2027-03-02")
+    driver.fire(review, "record_assessor_comment", "assessor:as-17",
+                {"comment": "The portfolio was read in full."}, at="2027-03-03")
+    driver.fire(review, "assign_review_officer", COORDINATOR, {"review_officer": OFFICER},
+                at="2027-03-04")
+    (assigned,) = notices(driver, review, "review_assigned")
+    body = one_line(assigned.body)
+    assert "Standards judged not met: E3, A1" in body
+    assert "Assessment day: Wednesday 10 February 2027" in body
+    assert "My portfolio of outreach work was not read." in body
+    assert "The portfolio was read in full." in body
+
+
+def test_no_current_letter_claims_a_strong_field_or_an_enclosure():
+    from notifications.render import TEMPLATES
+    for path in TEMPLATES.glob("*.txt.j2"):
+        text = path.read_text().lower()
+        assert "strong field" not in text and "enclose" not in text, path.name
+
+
+def test_the_withdrawn_missed_deadline_states_the_case_after_the_late_event(driver: Driver):
+    case = driver.open(at="2026-12-18").case
+    driver.tick("2027-01-21T08:00")   # headteacher_deadline (due 2027-01-20) reported missed
+    driver.fire(case, "reject", HEADTEACHER, {"reasons": "Not signed."}, at="2027-01-19")
+    (withdrawn,) = notices(driver, case, "deadline_missed_withdrawn")
+    assert "now rejected" in withdrawn.body
+
+
+def test_the_application_received_letter_is_signed_by_the_headteacher(driver: Driver):
+    case = driver.open(at="2026-12-18").case
+    (received,) = notices(driver, case, "application_received")
+    assert received.body.rstrip().endswith("Hugh Brown\nHeadteacher, Hill Primary School")
+
+
+# == Definitions checked when they load =============================================================
+
+class Loop(Enum):
+    a = "a"
+    b = "b"
+    c = "c"
+    done = "done"
+
+
+def _process(*rows: Transition, timers: tuple[Timer, ...] = (), notices_: tuple = ()) -> Process:
+    return Process(kind="toy", states=Loop, final=frozenset({Loop.done}),
+                   opening=Transition("open", (), Loop.a, ("headteacher",), NoData,
+                                      effects=notices_),
+                   transitions=rows, timers=timers)
+
+
+def test_a_loop_that_never_ends_is_refused_naming_the_process_and_states():
+    with pytest.raises(InvalidDefinition, match=r"toy process: no final or resting state can "
+                       r"be reached from state\(s\): b, c"):
+        _process(Transition("go", (Loop.a,), Loop.b, ("headteacher",)),
+                 Transition("there", (Loop.b,), Loop.c, ("headteacher",)),
+                 Transition("back", (Loop.c,), Loop.b, ("headteacher",)),
+                 Transition("finish", (Loop.a,), Loop.done, ("headteacher",)))
+
+
+def test_a_timer_no_row_starts_is_refused():
+    unused = Timer("forgotten", WorkingDays(5), effective_date, "the day", duty="a duty",
+                   whose="headteacher")
+    with pytest.raises(InvalidDefinition, match="toy process: no row starts timer.s. forgotten"):
+        _process(Transition("b", (Loop.a,), Loop.b, ("headteacher",)),
+                 Transition("c", (Loop.b,), Loop.c, ("headteacher",)),
+                 Transition("d", (Loop.c,), Loop.done, ("headteacher",)), timers=(unused,))
+
+
+def test_a_notice_without_a_template_is_refused():
+    with pytest.raises(InvalidDefinition, match="toy process: trigger 'open' sends notice "
+                       "'no_such_letter', which has no template"):
+        _process(Transition("b", (Loop.a,), Loop.b, ("headteacher",)),
+                 Transition("c", (Loop.b,), Loop.c, ("headteacher",)),
+                 Transition("d", (Loop.c,), Loop.done, ("headteacher",)),
+                 notices_=(Notify("no_such_letter", ()),))
+
+
+def test_the_processes_as_written_pass_their_own_checks():
+    from states import PROCESSES
+    started = {name for p in PROCESSES.values() for r in p.all_transitions() for name in r.starts}
+    assert "post_ends" in started and "review_window" in started
+    assert StartTimer("post_ends") in PROCESSES["appointment"].rows("give_notice")[0].effects
