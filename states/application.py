@@ -13,7 +13,8 @@ from states import standards
 from states.common import (Day, Email, NoData, Official, Person, School, Text, added_later, agency,
                            as_date, candidate, current_headteacher, effective_date, headteacher,
                            la_coordinator, post_school)
-from states.spec import (CalendarDays, CancelTimers, Data, Facts, Notify, OpenLinked, Party,
+from states.spec import (CalendarDays, CancelTimers, CaseView, Data, Facts, Notify, OpenLinked,
+                         Party,
                          Process, StartTimer, Timer, TimerFired, Transition, WorkingDays,
                          every_state_but)
 
@@ -140,6 +141,14 @@ class ReviewOutcome(Data):
     review: Text
 
 
+class ReviewWithdrawn(Data):
+    """What a withdrawn review tells its application: which review, and where the window
+    stands (decided by the review as of the withdrawal: states/review.py)."""
+    review: Text
+    window: Literal["open", "not_started", "closed"]
+    review_window_due: Day | None = None
+
+
 class ChangeHeadteacher(Data):
     """Another headteacher takes the application on (a new head, or a line manager designated
     for an unattached teacher): logged, never a silent edit."""
@@ -165,25 +174,31 @@ def review_window_start(f: Facts) -> date:
     return f.done.get("send_decision_letter", f.effective_date)
 
 
-def window_after_review(records: Mapping[str, Any], deadlines: Mapping[str, date],
-                        withdrawn_on: date) -> tuple[str, date | None]:
+def window_after_review(application: CaseView, deadlines: Mapping[str, date],
+                        withdrawn_on: date, policy: Mapping[str, Any],
+                        due_of: Callable[[str, str, date], date]) -> tuple[str, date | None]:
     """Where a withdrawn review leaves its application (DOMAIN.md, review `withdraw`), and the
     review window's due date when it has one:
-    - `open`: the 40 working days are still open (the window's due date, counted as when the
-      review was requested, is on or after the withdrawal; or the letter was sent while the
-      review was under way, so the window never ran): back to `not_met`, the window again;
+    - `open`: the 40 working days are still open on the withdrawal's date (the window's due
+      date, counted as when the review was requested; or, when the letter was sent while the
+      review was under way and the window never ran, counted from the letter now): back to
+      `not_met`, the window running again to that same day;
     - `not_started`: no decision letter yet, so no window yet: back to `not_met`;
-    - `closed`: the window ended before the withdrawal: `closed_not_met`."""
-    due = deadlines.get("review_window")
-    if "send_decision_letter" not in records:
+    - `closed`: the window ended before the withdrawal: `closed_not_met`.
+    Decided once, by the review (recorded with its entry), and passed to the application."""
+    if "send_decision_letter" not in application.records:
         return "not_started", None
-    if due is None or due >= withdrawn_on:
-        return "open", due
-    return "closed", due
+    due = deadlines.get("review_window")
+    if due is None:
+        start = (as_date(application.records["schedule_assessment"]["assessment_date"])
+                 if policy["review_window_from"] == "assessment_day"
+                 else application.done["send_decision_letter"])
+        due = due_of("application", "review_window", start)
+    return ("open" if due >= withdrawn_on else "closed"), due
 
 
 def _window(f: Facts) -> str:
-    return window_after_review(f.records, f.deadlines, f.effective_date)[0]
+    return str(f.event["window"])
 
 
 def window_still_open(f: Facts) -> bool:
@@ -196,6 +211,10 @@ def letter_not_sent(f: Facts) -> bool:
 
 def window_closed(f: Facts) -> bool:
     return _window(f) == "closed"
+
+
+def window_as_it_was(f: Facts) -> date:
+    return as_date(f.event["review_window_due"])
 
 
 def headteachers_school(f: Facts) -> str:
@@ -242,10 +261,13 @@ def assessor_replaced(f: Facts) -> str | None:
 
 
 def post_school_once_involved(f: Facts) -> str | None:
-    """The post school, once the form was forwarded to it or the application names its post."""
-    if "forward_to_post_school" in f.records or f.case["post"].get("appointment"):
-        return post_school(f)
-    return None
+    """The post school, once the form was forwarded to it or the application names its post
+    (the address the application gives, else the appointment case's)."""
+    if "forward_to_post_school" not in f.records and not f.case["post"].get("appointment"):
+        return None
+    post = the_post(f)
+    school = post.data.get("school") if post is not None else None
+    return post_school(f) or (school.get("email") if isinstance(school, Mapping) else None)
 
 
 def la_coordinator_once_involved(f: Facts) -> str | None:
@@ -405,8 +427,10 @@ def rescheduled(f: Facts) -> dict:
     earlier = f.records.get("schedule_assessment")
     if not earlier:
         return {}
+    # (The assessor's id and address only: the log's engine record cannot be erased.)
     return {"replaces": {"assessment_date": str(earlier["assessment_date"]),
-                         "assessor": dict(earlier["assessor"])}}
+                         "assessor": {"id": earlier["assessor"]["id"],
+                                      "email": earlier["assessor"]["email"]}}}
 
 
 def previous_application_is_the_candidates_assessed_one(f: Facts) -> str | None:
@@ -602,12 +626,13 @@ PROCESS = Process(
                    ReviewOutcome),
         # A review withdrawn (DOMAIN.md, review `withdraw`): back to not_met while the 40
         # working days are open, with a window ending on the same day; else the case closes.
-        Transition("review_withdrawn", (S.under_review,), S.not_met, ("system",), ReviewOutcome,
-                   route=window_still_open, effects=(StartTimer("review_window"),)),
-        Transition("review_withdrawn", (S.under_review,), S.not_met, ("system",), ReviewOutcome,
-                   route=letter_not_sent),
+        Transition("review_withdrawn", (S.under_review,), S.not_met, ("system",),
+                   ReviewWithdrawn, route=window_still_open,
+                   effects=(StartTimer("review_window", keep_due=window_as_it_was),)),
+        Transition("review_withdrawn", (S.under_review,), S.not_met, ("system",),
+                   ReviewWithdrawn, route=letter_not_sent),
         Transition("review_withdrawn", (S.under_review,), S.closed_not_met, ("system",),
-                   ReviewOutcome, route=window_closed),
+                   ReviewWithdrawn, route=window_closed),
         # The candidate let the 40 working days pass: the judgement is final.
         Transition("timer:review_window", (S.not_met,), S.closed_not_met, ("system",), TimerFired),
         Transition("withdraw", every_state_but(ApplicationState, *FINAL), S.withdrawn,

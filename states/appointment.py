@@ -172,37 +172,44 @@ def last_day(f: Facts) -> date:
 
 
 def live_applications_naming(f: Facts) -> dict:
-    """The applications still open that name this post, with whom to tell (recorded with the
-    entry: replay addresses the same people, whatever those cases became since)."""
+    """The applications still open that name this post, and the addresses to tell (recorded
+    with the entry, so that replay addresses the same people whatever those cases became
+    since; ids and addresses only, since the log's engine record cannot be erased)."""
     told = []
     for application in f.cases_of_kind("application"):
-        if (application.data.get("post") or {}).get("appointment") != f.case_id or \
-                application.state in APPLICATION_FINAL_NAMES:
+        if application.state in APPLICATION_FINAL_NAMES:
+            continue   # (an erased case is final: its data reads `erased`)
+        post = application.data.get("post")
+        if not isinstance(post, Mapping) or post.get("appointment") != f.case_id:
             continue
         changed = application.records.get("change_headteacher")
         head = changed["headteacher"] if changed else application.data["headteacher"]
         told.append({"application": application.id, "state": application.state,
-                     "candidate": {"name": application.data["candidate"]["name"],
-                                   "email": application.data["candidate"]["email"]},
-                     "headteacher": {"name": head["name"], "email": head["email"]}})
+                     "candidate": application.data["candidate"]["email"],
+                     "headteacher": head["email"]})
     return {"applications": told} if told else {}
 
 
 def next_post(f: Facts) -> dict:
     """Another AST post the appointee is appointed to (moving post), recorded with the entry
-    that vacates this one: the notice then says whether they stay on the AST spine."""
+    that vacates this one, and whether they stay on the AST spine: only when it starts on the
+    next working day after this post's last day or earlier (DOMAIN.md, `post_ends`)."""
     appointed = f.records.get("appoint")
     if not appointed:
         return {}
     me = _identities(appointed, appointee_email(f))
     held = {s.value for s in HELD}
+    last = as_date(f.records["give_notice"]["last_day"]) if "give_notice" in f.records \
+        else f.effective_date
     for post in f.cases_of_kind("appointment"):
         if post.id == f.case_id or post.state not in held or "appoint" not in post.records:
             continue
         theirs = post.records["appoint"]
         if me & _identities(theirs, _email_of(f, theirs)):
+            starts = as_date(theirs["start_date"])
             return {"next_post": {"id": post.id, "school": post.data["school"]["name"],
-                                  "start_date": str(theirs["start_date"])}}
+                                  "start_date": starts.isoformat(),
+                                  "stays_on_spine": starts <= f.working_days_after(last, 1)}}
     return {}
 
 
@@ -210,16 +217,17 @@ def _email_of(f: Facts, appointed: Mapping[str, Any]) -> str | None:
     email = appointed.get("email")
     if not email and appointed.get("certified_application"):
         found = f.lookup(appointed["certified_application"])
-        email = found.data["candidate"]["email"] if found else None
+        candidate = found.data.get("candidate") if found else None
+        email = candidate.get("email") if isinstance(candidate, Mapping) else None
     return email
 
 
 def about_candidate(item: Mapping[str, Any]) -> str | None:
-    return item["candidate"]["email"]
+    return item["candidate"]
 
 
 def about_headteacher(item: Mapping[str, Any]) -> str | None:
-    return item["headteacher"]["email"]
+    return item["headteacher"]
 
 
 # -- guards ---------------------------------------------------------------------------------------
@@ -447,10 +455,11 @@ PROCESS = Process(
         # live through the last day, then `post_ends` vacates it.
         Transition("give_notice", (S.appointed, S.ast2_submitted, S.filled), S.leaving,
                    ("post_school", "la_coordinator"), GiveNotice, guards=(last_day_not_past,),
-                   effects=(CancelTimers(("ast2_notification",)), StartTimer("post_ends"),
+                   effects=(StartTimer("post_ends"),
                             Notify("post_ending", (agency, la_coordinator)))),
         Transition("timer:post_ends", (S.leaving,), S.vacated, ("system",), TimerFired,
-                   derive=next_post, effects=(Notify("post_vacated", VACATED_TO),)),
+                   derive=next_post,
+                   effects=(CancelTimers(), Notify("post_vacated", VACATED_TO))),
         Transition("vacate", (S.appointed, S.ast2_submitted, S.filled, S.leaving), S.vacated,
                    ("post_school", "la_coordinator"), Vacate, derive=next_post,
                    effects=(CancelTimers(), Notify("post_vacated", VACATED_TO, since=3))),

@@ -95,17 +95,27 @@ def la_coordinator_if_la_funded(f: Facts) -> str | None:
 
 
 def application_after_withdrawal(f: Facts) -> dict:
-    """Where withdrawing the review leaves its application, recorded with the entry so that
-    the notices say it (the application's own `review_withdrawn` decides the same way)."""
+    """Where withdrawing the review leaves its application, decided once as of the withdrawal
+    and recorded with the entry: the notices say it, and the application's `review_withdrawn`
+    is told it (states/application.py, window_after_review)."""
     application = f.lookup(the_application(f))
     if application is None:
         return {}
-    window, due = window_after_review(application.records,
-                                      f.deadlines_of(application.id), f.effective_date)
+    window, due = window_after_review(application, f.deadlines_of(application.id),
+                                      f.effective_date, f.policy, f.due_of)
     out: dict[str, Any] = {"application_state": "closed_not_met" if window == "closed"
                            else "not_met", "review_window": window}
     if due is not None:
         out["review_window_due"] = due.isoformat()
+    return out
+
+
+def withdrawn_review(f: Facts) -> dict:
+    """The data of the application's `review_withdrawn` entry: which review, and the window as
+    the review decided it."""
+    out = {"review": f.case_id, "window": f.derived["review_window"]}
+    if "review_window_due" in f.derived:
+        out["review_window_due"] = f.derived["review_window_due"]
     return out
 
 
@@ -180,8 +190,9 @@ PROCESS = Process(
         # with `review_upheld` before).
         Transition("withdraw", OPEN, S.withdrawn, ("candidate",), NoData,
                    derive=application_after_withdrawal,
-                   effects=(CancelTimers(), decided("review_withdrawn"),
+                   effects=(CancelTimers(),
+                            MoveLinked("review_withdrawn", the_application, withdrawn_review),
                             Notify("withdrawal_confirmed", (candidate,)),
-                            Notify("review_outcome", OUTCOME_TO, since=3))),
+                            Notify("review_outcome", (assessor, *OUTCOME_TO), since=3))),
     ),
 )

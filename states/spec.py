@@ -84,6 +84,11 @@ class Facts(Protocol):
     # only those in `state`, and whose candidate's address is `email` (any case), when given
     def deadlines_of(self, case_id: str) -> Mapping[str, date]: ...
     # another case's deadlines: name -> the due date of its latest timer of that name
+    def due_of(self, kind: str, timer: str, start: date) -> date: ...
+    # the due date `timer` of `kind` would have, counted from `start` on the calendar in force
+    # (for a derived fact only: the engine records it, and replay reads it back)
+    def working_days_after(self, start: date, n: int) -> date: ...
+    # the n-th working day after `start` on the national calendar (bank holidays only)
 
 
 Guard = Callable[[Facts], "str | None"]        # None when it holds, else the reason it does not
@@ -163,6 +168,9 @@ class Timer:
 @dataclass(frozen=True)
 class StartTimer:
     name: str
+    # The due date to keep, when it is not counted again (a review window started again after a
+    # withdrawn review ends when it ended before): read from the facts.
+    keep_due: Callable[[Facts], date] | None = None
 
 
 @dataclass(frozen=True)
@@ -305,7 +313,11 @@ class Transition:
     @cached_property
     def starts(self) -> tuple[str, ...]:
         """The timers this row starts."""
-        return tuple(e.name for e in self.effects if isinstance(e, StartTimer))
+        return tuple(e.name for e in self.starting)
+
+    @cached_property
+    def starting(self) -> tuple[StartTimer, ...]:
+        return tuple(e for e in self.effects if isinstance(e, StartTimer))
 
     @cached_property
     def supersedes(self) -> bool:

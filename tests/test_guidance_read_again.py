@@ -446,3 +446,71 @@ def test_the_processes_as_written_pass_their_own_checks():
     started = {name for p in PROCESSES.values() for r in p.all_transitions() for name in r.starts}
     assert "post_ends" in started and "review_window" in started
     assert StartTimer("post_ends") in PROCESSES["appointment"].rows("give_notice")[0].effects
+
+
+# == Found in review ================================================================================
+
+def test_a_post_is_cancelled_though_an_application_naming_it_was_erased(cli):
+    post = cli.ok("open", "appointment", "--actor", "headteacher:v.vale", "--data",
+                  json.dumps(appointment_data()), now="2026-12-18").stdout.strip()
+    case = open_application(cli, post={"school": "Vale Secondary School",
+                                       "email": "office@vale.example.org",
+                                       "advertisement": "external", "appointment": post})
+    cli.ok("fire", case, "withdraw", "--actor", CANDIDATE, now="2026-12-19")
+    cli.ok("deliver", now="2026-12-19")
+    cli.ok("fire", case, "erase_personal_data", "--actor", LA, "--data",
+           '{"reason": "the candidate asked"}', now="2026-12-21")
+
+    result = cli("fire", post, "cancel", "--actor", LA, "--data", '{"reason": "No budget."}',
+                 now="2026-12-22")
+
+    assert result.returncode == 0, result.stderr
+    shown = cli.json("show", post)
+    assert [n["to"] for n in shown["notices"] if n["template"] == "post_cancelled"] == [[LA_MAIL]]
+
+
+def test_a_review_withdrawn_after_a_letter_sent_during_it_counts_the_window_from_the_letter(
+        driver: Driver):
+    application = driver.to_not_met(letter=False)
+    review = driver.fire(application, "request_review", CANDIDATE,
+                         {"grounds": ["relevant_evidence_ignored"], "explanation": "Unread."},
+                         at="2027-02-11").linked[0].case
+    # The letter goes on Fri 2027-02-12 while the review is under way: no window runs. Its 40
+    # working days end on Tue 2027-04-13 (as for a letter sent before any review).
+    driver.fire(application, "send_decision_letter", AGENCY, at="2027-02-12")
+    driver.fire(review, "withdraw", CANDIDATE, at="2027-04-13")
+    assert driver.state(application) == "not_met"
+    assert driver.timers(application)["review_window"][:1] == ("2027-04-13",)
+    entry = driver.log(application)[-1]
+    assert json.loads(entry.data) == {"review": review, "window": "open",
+                                      "review_window_due": "2027-04-13"}
+
+
+def test_a_review_withdrawn_after_that_window_ended_closes_the_application(driver: Driver):
+    application = driver.to_not_met(letter=False)
+    review = driver.fire(application, "request_review", CANDIDATE,
+                         {"grounds": ["relevant_evidence_ignored"], "explanation": "Unread."},
+                         at="2027-02-11").linked[0].case
+    driver.fire(application, "send_decision_letter", AGENCY, at="2027-02-12")
+    driver.fire(review, "withdraw", CANDIDATE, at="2027-04-14")
+    assert driver.state(application) == "closed_not_met"
+    (confirmed,) = notices(driver, review, "withdrawal_confirmed")
+    assert "ended on Tuesday 13 April 2027: the judgement is now final" in one_line(
+        confirmed.body)
+
+
+def test_an_ast_whose_next_post_starts_after_a_gap_leaves_the_spine_meanwhile(driver: Driver):
+    old = shortlisting_post(driver, at="2027-03-01")
+    appoint_with_certificate(driver, old, "2027-04-19", "2027-03-02")
+    driver.fire(old, "give_notice", VALE, {"last_day": "2027-07-23", "reason": "moving_post"},
+                at="2027-05-03")
+    new = shortlisting_post(driver, at="2027-05-04")
+    appoint_with_certificate(driver, new, "2027-09-01", "2027-05-05")
+    driver.tick("2027-07-24T00:00")
+    (vacated,) = notices(driver, old, "post_vacated")
+    body = one_line(vacated.body)
+    assert "later than the next working day" in body and "upper pay spine" in body
+    assert "stays on the AST pay spine" not in body
+    # The AST2 was never sent: giving notice does not excuse it, and it was reported missed.
+    assert driver.timers(old)["ast2_notification"][2] == "fired"
+    assert "pending" not in {status for _, _, status in driver.timers(old).values()}

@@ -455,7 +455,8 @@ def test_a_review_withdrawn_while_the_window_is_open_returns_the_application_to_
     assert recipients(confirmed) == [CANDIDATE_EMAIL]
     assert "you may ask again" in confirmed.body and "Tuesday 13 April 2027" in confirmed.body
     assert outcome_notice.template == "review_outcome"
-    assert recipients(outcome_notice) == [HEAD_EMAIL, POST_SCHOOL_EMAIL]
+    # Those a decision informs: the assessor too, who was invited to comment.
+    assert recipients(outcome_notice) == [ASSESSOR["email"], HEAD_EMAIL, POST_SCHOOL_EMAIL]
     assert "withdrew" in outcome_notice.body
     # The candidate may ask again within the same window.
     again = driver.fire(application, "request_review", CANDIDATE,

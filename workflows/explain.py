@@ -34,7 +34,7 @@ def explain_timer(row: TimerRow) -> Explanation:
                                  json.loads(row.school_closures))
     lines = [f"counts from {start:%a %Y-%m-%d}"
              + (" (a national duty or right: bank holidays only)"
-                if row.calendar == "national" else "")]
+                if row.calendar == "national" and row.rule_kind != "on_the_day" else "")]
     if row.rule_kind == "working_days":
         n, counted, day = row.rule_n, 0, start
         while counted < n:
@@ -46,13 +46,18 @@ def explain_timer(row: TimerRow) -> Explanation:
                 counted += 1
                 lines.append(f"  {counted:>4}   {day:%a %Y-%m-%d}")
         recomputed = day
+    elif row.rule_kind == "on_the_day":
+        recomputed = start
+        lines.append(f"  due on that day itself = {recomputed:%a %Y-%m-%d}")
     else:
         days = row.rule_n
         recomputed = start + timedelta(days=days)
         lines.append(f"  + {days} calendar days (no working-day adjustment) = "
                      f"{recomputed:%a %Y-%m-%d}")
     fires = fires_at(due)
-    lines.append(f"due    {due:%a %Y-%m-%d} (the last day on which the duty is in time)")
+    lines.append(f"due    {due:%a %Y-%m-%d} " + (
+        "(the last day of the period: it ends the next day)" if row.rule_kind == "on_the_day"
+        else "(the last day on which the duty is in time)"))
     lines.append(f"fires  {fires.astimezone(LONDON):%a %Y-%m-%d %H:%M} London "
                  f"({'BST' if fires.astimezone(LONDON).utcoffset() else 'GMT'}) = "
                  f"{fires.isoformat()}")

@@ -113,6 +113,8 @@ def _outcome(timer: dict, entries: dict) -> str:
     if timer["status"] == "fired":
         if timer["name"] == "review_window":
             return "passed: the judgement became final"
+        if timer["name"] == "post_ends":
+            return "passed: the post was vacated after its last day"
         return "MISSED: reported to the LA"
     if ended is None:
         return "cancelled"

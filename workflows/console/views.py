@@ -15,7 +15,7 @@ from workflows.calendar import LONDON
 from workflows.present import day, london
 
 # Triggers that end a case's timers because the duty is no longer owed, not because it was done.
-NO_LONGER_OWED = {"withdraw", "cancel", "vacate", "erase_personal_data"}
+NO_LONGER_OWED = {"withdraw", "cancel", "vacate", "give_notice", "erase_personal_data"}
 
 
 @lru_cache(maxsize=1)
@@ -56,6 +56,8 @@ def deadline_outcome(timer: dict, entries: dict[int, dict], now: str) -> Outcome
         if timer["name"] in duty_timers():
             return Outcome("missed", f"due {day(due)}: MISSED, reported on "
                                      f"{london(timer['fires_at'])} London")
+        if timer["name"] == "post_ends":
+            return Outcome("passed", f"due {day(due)}: passed (the post was vacated)")
         return Outcome("passed", f"due {day(due)}: passed (the window closed)")
     if ended is None:
         return Outcome("ended", f"due {day(due)}: cancelled")

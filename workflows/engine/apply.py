@@ -5,16 +5,16 @@ data. Effects on linked cases are the caller's (workflows/engine/steps.py), sinc
 transitions of their own."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
 from functools import cached_property
-from datetime import datetime
 from typing import Any, Callable, Mapping
 
 from states.spec import Process, Transition
 from storage import hashchain, jsontext
 from storage.rows import CaseChange, CaseRow, Erasure, LogEntry, NewTimer, TimerRow
 from storage.sql_store import ERASED
-from workflows.calendar import Calendars, local_date
+from workflows.calendar import Calendars, fires_at, local_date
 from workflows.config import Config
 from workflows.deadlines import Deadline, calendar_for, compute
 from workflows.engine import notices
@@ -95,13 +95,15 @@ def apply(work: UnitOfWork, mode: Mode, setting: Setting, change: Change) -> Out
         facts.recorded(records)
 
     started: dict[str, Deadline] = {}
-    for name in row.starts:
-        timer = process.timer(name)
+    for start in row.starting:
+        timer = process.timer(start.name)
         calendar = mode.recorded_calendar(timer.name) or \
             calendar_for(timer, facts, setting.calendars)
         deadline = compute(timer, facts, calendar, setting.policy)
-        started[name] = deadline
-        pending[name] = deadline.due
+        if start.keep_due is not None:
+            deadline = kept(deadline, start.keep_due(facts))
+        started[start.name] = deadline
+        pending[start.name] = deadline.due
     for deadline in change.also_starts:
         started[deadline.name] = deadline
         pending[deadline.name] = deadline.due
@@ -176,6 +178,15 @@ def apply(work: UnitOfWork, mode: Mode, setting: Setting, change: Change) -> Out
         work.store.erase(erasure)
     return Outcome(case.id, process.kind, dest, seq, row.trigger, change.at,
                    list(change.engine.get("warnings", ())))
+
+
+def kept(deadline: Deadline, due: date) -> Deadline:
+    """A deadline started again that keeps the due date it had (a review window after a
+    withdrawn review), said so in its rule's words."""
+    if due == deadline.due:
+        return deadline
+    return replace(deadline, due=due, fires_at=fires_at(due),
+                   rule=f"{deadline.rule}; kept at {due}, its due date before the review")
 
 
 def _timer_row(case_id: str, deadline: Deadline, seq: int) -> NewTimer:

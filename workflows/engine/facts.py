@@ -7,6 +7,8 @@ from datetime import date
 from typing import Any, Mapping, Protocol, Sequence
 
 from storage.rows import CaseRow
+from workflows.calendar import Calendars
+from workflows.deadlines import compute_from
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,7 @@ class CaseFacts:
     deadlines: Mapping[str, date] = field(default_factory=dict)
     statuses: Mapping[str, str] = field(default_factory=dict)   # name -> latest timer status
     derived: Mapping[str, Any] = field(default_factory=dict)    # what the engine derived
+    calendars: Calendars | None = None   # the calendar in force, for derived facts (live)
     _records: Mapping[str, Mapping[str, Any]] | None = None
     _done: Mapping[str, date] | None = None
 
@@ -89,3 +92,18 @@ class CaseFacts:
 
     def deadlines_of(self, case_id: str) -> Mapping[str, date]:
         return self.reader.deadlines_of(case_id)
+
+    def due_of(self, kind: str, timer: str, start: date) -> date:
+        from states import PROCESSES
+        rule = PROCESSES[kind].timer(timer)
+        return compute_from(rule, start, self._calendars().of(rule.calendar, None),
+                            self.policy).due
+
+    def working_days_after(self, start: date, n: int) -> date:
+        return self._calendars().national().add_working_days(start, n)
+
+    def _calendars(self) -> Calendars:
+        if self.calendars is None:
+            raise RuntimeError("no calendar given: a derived fact is decided live, never in "
+                               "replay (which reads it from the entry)")
+        return self.calendars

@@ -131,6 +131,7 @@ def fire(work: UnitOfWork, mode: Mode, setting: Setting, case_id: str, trigger: 
     row = decision.row
     opened = {e.kind: mode.opened_id(e.kind, PROCESSES[e.kind].case_prefix)
               for e in row.opens_linked} if row.opens_linked else {}
+    facts.calendars = setting.calendars
     facts.derived = mode.derived(row, facts)
     engine = _engine_record(mode.warnings(row, facts), opened=opened, derived=facts.derived)
     outcome = apply(work, mode, setting, Change(
