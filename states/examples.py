@@ -65,7 +65,8 @@ TRIGGER: dict[str, dict[str, Any]] = {
     "change_headteacher": {"headteacher": {"id": "m.green", "name": "Maya Green",
                                            "email": "m.green@hill.example.org"},
                            "reason": "Hugh Brown retired; Maya Green is the new headteacher."},
-    "review_withdrawn": {"review": "rev-7f3k9qxw2m"},
+    "review_withdrawn": {"review": "rev-7f3k9qxw2m", "window": "open",
+                         "review_window_due": "2027-04-13"},
     "cancel": {"reason": "The post is no longer needed."},
 }
 

@@ -35,14 +35,17 @@ def produced(driver: Driver) -> dict[tuple[str, str, str], list]:
     return out
 
 
-def shortlisted_post(d: Driver, certified: str) -> str:
-    """An appointment opened on 12 July 2027 and shortlisted on 21 July with Ann Lee."""
-    post = d.open("appointment", appointment_data(), at="2027-07-12").case
-    d.fire(post, "secure_funding", "headteacher:v.vale", at="2027-07-12")
-    d.fire(post, "advertise", "headteacher:v.vale", {"closing_date": "2027-07-20"},
-           at="2027-07-12")
+def shortlisted_post(d: Driver, certified: str | None = None, certificate: dict | None = None,
+                     opened: str = "2027-07-12", closing: str = "2027-07-20",
+                     closed: str = "2027-07-21") -> str:
+    """An appointment opened on 12 July 2027 and shortlisted on 21 July with Ann Lee, by her
+    certified application or a certificate from elsewhere."""
+    post = d.open("appointment", appointment_data(), at=opened).case
+    d.fire(post, "secure_funding", "headteacher:v.vale", at=opened)
+    d.fire(post, "advertise", "headteacher:v.vale", {"closing_date": closing}, at=opened)
+    way_in = {"application": certified} if certified else {"certificate": certificate}
     d.fire(post, "close_applications", "post_school:vale",
-           {"shortlist": [{"candidate": "Ann Lee", "application": certified}]}, at="2027-07-21")
+           {"shortlist": [{"candidate": "Ann Lee", **way_in}]}, at=closed)
     return post
 
 
@@ -123,12 +126,8 @@ def walk_every_notice(d: Driver) -> None:
     # old post's last day; its AST2 names the certificate's agency reference.
     certificate = {"agency_reference": "NAA-2019-0042", "certified_on": "2019-06-14",
                    "checked_by": "LA co-ordinator"}
-    ahead = d.open("appointment", appointment_data(), at="2027-09-06").case
-    d.fire(ahead, "secure_funding", "headteacher:v.vale", at="2027-09-06")
-    d.fire(ahead, "advertise", "headteacher:v.vale", {"closing_date": "2027-09-20"},
-           at="2027-09-06")
-    d.fire(ahead, "close_applications", "post_school:vale",
-           {"shortlist": [{"candidate": "Ann Lee", "certificate": certificate}]}, at="2027-09-21")
+    ahead = shortlisted_post(d, certificate=certificate, opened="2027-09-06",
+                             closing="2027-09-20", closed="2027-09-21")
     d.fire(ahead, "appoint", "post_school:vale",
            {"candidate": "Ann Lee", "email": "ann.lee@hill.example.org",
             "certificate": certificate, "start_date": "2028-01-04", "spine_point": 5},

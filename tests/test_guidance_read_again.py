@@ -469,15 +469,21 @@ def test_a_post_is_cancelled_though_an_application_naming_it_was_erased(cli):
     assert [n["to"] for n in shown["notices"] if n["template"] == "post_cancelled"] == [[LA_MAIL]]
 
 
-def test_a_review_withdrawn_after_a_letter_sent_during_it_counts_the_window_from_the_letter(
-        driver: Driver):
+def review_before_the_letter(driver: Driver) -> tuple[str, str]:
+    """A review asked for on Thu 2027-02-11, the day before the letter: the letter goes on Fri
+    2027-02-12 while the review is under way, so no window runs. Its 40 working days end on
+    Tue 2027-04-13 (as for a letter sent before any review). (application, review)"""
     application = driver.to_not_met(letter=False)
     review = driver.fire(application, "request_review", CANDIDATE,
                          {"grounds": ["relevant_evidence_ignored"], "explanation": "Unread."},
                          at="2027-02-11").linked[0].case
-    # The letter goes on Fri 2027-02-12 while the review is under way: no window runs. Its 40
-    # working days end on Tue 2027-04-13 (as for a letter sent before any review).
     driver.fire(application, "send_decision_letter", AGENCY, at="2027-02-12")
+    return application, review
+
+
+def test_a_review_withdrawn_after_a_letter_sent_during_it_counts_the_window_from_the_letter(
+        driver: Driver):
+    application, review = review_before_the_letter(driver)
     driver.fire(review, "withdraw", CANDIDATE, at="2027-04-13")
     assert driver.state(application) == "not_met"
     assert driver.timers(application)["review_window"][:1] == ("2027-04-13",)
@@ -487,11 +493,7 @@ def test_a_review_withdrawn_after_a_letter_sent_during_it_counts_the_window_from
 
 
 def test_a_review_withdrawn_after_that_window_ended_closes_the_application(driver: Driver):
-    application = driver.to_not_met(letter=False)
-    review = driver.fire(application, "request_review", CANDIDATE,
-                         {"grounds": ["relevant_evidence_ignored"], "explanation": "Unread."},
-                         at="2027-02-11").linked[0].case
-    driver.fire(application, "send_decision_letter", AGENCY, at="2027-02-12")
+    application, review = review_before_the_letter(driver)
     driver.fire(review, "withdraw", CANDIDATE, at="2027-04-14")
     assert driver.state(application) == "closed_not_met"
     (confirmed,) = notices(driver, review, "withdrawal_confirmed")
@@ -514,3 +516,31 @@ def test_an_ast_whose_next_post_starts_after_a_gap_leaves_the_spine_meanwhile(dr
     # The AST2 was never sent: giving notice does not excuse it, and it was reported missed.
     assert driver.timers(old)["ast2_notification"][2] == "fired"
     assert "pending" not in {status for _, _, status in driver.timers(old).values()}
+
+
+@pytest.mark.no_replay   # the timer row is rewritten as edition 2 stored it
+def test_a_review_decision_counted_on_the_local_calendar_before_edition_3_is_moved_by_recalendar(
+        closed_in_july: Driver):
+    from workflows.engine import Actor
+    driver = closed_in_july
+    application = driver.to_not_met(letter=False, received="2027-04-01")
+    review = driver.fire(application, "request_review", CANDIDATE,
+                         {"grounds": ["relevant_evidence_ignored"], "explanation": "Unread."},
+                         at="2027-06-10").linked[0].case
+    # As edition 2 stored it: on the LA's calendar, its closures on 26-27 July skipped.
+    with driver.engine.db.engine.begin() as conn:
+        from sqlalchemy import text
+        conn.execute(text("UPDATE timers SET calendar = 'local', due = '2027-08-09', "
+                          "fires_at = '2027-08-09T23:00:00+00:00', "
+                          "closures = '[\"2027-07-26\", \"2027-07-27\"]' "
+                          "WHERE case_id = :id AND name = 'review_decision'"), {"id": review})
+
+    preview = driver.engine.recalendar_preview()
+
+    assert [(p["case"], p["timer"], p["old_due"], p["new_due"]) for p in preview] == [
+        (review, "review_decision", "2027-08-09", "2027-08-05")]
+    driver.engine.recompute_deadline(preview[0]["timer_id"], Actor.parse("operator:it.jones"))
+    assert driver.timers(review)["review_decision"][0] == "2027-08-05"
+    row = driver.rows("SELECT calendar, closures FROM timers WHERE case_id = :id AND "
+                      "status = 'pending'", id=review)[0]
+    assert (row.calendar, json.loads(row.closures)) == ("national", [])

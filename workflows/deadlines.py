@@ -43,6 +43,14 @@ def calendar_for(timer: Timer, facts: Facts, calendars: Calendars) -> WorkingCal
     return calendars.of(timer.calendar, school)
 
 
+def calendar_in_force(timer: Timer, school: str | None, calendars: Calendars) -> WorkingCalendar:
+    """The calendar a pending timer counts on under the rules and configuration in force: its
+    rule's party's (a timer stored on another party's calendar by an earlier edition, such as
+    `review_decision` on the LA's before edition 3, moves to it), with the school stored with
+    it for a local duty."""
+    return calendars.of(timer.calendar, school if timer.calendar == "local" else None)
+
+
 def compute(timer: Timer, facts: Facts, calendar: WorkingCalendar,
             policy: Mapping[str, Any]) -> Deadline:
     return compute_from(timer, timer.counted_from(facts), calendar, policy)

@@ -27,7 +27,7 @@ from storage.rows import StoredEntry, TimerRow
 from storage.sql_store import transaction
 from workflows.clock import REAL, Clock
 from workflows.config import Config
-from workflows.deadlines import compute_from
+from workflows.deadlines import calendar_in_force, compute_from
 from workflows.engine import steps
 from workflows.engine.actors import SYSTEM, Actor
 from workflows.engine.apply import Setting
@@ -152,9 +152,10 @@ class Engine:
         assert self.db is not None
         moved = []
         for t, kind in queries.pending_timers_with_kind(self.db):
-            calendar = self.setting.calendars.of(t.calendar, t.school)
-            new = compute_from(PROCESSES[kind].timer(t.name), date.fromisoformat(t.counted_from),
-                               calendar, self.setting.policy)
+            rule = PROCESSES[kind].timer(t.name)
+            calendar = calendar_in_force(rule, t.school, self.setting.calendars)
+            new = compute_from(rule, date.fromisoformat(t.counted_from), calendar,
+                               self.setting.policy)
             if new.due.isoformat() != t.due:
                 moved.append({"timer_id": t.id, "case": t.case_id, "timer": t.name,
                               "old_due": t.due, "new_due": new.due.isoformat(),

@@ -17,7 +17,7 @@ from states.spec import MoveLinked, OpenLinked, Process
 from storage.hashchain import GENESIS
 from storage.rows import CaseRow, LogEntry, TimerRow
 from workflows.calendar import local_date
-from workflows.deadlines import compute_from
+from workflows.deadlines import calendar_in_force, compute_from
 from workflows.engine.actors import SYSTEM, Actor
 from workflows.engine.apply import Change, Setting, apply
 from workflows.engine.authorise import authorise
@@ -267,7 +267,7 @@ def recompute(work: UnitOfWork, mode: Mode, setting: Setting, timer: TimerRow, a
     process = PROCESSES[stored.kind]
     rule = process.timer(timer.name)
     calendar = mode.recorded_calendar(timer.name) or \
-        setting.calendars.of(timer.calendar, timer.school)
+        calendar_in_force(rule, timer.school, setting.calendars)
     new = compute_from(rule, date.fromisoformat(timer.counted_from), calendar, setting.policy)
     if new.due.isoformat() == timer.due:
         return None
