@@ -64,7 +64,7 @@ def tick_seconds(text: str) -> float:
     """`daemon --tick`: a number of seconds the loop can sleep, not 0, negative, nan or inf
     (each would make it spin, or never wake)."""
     import math
-    from workflows.environment import TICK_SECONDS_RANGE
+    from workflows.core.environment import TICK_SECONDS_RANGE
     low, high = TICK_SECONDS_RANGE
     try:
         value = float(text)
@@ -343,9 +343,9 @@ def unknown_reason(err: Exception) -> str:
 
 
 def report(err: Exception) -> int:
-    from workflows.errors import RefusedError
-    from workflows.config import ConfigError
-    from workflows.times import TimeFormatError
+    from workflows.core.errors import RefusedError
+    from workflows.core.config import ConfigError
+    from workflows.core.times import TimeFormatError
     from storage.db import DatabaseUrlError
     from storage.errors import SchemaError, StorageError
     if isinstance(err, (RefusedError, ConfigError, TimeFormatError, SchemaError,
@@ -373,20 +373,20 @@ def keep_early_signals() -> list[int]:
 
 def dispatch(args) -> int:
     if args.command == "demo":
-        from workflows.clock import REAL
-        from workflows.demo import run_demo
+        from workflows.core.clock import REAL
+        from workflows.cli.demo import run_demo
         return run_demo(REAL, keep=args.keep)
 
     if args.command == "example":   # needs neither a database nor a configuration
-        from workflows.commands import example
+        from workflows.cli.commands import example
         return example(args)
 
-    from workflows import commands
-    from workflows.clock import REAL
-    from workflows.environment import settings_given
+    from workflows.cli import commands
+    from workflows.core.clock import REAL
+    from workflows.core.environment import settings_given
     config = None   # the defaults, made only if the command asks for them
     if settings_given(args.config, os.environ):
-        from workflows.config import load
+        from workflows.core.config import load
         config = load(args.config)
     # The real clock is injected here, once: recorded times and delivery stamps read it.
     ctx = commands.Context.build(args.db, config, args.now, REAL,
@@ -395,7 +395,7 @@ def dispatch(args) -> int:
     handler = {"init": commands.init, "open": commands.open_case, "fire": commands.fire,
                "show": commands.show, "list": commands.list_cases, "tick": commands.tick,
                "audit": commands.audit, "deliver": commands.deliver,
-               "daemon": commands.daemon, "notices": commands.notices,
+               "daemon": daemon_command, "notices": commands.notices,
                "status": commands.status, "replay": commands.replay,
                "explain": commands.explain,
                "recalendar": commands.recalendar, "diagram": commands.diagram,
@@ -403,6 +403,11 @@ def dispatch(args) -> int:
                "retention": commands.retention,
                "web": console_command("web"), "user": console_command("user")}[args.command]
     return handler(ctx, args)
+
+
+def daemon_command(ctx, args) -> int:
+    from workflows.daemon.cli import daemon
+    return daemon(ctx, args)
 
 
 def console_command(name: str):

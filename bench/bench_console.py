@@ -40,11 +40,11 @@ from storage.console import incidents, refresh_search, search  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.migrations import migrate  # noqa: E402
 from tests.builders import AGENCY, Driver, appointment_data  # noqa: E402
-from workflows.clock import FixedClock  # noqa: E402
-from workflows.config import Config  # noqa: E402
+from workflows.core.clock import FixedClock  # noqa: E402
+from workflows.core.config import Config  # noqa: E402
 from workflows.console import views  # noqa: E402
 from workflows.engine import Engine  # noqa: E402
-from workflows.times import parse_instant  # noqa: E402
+from workflows.core.times import parse_instant  # noqa: E402
 
 NOW = "2027-06-01T08:00:00+00:00"
 ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"

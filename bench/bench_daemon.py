@@ -23,9 +23,9 @@ from notifications.delivery import SmtpChannel  # noqa: E402
 from storage.db import Database  # noqa: E402
 from tests import daemon_harness as h  # noqa: E402
 from tests.mailserver import MailServer  # noqa: E402
-from workflows.clock import SystemClock  # noqa: E402
+from workflows.core.clock import SystemClock  # noqa: E402
 from workflows.engine import Engine  # noqa: E402
-from workflows.notice_queue import Outbox  # noqa: E402
+from workflows.engine.notice_queue import Outbox  # noqa: E402
 
 
 def seed(url: str, n: int) -> None:

@@ -53,11 +53,11 @@ from storage import sql_store as sql  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.migrations import migrate  # noqa: E402
 from tests.builders import AGENCY, ASSESSOR, FUNDING, HEADTEACHER, application_data  # noqa: E402
-from workflows.calendar import local_date  # noqa: E402
-from workflows.clock import FixedClock  # noqa: E402
-from workflows.config import Config  # noqa: E402
+from workflows.core.calendar import local_date  # noqa: E402
+from workflows.core.clock import FixedClock  # noqa: E402
+from workflows.core.config import Config  # noqa: E402
 from workflows.engine import Actor, Engine  # noqa: E402
-from workflows.times import parse_instant  # noqa: E402
+from workflows.core.times import parse_instant  # noqa: E402
 
 # (trigger, actor, data, effective time): the happy path of tests/builders.py, to `certified`
 # with both letters sent.

@@ -23,11 +23,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from storage.db import Database  # noqa: E402
 from storage.migrations import migrate  # noqa: E402
 from tests.builders import AGENCY, Driver  # noqa: E402
-from workflows.clock import FixedClock  # noqa: E402
-from workflows.config import Config  # noqa: E402
+from workflows.core.clock import FixedClock  # noqa: E402
+from workflows.core.config import Config  # noqa: E402
 from workflows.engine import Engine  # noqa: E402
-from workflows.replay import case_ids, replay_many  # noqa: E402
-from workflows.times import parse_instant  # noqa: E402
+from workflows.engine.replay import case_ids, replay_many  # noqa: E402
+from workflows.core.times import parse_instant  # noqa: E402
 
 
 def build(path: Path, cases: int) -> None:

@@ -30,8 +30,8 @@ WARM, FEW, MANY = 30, 100, 400
 def replay(db: Path, cases: int) -> None:
     """Replay (with --verify) the first WARM cases, then the next `cases`: what is counted."""
     from storage.db import Database
-    from workflows.config import Config
-    from workflows.replay import case_ids, replay_many
+    from workflows.core.config import Config
+    from workflows.engine.replay import case_ids, replay_many
     database = Database(f"sqlite:///{db}")
     ids = case_ids(database)
     replay_many(database, Config(), ids[:WARM], True, workers=1)

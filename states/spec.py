@@ -153,7 +153,7 @@ class Timer:
     _hash: int = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        # Hashed for every deadline computed (workflows/deadlines.py caches by timer): hashed
+        # Hashed for every deadline computed (workflows/core/deadlines.py caches by timer): hashed
         # once, not field by field (its rule and recipients are dataclasses, hashed in Python).
         object.__setattr__(self, "_hash", hash((self.name, self.rule, self.counted_from,
                                                 self.starting_point, self.calendar, self.school,

@@ -1,4 +1,4 @@
-"""The delivery queue's statements (workflows/notice_queue.py delivers).
+"""The delivery queue's statements (workflows/engine/notice_queue.py delivers).
 
 A notice is claimed with a lease in one short write transaction, handed to the mail server with
 no transaction open, then marked `sent` (or its failure recorded) in another. No write lock is

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import text
 
 from workflows.engine import Actor, Engine, Outcome
-from workflows.times import parse_instant
+from workflows.core.times import parse_instant
 
 HEADTEACHER = "headteacher:h.brown"
 AGENCY = "agency:naa"

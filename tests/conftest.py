@@ -15,10 +15,10 @@ from storage.db import Database
 from storage.migrations import migrate
 from tests import browser, pg_server
 from tests.builders import Driver
-from workflows.clock import FixedClock
-from workflows.config import Config
+from workflows.core.clock import FixedClock
+from workflows.core.config import Config
 from workflows.engine import Engine
-from workflows.times import parse_instant
+from workflows.core.times import parse_instant
 
 BACKENDS = ["sqlite", "postgresql"]
 
@@ -116,7 +116,7 @@ def driver(request, engine, clock):
     test that tampers with the database on purpose)."""
     yield Driver(engine, clock)
     if request.node.get_closest_marker("no_replay") is None:
-        from workflows.replay import case_ids, replay_many
+        from workflows.engine.replay import case_ids, replay_many
         results = replay_many(engine.db, engine.config, case_ids(engine.db), verify=True)
         assert [r.as_json() for r in results if not r.ok] == []
 

@@ -14,9 +14,9 @@ from storage import queries
 from storage.db import Database
 from storage.migrations import migrate
 from tests.builders import application_data
-from workflows.clock import FixedClock
+from workflows.core.clock import FixedClock
 from workflows.engine import Actor, Engine
-from workflows.times import parse_instant
+from workflows.core.times import parse_instant
 
 ENGINE = Path(__file__).resolve().parent.parent / "run_engine.py"
 

@@ -27,12 +27,12 @@ from storage import queries
 from storage.db import Database
 from storage.migrations import migrate
 from tests.builders import ASSESSOR, OFFICER, application_data, appointment_data
-from workflows.clock import FixedClock
-from workflows.config import Config
+from workflows.core.clock import FixedClock
+from workflows.core.config import Config
 from workflows.engine import ROLES, Actor, Engine
-from workflows.errors import RefusedError
-from workflows.replay import replay_many
-from workflows.times import parse_instant
+from workflows.core.errors import RefusedError
+from workflows.engine.replay import replay_many
+from workflows.core.times import parse_instant
 
 TABLES = ("cases", "transition_log", "chain_head", "timers", "notices")
 START = "2026-12-01"

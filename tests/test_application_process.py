@@ -16,10 +16,10 @@ import pytest
 from tests.builders import (AGENCY, ASSESSOR, FUNDING, HEADTEACHER, OFFICER, Driver,
                             appointment_data, application_data, recipients, refused)
 from workflows.engine import Actor
-from workflows.errors import (EffectiveTimeError, GuardFailedError, InvalidDataError,
+from workflows.core.errors import (EffectiveTimeError, GuardFailedError, InvalidDataError,
                               NotAllowedInStateError, RoleNotAllowedError, UnknownCaseError,
                               UnknownTriggerError)
-from workflows.times import parse_instant
+from workflows.core.times import parse_instant
 
 CANDIDATE = "candidate:ann"
 JUDGE = "assessor:as-17"

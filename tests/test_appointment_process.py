@@ -19,9 +19,9 @@ import json
 import pytest
 
 from tests.builders import HEADTEACHER, Driver, appointment_data, recipients, refused
-from workflows.config import Config
+from workflows.core.config import Config
 from workflows.engine import Engine
-from workflows.errors import (GuardFailedError, InvalidDataError, NotAllowedInStateError,
+from workflows.core.errors import (GuardFailedError, InvalidDataError, NotAllowedInStateError,
                               RoleNotAllowedError)
 
 HEAD = "headteacher:v.vale"
@@ -676,7 +676,7 @@ def test_two_concurrent_fundings_at_one_primary_school_cannot_both_pass_a_refusi
     from states import appointment as rules
     from storage.db import Database
     from workflows.engine import Actor
-    from workflows.errors import RefusedError
+    from workflows.core.errors import RefusedError
 
     config = Config(policy={"la_limit": "refuse"})
     driver = Driver(Engine(db, config, clock=clock), clock)

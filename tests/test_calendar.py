@@ -8,7 +8,7 @@ from datetime import date, datetime, timezone
 
 import pytest
 
-from workflows.calendar import (
+from workflows.core.calendar import (
     LONDON,
     WorkingCalendar,
     fires_at,

@@ -282,7 +282,7 @@ def test_show_tells_which_deadlines_were_met_and_which_missed(cli):
     other = open_application(cli, now="2027-01-22")
     cli.ok("fire", other, "reject", "--actor", "headteacher:h.brown", "--data",
            '{"reasons": "Not signed."}', now="2027-01-25")
-    assert "ended by reject on Mon 2027-01-25" in cli.ok("show", other).stdout
+    assert "met by reject on Mon 2027-01-25" in cli.ok("show", other).stdout
 
 
 def test_the_readme_embeds_the_current_diagram_of_each_process(tmp_path):

@@ -18,12 +18,12 @@ from notifications.delivery import FileChannel
 from storage import outbox, queries, users
 from storage.console import refresh_search
 from tests.builders import AGENCY, Driver, application_data
-from workflows.clock import FixedClock
-from workflows.config import Config
+from workflows.core.clock import FixedClock
+from workflows.core.config import Config
 from workflows.console.app import create_app
 from workflows.console.auth import hash_password
-from workflows.notice_queue import Outbox
-from workflows.times import parse_instant, utc_iso
+from workflows.engine.notice_queue import Outbox
+from workflows.core.times import parse_instant, utc_iso
 
 PASSWORD = "correct horse battery"
 INJECTED = "<script>window.pwned=1</script><img src=x onerror=alert(1)>"
@@ -322,13 +322,13 @@ def test_the_csv_export_is_for_a_spreadsheet(signed_in):
 
 
 def test_the_json_lines_export_is_the_command_lines(signed_in):
-    from workflows import auditlog
+    from workflows.read import auditlog
     d = signed_in.driver
     case = d.open(at="2026-12-18").case
     d.fire(case, "support", "operator:it.jones", {"evaluation": "Strong."}, at="2027-01-05",
            for_="headteacher:h.brown")
     lines = signed_in.get("/audit/export?format=jsonl&actor=operator").text.splitlines()
-    from workflows.calendar import WorkingCalendar
+    from workflows.core.calendar import WorkingCalendar
     rows = auditlog.Rows(signed_in.db, WorkingCalendar("england"))
     expected = [rows.row(e) for e in auditlog.entries(
         signed_in.db, auditlog.ExportFilter(actor="operator"))]

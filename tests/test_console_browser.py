@@ -19,11 +19,11 @@ from storage.db import Database
 from storage.migrations import migrate
 from tests.builders import Driver, application_data
 from tests.cli import ENGINE
-from workflows.clock import FixedClock
-from workflows.config import Config
+from workflows.core.clock import FixedClock
+from workflows.core.config import Config
 from workflows.console.auth import hash_password
 from workflows.engine import Engine
-from workflows.times import parse_instant
+from workflows.core.times import parse_instant
 
 PASSWORD = "correct horse battery"
 INJECTED = "<script>window.pwned=1</script><img src=x onerror=\"window.pwned=2\">"

@@ -172,11 +172,11 @@ def test_sigterm_while_the_scheduler_hands_out_a_round_still_stops_the_daemon(tm
     from notifications.delivery import FileChannel
     from storage.db import Database
     from storage.migrations import migrate
-    from workflows.clock import SystemClock
-    from workflows.config import Config
-    from workflows.daemon import Daemon
+    from workflows.core.clock import SystemClock
+    from workflows.core.config import Config
+    from workflows.daemon.loop import Daemon
     from workflows.engine import Engine
-    from workflows.notice_queue import Outbox
+    from workflows.engine.notice_queue import Outbox
 
     db = Database(f"sqlite:///{tmp_path / 'cases.db'}")
     migrate(db, "2026-01-01T00:00:00+00:00")

@@ -7,7 +7,7 @@ import pytest
 
 from states import PROCESSES
 from states.spec import InvalidDefinition, Process, StartTimer, Transition
-from workflows.config import ConfigError, load
+from workflows.core.config import ConfigError, load
 
 
 class Door(Enum):

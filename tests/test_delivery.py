@@ -12,7 +12,7 @@ from notifications.delivery import FileChannel, SmtpChannel, check_seal
 from storage.outbox import retry
 from tests.builders import HEADTEACHER, Driver
 from tests.mailserver import MailServer
-from workflows.notice_queue import Outbox, backoff
+from workflows.engine.notice_queue import Outbox, backoff
 
 
 class FakeChannel:

@@ -11,9 +11,9 @@ from sqlalchemy import text
 from notifications.delivery import check_seal
 from storage import outbox
 from tests.builders import Driver
-from workflows.clock import FixedClock
-from workflows.notice_queue import LEASE_SECONDS, Outbox
-from workflows.times import utc_iso
+from workflows.core.clock import FixedClock
+from workflows.engine.notice_queue import LEASE_SECONDS, Outbox
+from workflows.core.times import utc_iso
 
 
 class BlockingChannel:

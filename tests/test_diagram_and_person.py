@@ -1,5 +1,5 @@
-"""The process diagrams (workflows/diagram.py) and the subject access export of one person's data
-(workflows/person.py)."""
+"""The process diagrams (workflows/read/diagram.py) and the subject access export of one person's data
+(workflows/read/person.py)."""
 from __future__ import annotations
 
 import json
@@ -10,9 +10,9 @@ import pytest
 
 from states import PROCESSES
 from tests.builders import ASSESSOR, Driver, appointment_data, application_data
-from workflows import diagram
-from workflows.diagram import GraphvizMissingError, mermaid, svg
-from workflows.person import export_person
+from workflows.read import diagram
+from workflows.read.diagram import GraphvizMissingError, mermaid, svg
+from workflows.read.person import export_person
 
 EDGE = re.compile(r"^\s*(\S+) --> (\S+)(?: : (.+))?$")
 

@@ -18,11 +18,11 @@ from states.common import NoData, effective_date
 from tests.builders import (AGENCY, ASSESSOR, FUNDING, HEADTEACHER, OFFICER, Driver,
                             application_data, appointment_data, recipients, refused)
 from tests.cli import open_application
-from workflows.clock import FixedClock
-from workflows.config import Config
+from workflows.core.clock import FixedClock
+from workflows.core.config import Config
 from workflows.engine import Engine
-from workflows.errors import GuardFailedError, InvalidDataError, RoleNotAllowedError
-from workflows.times import parse_instant
+from workflows.core.errors import GuardFailedError, InvalidDataError, RoleNotAllowedError
+from workflows.core.times import parse_instant
 
 CANDIDATE = "candidate:ann"
 COORDINATOR = "review_coordinator:rc"

@@ -12,7 +12,7 @@ from sqlalchemy import create_engine, text
 from storage.errors import StorageError
 from tests.builders import AGENCY, Driver, application_data, refused
 from tests.cli import open_application
-from workflows.errors import InvalidDataError
+from workflows.core.errors import InvalidDataError
 
 
 def edit(cli_or_url, sql: str, **params) -> None:

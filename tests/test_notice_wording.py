@@ -13,7 +13,7 @@ import pytest
 from states import PROCESSES
 from tests.builders import (AGENCY, ASSESSOR, HEADTEACHER, OFFICER, Driver, application_data,
                             appointment_data, recipients)
-from workflows.config import Config
+from workflows.core.config import Config
 from workflows.engine import Engine
 
 CANDIDATE = "candidate:ann"

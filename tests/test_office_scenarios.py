@@ -16,10 +16,10 @@ from storage.db import Database
 from tests.builders import (ASSESSOR, HEADTEACHER, OFFICER, Driver, application_data,
                             appointment_data)
 from tests.cli import Cli
-from workflows.clock import FixedClock
-from workflows.config import load
+from workflows.core.clock import FixedClock
+from workflows.core.config import load
 from workflows.engine import Engine
-from workflows.times import parse_instant
+from workflows.core.times import parse_instant
 
 HEAD = ("--actor", "headteacher:h.brown")
 AGENCY = ("--actor", "agency:naa")

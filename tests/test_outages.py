@@ -15,7 +15,7 @@ from storage.migrations import LATEST
 from tests import daemon_harness as h
 from tests.mailserver import MailServer
 from tests.tcp_proxy import TcpProxy, proxied
-from workflows.daemon import retry_delays
+from workflows.daemon.loop import retry_delays
 
 LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ (INFO|WARNING|ERROR|CRITICAL) \S")
 

@@ -225,7 +225,7 @@ def test_the_engine_erases_on_either_database_and_both_chains_still_verify(drive
     driver.fire(case, "withdraw", "candidate:zq", at="2026-12-21")
     db = driver.engine.db
     from notifications.delivery import FileChannel
-    from workflows.notice_queue import Outbox
+    from workflows.engine.notice_queue import Outbox
     import tempfile
     Outbox(db, FileChannel(tempfile.mkdtemp()), "ast-engine@la.example.org", 8,
            driver.clock).deliver_all()

@@ -9,10 +9,10 @@ import pytest
 
 from tests.builders import Driver
 from tests.cli import Cli, open_application
-from workflows.config import Config
+from workflows.core.config import Config
 from workflows.engine import Actor, Engine
-from workflows.errors import RoleNotAllowedError
-from workflows.replay import replay_many
+from workflows.core.errors import RoleNotAllowedError
+from workflows.engine.replay import replay_many
 
 CLOSED_11_JAN = Config(calendar={"closures": ["2027-01-11"]})
 

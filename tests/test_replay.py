@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import text
 
 from tests.builders import AGENCY, Driver
-from workflows.config import Config
-from workflows.replay import Replayer, case_ids, replay_many
+from workflows.core.config import Config
+from workflows.engine.replay import Replayer, case_ids, replay_many
 from notifications.render import render
 
 

@@ -21,9 +21,9 @@ import pytest
 from tests.builders import (ASSESSOR, HEADTEACHER, OFFICER, Driver, application_data,
                             appointment_data, recipients,
                             refused)
-from workflows.config import Config
+from workflows.core.config import Config
 from workflows.engine import Actor, Engine
-from workflows.errors import (EffectiveTimeError, GuardFailedError, InvalidDataError,
+from workflows.core.errors import (EffectiveTimeError, GuardFailedError, InvalidDataError,
                               NotAllowedInStateError, RefusedError, RoleNotAllowedError,
                               UnknownTriggerError)
 

@@ -20,9 +20,9 @@ from storage.db import Database
 from tests import daemon_harness as h
 from tests.cli import Cli
 from tests.mailserver import MailServer, free_port
-from workflows.clock import REAL
-from workflows.daemon import BATCH_SECONDS, BEAT_SECONDS
-from workflows.times import utc_iso
+from workflows.core.clock import REAL
+from workflows.daemon.loop import BATCH_SECONDS, BEAT_SECONDS
+from workflows.core.times import utc_iso
 
 
 def run(url: str, *args: str, env: dict | None = None):

@@ -1,4 +1,4 @@
-"""The systemd unit under workflows/systemd/: its own user, state and configuration folders made
+"""The systemd unit under workflows/daemon/systemd/: its own user, state and configuration folders made
 by systemd, files readable by it alone, restarted on failure but not on a refusal, and hardened
 (`systemd-analyze security --offline=true` rates it 3.0 or lower: run when systemd-analyze is
 on this machine)."""
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-UNIT = Path(__file__).resolve().parent.parent / "workflows" / "systemd" / "ast-engine.service"
+UNIT = Path(__file__).resolve().parent.parent / "workflows" / "daemon" / "systemd" / "ast-engine.service"
 
 
 def settings() -> dict[str, dict[str, list[str]]]:

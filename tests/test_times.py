@@ -5,8 +5,8 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 from freezegun import freeze_time
 
-from workflows.calendar import LONDON, fires_at
-from workflows.times import TimeFormatError, parse_date, parse_instant, to_utc, utc_iso
+from workflows.core.calendar import LONDON, fires_at
+from workflows.core.times import TimeFormatError, parse_date, parse_instant, to_utc, utc_iso
 
 
 def utc(*args: int) -> datetime:

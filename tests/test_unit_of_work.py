@@ -9,7 +9,7 @@ import pytest
 from notifications.render import TemplateRenderError, render
 from tests.builders import AGENCY, FUNDING, HEADTEACHER, Driver, refused
 from workflows.engine import Actor, Engine
-from workflows.errors import (ConcurrentChangeError, EngineError, NotAllowedInStateError,
+from workflows.core.errors import (ConcurrentChangeError, EngineError, NotAllowedInStateError,
                               RefusedError)
 
 
@@ -207,7 +207,7 @@ def test_leaving_a_unit_of_work_normally_commits_it_with_its_chain_head(driver: 
 
 
 def test_recalendar_apply_moves_every_deadline_or_none(driver: Driver, db, clock, monkeypatch):
-    from workflows.config import Config
+    from workflows.core.config import Config
     from workflows.engine import steps
     first = driver.open(at="2026-12-18").case
     second = driver.open(at="2026-12-21").case

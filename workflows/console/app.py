@@ -1,5 +1,5 @@
 """The web console (shared/CLI.md, "The web console"): a Starlette application that reads the
-engine's database and changes no case. Pages are Jinja2 templates (notifications/console/,
+engine's database and changes no case. Pages are Jinja2 templates (workflows/console/templates/,
 autoescaped: every value is text, never markup), the few static files sit in static/ beside
 this module, and every response carries a Content-Security-Policy that lets only the
 console's own script and style run.
@@ -30,16 +30,16 @@ from starlette.staticfiles import StaticFiles
 from storage import console as search_store
 from storage import queries
 from storage.db import Database
-from workflows import auditlog
-from workflows.clock import Clock
-from workflows.config import Config
+from workflows.read import auditlog
+from workflows.core.clock import Clock
+from workflows.core.config import Config
 from workflows.console import statechart, views
 from workflows.console.auth import COOKIE, Accounts, RateLimiter
-from workflows.present import day, london
-from workflows.times import TimeFormatError, utc_iso
+from workflows.core.times import day, london
+from workflows.core.times import TimeFormatError, utc_iso
 
 STATIC = Path(__file__).parent / "static"
-TEMPLATES = Path(__file__).resolve().parent.parent.parent / "notifications" / "console"
+TEMPLATES = Path(__file__).resolve().parent / "templates"
 LOGIN_CSRF = "ast_console_login"
 PAGE_SIZE = 50
 KINDS = ("application", "review", "appointment")
@@ -324,7 +324,7 @@ def _batches(db: Database, chosen: auditlog.ExportFilter, size: int = 2000):
 
 def _csv(db: Database, chosen: auditlog.ExportFilter, config: Config,
          now: str) -> Iterator[str]:
-    """As `ast-engine audit export --format csv > FILE` writes it (workflows/auditlog.py), with
+    """As `ast-engine audit export --format csv > FILE` writes it (workflows/read/auditlog.py), with
     the byte-order mark that makes a spreadsheet read it as UTF-8; sent a batch at a time."""
     out = io.StringIO()
     writer = csv.writer(out)

@@ -14,8 +14,8 @@ from datetime import datetime, timedelta
 
 from storage import users
 from storage.db import Database
-from workflows.clock import Clock
-from workflows.times import utc_iso
+from workflows.core.clock import Clock
+from workflows.core.times import utc_iso
 
 log = logging.getLogger("ast_engine.console")
 

@@ -47,8 +47,8 @@ def add_arguments(sub, parser_class) -> None:
 def user(ctx, args) -> int:
     from storage import users
     from storage.migrations import require_current
-    from workflows.errors import RefusedError
-    from workflows.times import utc_iso
+    from workflows.core.errors import RefusedError
+    from workflows.core.times import utc_iso
     require_current(ctx.db)
     if args.user_command == "add":
         from workflows.console.auth import hash_password
@@ -83,7 +83,7 @@ def user(ctx, args) -> int:
 
 
 def _read_password() -> str:
-    from workflows.errors import RefusedError
+    from workflows.core.errors import RefusedError
     if sys.stdin.isatty():
         first = getpass.getpass("password: ")
         if getpass.getpass("again: ") != first:
@@ -99,7 +99,7 @@ def web(ctx, args) -> int:
     from storage.console import refresh_search
     from storage.migrations import require_current
     from workflows.console.app import create_app
-    from workflows.errors import RefusedError
+    from workflows.core.errors import RefusedError
     require_current(ctx.db)
     if not 0 < args.port < 65536:
         raise RefusedError(f"web --port {args.port}: give a port from 1 to 65535")

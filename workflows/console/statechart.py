@@ -1,6 +1,6 @@
 """A case's process as an inline SVG drawing, with the case's current state marked and the
 states it passed through shaded: drawn here from the same edges as `ast-engine diagram`
-(workflows/diagram.py), because the console has no JavaScript diagram library and no build
+(workflows/read/diagram.py), because the console has no JavaScript diagram library and no build
 step. States are placed in columns by their distance from the initial state; a final state
 that most states lead to (`withdrawn`, `cancelled`) goes in the last column with its edges
 left out and said in words instead, or its lines would cross everything."""
@@ -10,7 +10,7 @@ from collections import defaultdict, deque
 from html import escape
 
 from states import PROCESSES
-from workflows.diagram import drawn_edges
+from workflows.read.diagram import drawn_edges
 
 BOX_W, BOX_H, COL, ROW, PAD = 150, 28, 190, 40, 12
 FROM_ANYWHERE = 4   # a state reached from this many others is drawn without its edges

@@ -1,81 +1,19 @@
 """What the console's pages show, computed from the rows the read queries return: pure functions,
-data in and data out, so that each rule (when a deadline counts as met or missed, which log entry
-ended which timer, what the export's met/missed column says) is tested without a server."""
+data in and data out, tested without a server. How a deadline turned out is not decided here
+but by the one rule every adapter uses (workflows/read/deadline_outcome.py)."""
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from functools import lru_cache
 
 from states import PROCESSES
-from storage import queries
-from storage.rows import LogEntry, TimerRow
-from workflows.calendar import LONDON
-from workflows.present import day, london
+from storage.rows import TimerRow
+from workflows.core.calendar import LONDON
+from workflows.core.times import london, london_day
+from workflows.read.deadline_outcome import Outcome, deadline_outcome, duties, duty_timers
 
-# Triggers that end a case's timers because the duty is no longer owed, not because it was done.
-NO_LONGER_OWED = {"withdraw", "cancel", "vacate", "give_notice", "erase_personal_data"}
-
-
-@lru_cache(maxsize=1)
-def duty_timers() -> tuple[str, ...]:
-    """The timers that guard someone's duty: when they fire, a deadline was missed."""
-    return tuple(sorted({t.name for p in PROCESSES.values() for t in p.timers if t.duty}))
-
-
-def duties() -> dict[str, str]:
-    return {t.name: t.duty for p in PROCESSES.values() for t in p.timers if t.duty}
-
-
-@dataclass(frozen=True)
-class Outcome:
-    word: str        # running, overdue, met, missed, passed, superseded, failed, ended, recomputed
-    text: str        # the sentence a person reads
-
-
-def deadline_outcome(timer: dict, entries: dict[int, dict], now: str) -> Outcome:
-    """Whether a deadline (a timer as `show` gives it) was met, missed or is still running.
-    `entries`: the case's log entries by seq; `now`: the business clock, UTC ISO."""
-    status, due = timer["status"], timer["due"]
-    ended_seq = timer.get("ended_seq")
-    ended = entries.get(ended_seq) if ended_seq else None
-    if status == "pending":
-        if timer["fires_at"] <= now:
-            return Outcome("overdue", f"due {day(due)}: passed, and the timer has not fired yet "
-                                      "(is the daemon running?)")
-        return Outcome("running", f"due {day(due)}: running")
-    if status == "failed":
-        return Outcome("failed", f"due {day(due)}: FAILED to fire after "
-                                 f"{timer.get('attempts', 0)} attempts: "
-                                 f"{timer.get('last_error') or 'see the daemon log'}")
-    if status == "superseded":
-        return Outcome("superseded", f"due {day(due)}: superseded, a late-keyed event "
-                                     "overtook its firing")
-    if status == "fired":
-        if timer["name"] in duty_timers():
-            return Outcome("missed", f"due {day(due)}: MISSED, reported on "
-                                     f"{london(timer['fires_at'])} London")
-        if timer["name"] == "post_ends":
-            return Outcome("passed", f"due {day(due)}: passed (the post was vacated)")
-        return Outcome("passed", f"due {day(due)}: passed (the window closed)")
-    if ended is None:
-        return Outcome("ended", f"due {day(due)}: cancelled")
-    when = _london_day(ended["effective_at"])
-    if ended["trigger"] == "deadline_recomputed":
-        return Outcome("recomputed", f"due {day(due)}: recomputed on {day(when)} "
-                                     "(see the next row of this deadline)")
-    if ended["trigger"] in NO_LONGER_OWED:
-        return Outcome("ended", f"due {day(due)}: no longer owed ({ended['trigger']} on "
-                                f"{day(when)})")
-    if when <= due:
-        return Outcome("met", f"due {day(due)}: met by {ended['trigger']} on {day(when)}")
-    return Outcome("missed", f"due {day(due)}: done late, by {ended['trigger']} on {day(when)}")
-
-
-def _london_day(instant: str) -> str:
-    return datetime.fromisoformat(instant).astimezone(LONDON).date().isoformat()
-
+__all__ = ["Outcome", "deadline_outcome", "duties", "duty_timers", "timeline", "deadlines"]
 
 def _pretty(value) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True)
@@ -125,7 +63,7 @@ def timeline(detail: dict, now: str) -> list[TimelineEntry]:
             seq=e["seq"], trigger=e["trigger"], source=e["source"], dest=e["dest"],
             actor=e["actor"], for_=e["for"], effective=london(e["effective_at"]),
             keyed=london(e["recorded_at"]),
-            keyed_late=_london_day(e["recorded_at"]) != _london_day(e["effective_at"]),
+            keyed_late=london_day(e["recorded_at"]) != london_day(e["effective_at"]),
             data=_pretty(e["data"]) if e["data"] else "",
             warnings=[str(w) for w in engine.get("warnings", [])],
             deadlines=ended.get(e["seq"], []), notices=notices.get(e["seq"], []),
@@ -154,7 +92,7 @@ class Deadline:
 
 
 def deadlines(detail: dict, rows: list[TimerRow], now: str) -> list[Deadline]:
-    from workflows.explain import explain_timer
+    from workflows.read.explain import explain_timer
     entries = {e["seq"]: e for e in detail["log"]}
     out = []
     names = duties()
@@ -178,20 +116,6 @@ def all_states() -> list[str]:
     for process in PROCESSES.values():
         seen += [s.name for s in process.states if s.name not in seen]
     return seen
-
-
-# -- the export ---------------------------------------------------------------------------------
-
-def deadline_column(entry: LogEntry, timers: list[TimerRow], now: str) -> str:
-    """What the entry did to the case's deadlines: `headteacher_deadline missed (due ...)`,
-    `decision_letter met (due ...)`; empty when it ended none."""
-    notes = []
-    this = {entry.seq: queries.log_json(entry)}
-    for t in timers:
-        if t.ended_seq == entry.seq and t.status != "pending":
-            outcome = deadline_outcome(queries.timer_json(t), this, now)
-            notes.append(f"{t.name} {outcome.word} (due {t.due})")
-    return "; ".join(notes)
 
 
 def today_london(now: str) -> date:

@@ -1,7 +1,7 @@
 """The engine: each public operation is one unit of work (workflows/engine/unit_of_work.py) that
 runs the named steps of workflows/engine/steps.py on the database, or (replay) on a store in
 memory. Delivery of the stored notices happens later, from the notices table (a transactional
-outbox: workflows/notice_queue.py).
+outbox: workflows/engine/notice_queue.py).
 
     engine/actors.py        who acts (ROLE:ID, system)
     engine/authorise.py     may this role fire this trigger (an operator for someone)
@@ -25,9 +25,9 @@ from storage.db import Database
 from storage.memory_store import MemoryCaseStore
 from storage.rows import StoredEntry, TimerRow
 from storage.sql_store import transaction
-from workflows.clock import REAL, Clock
-from workflows.config import Config
-from workflows.deadlines import calendar_in_force, compute_from
+from workflows.core.clock import REAL, Clock
+from workflows.core.config import Config
+from workflows.core.deadlines import calendar_in_force, compute_from
 from workflows.engine import steps
 from workflows.engine.actors import SYSTEM, Actor
 from workflows.engine.apply import Setting
@@ -35,9 +35,9 @@ from workflows.engine.modes import Live, Mode, Replay, new_case_id
 from workflows.engine.outcome import Outcome
 from workflows.engine.unit_of_work import UnitOfWork
 from workflows.engine.validate import refuse_invalid_text
-from workflows.errors import EngineError, RefusedError, RoleNotAllowedError, UnknownTriggerError
-from workflows import text
-from workflows.times import utc_iso
+from workflows.core.errors import EngineError, RefusedError, RoleNotAllowedError, UnknownTriggerError
+from workflows.core import text
+from workflows.core.times import utc_iso
 
 __all__ = ["Engine", "Actor", "SYSTEM", "Outcome", "ROLES", "new_case_id"]
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from states.roles import ROLES
-from workflows import text
-from workflows.errors import RefusedError
+from workflows.core import text
+from workflows.core.errors import RefusedError
 
 
 @dataclass(frozen=True)

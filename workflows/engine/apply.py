@@ -14,17 +14,17 @@ from states.spec import Process, Transition
 from storage import hashchain, jsontext
 from storage.rows import CaseChange, CaseRow, Erasure, LogEntry, NewTimer, TimerRow
 from storage.sql_store import ERASED
-from workflows.calendar import Calendars, fires_at, local_date
-from workflows.config import Config
-from workflows.deadlines import Deadline, calendar_for, compute
+from workflows.core.calendar import Calendars, fires_at, local_date
+from workflows.core.config import Config
+from workflows.core.deadlines import Deadline, calendar_for, compute
 from workflows.engine import notices
 from workflows.engine.actors import Actor
 from workflows.engine.facts import CaseFacts
 from workflows.engine.modes import Mode
 from workflows.engine.outcome import Outcome
 from workflows.engine.unit_of_work import UnitOfWork
-from workflows.errors import ConcurrentChangeError, GuardFailedError
-from workflows.times import utc_iso
+from workflows.core.errors import ConcurrentChangeError, GuardFailedError
+from workflows.core.times import utc_iso
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from states.roles import ACTS_FOR_NOBODY
 from states.spec import Party, Transition
 from workflows.engine.actors import Actor
 from workflows.engine.facts import CaseFacts
-from workflows.errors import RoleNotAllowedError
+from workflows.core.errors import RoleNotAllowedError
 
 
 def acting_role(actor: Actor, on_behalf_of: Actor | None, trigger: str) -> str:

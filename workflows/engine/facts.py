@@ -7,8 +7,8 @@ from datetime import date
 from typing import Any, Mapping, Protocol, Sequence
 
 from storage.rows import CaseRow
-from workflows.calendar import Calendars
-from workflows.deadlines import compute_from
+from workflows.core.calendar import Calendars
+from workflows.core.deadlines import compute_from
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from states.spec import Transition
 from storage import queries
 from storage.db import Database
 from storage.protocol import CaseStore
-from workflows.calendar import WorkingCalendar
+from workflows.core.calendar import WorkingCalendar
 from workflows.engine.facts import CaseFacts, CaseReader, CaseView, latest_dues
 
 

@@ -11,11 +11,11 @@ from notifications.render import TemplateRenderError
 from states.spec import Notify, NotifyEach, Process
 from storage import hashchain
 from storage.rows import NoticeRow, TimerRow
-from workflows.calendar import fires_at
-from workflows.deadlines import Deadline
+from workflows.core.calendar import fires_at
+from workflows.core.deadlines import Deadline
 from workflows.engine.facts import CaseFacts
 from workflows.engine.modes import Mode
-from workflows.errors import EngineError, InvalidDataError
+from workflows.core.errors import EngineError, InvalidDataError
 
 
 def context(process: Process, case_id: str, state: str, facts: CaseFacts,

@@ -16,8 +16,8 @@ from states import PROCESSES
 from states.spec import MoveLinked, OpenLinked, Process
 from storage.hashchain import GENESIS
 from storage.rows import CaseRow, LogEntry, TimerRow
-from workflows.calendar import local_date
-from workflows.deadlines import calendar_in_force, compute_from
+from workflows.core.calendar import local_date
+from workflows.core.deadlines import calendar_in_force, compute_from
 from workflows.engine.actors import SYSTEM, Actor
 from workflows.engine.apply import Change, Setting, apply
 from workflows.engine.authorise import authorise
@@ -27,10 +27,10 @@ from workflows.engine.modes import Mode
 from workflows.engine.outcome import Outcome
 from workflows.engine.unit_of_work import UnitOfWork
 from workflows.engine.validate import dumped, effective_time, validate
-from workflows.errors import (ConcurrentChangeError, EffectiveTimeError, GuardFailedError,
+from workflows.core.errors import (ConcurrentChangeError, EffectiveTimeError, GuardFailedError,
                               InvalidDataError, NotAllowedInStateError, RefusedError, UnknownCaseError,
                               UnknownTriggerError)
-from workflows.times import utc_iso
+from workflows.core.times import utc_iso
 
 
 def open_case(work: UnitOfWork, mode: Mode, setting: Setting, process: Process, case_id: str,

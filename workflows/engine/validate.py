@@ -10,17 +10,17 @@ from pydantic import BaseModel, ValidationError
 
 from states.common import EARLIEST, LATEST
 from states.spec import Transition
-from workflows import text
-from workflows.errors import EffectiveTimeError, InvalidDataError
-from workflows.times import utc_iso
+from workflows.core import text
+from workflows.core.errors import EffectiveTimeError, InvalidDataError
+from workflows.core.times import utc_iso
 
 if TYPE_CHECKING:
-    from workflows.config import Limits
+    from workflows.core.config import Limits
 
 
 def refuse_invalid_text(data: Any, trigger: str, limits: Limits | None = None) -> None:
     """Data that is not an object, nests deeper or holds longer text than `limits` allow
-    (configuration [limits]), or holds text that cannot be stored (workflows/text.py), is
+    (configuration [limits]), or holds text that cannot be stored (workflows/core/text.py), is
     refused before anything is read."""
     if data is not None and not isinstance(data, Mapping):
         raise InvalidDataError(f"{trigger}: invalid data: give an object of keys and values, "

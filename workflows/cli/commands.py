@@ -5,63 +5,20 @@ from __future__ import annotations
 import json
 import os
 import sys
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from storage import queries
-from storage.db import Database, default_url
 from storage.migrations import LATEST, migrate, require_current
-from workflows import present
-from workflows.clock import Clock, FixedClock
-from workflows.errors import RefusedError, UnknownCaseError
-from workflows.times import TimeFormatError, parse_instant, utc_iso
+from workflows.cli import present
+from workflows.core.errors import RefusedError, UnknownCaseError
+from workflows.core.times import utc_iso
 
-if TYPE_CHECKING:   # both take a while to load: imported by the commands that use them
-    from workflows.config import Config
-    from workflows.engine import Actor, Engine
+from workflows.engine.context import Context, option_time, outbox
 
-
-@dataclass
-class Context:
-    url: str
-    _config: Config | None   # None: the built-in defaults, made when first asked for
-    clock: Clock     # the business clock: --now, else the real one
-    real: Clock      # the real clock: recorded times, delivery stamps, exports
-    create: bool = False   # whether a missing SQLite file may be made (only `init`)
-    light_reads: bool = True   # storage/db.py; off for the long-running daemon and console
-    _db: Database | None = None
-
-    @classmethod
-    def build(cls, url: str | None, config: Config | None, now: str | None, real: Clock,
-              create: bool = False, light_reads: bool = True) -> "Context":
-        clock = FixedClock(option_time("--now", now)) if now else real
-        return cls(url or default_url(), config, clock, real, create, light_reads)
-
-    @property
-    def configured(self) -> bool:
-        """Whether settings were given (a file or AST_ENGINE_ variables) and read."""
-        return self._config is not None
-
-    @property
-    def config(self) -> Config:
-        if self._config is None:
-            from workflows.config import Config
-            self._config = Config()
-        return self._config
-
-    @property
-    def db(self) -> Database:
-        """Opened on first use: a command that needs no database (diagram) opens none."""
-        if self._db is None:
-            self._db = Database(self.url, create=self.create, light_reads=self.light_reads)
-        return self._db
-
-    def engine(self) -> Engine:
-        from workflows.engine import Engine
-        require_current(self.db)
-        return Engine(self.db, self.config, clock=self.clock, recorder=self.real)
+if TYPE_CHECKING:   # takes a while to load: imported by the commands that use it
+    from workflows.engine import Actor
 
 
 def emit(value) -> None:
@@ -96,8 +53,8 @@ def read_data(text: str | None, limits: Any = None) -> dict:
     """`--data`: JSON text, or @FILE. At most [limits] data_bytes of it are read (a file that
     never ends, /dev/zero, is refused, not read), and its nesting is measured before it is
     parsed (the parser recurses)."""
-    from workflows import text as texts
-    from workflows.config import Limits
+    from workflows.core import text as texts
+    from workflows.core.config import Limits
     limits = limits or Limits()
     if text is None:
         return {}
@@ -132,14 +89,6 @@ def read_data(text: str | None, limits: Any = None) -> dict:
     if not isinstance(value, dict):
         raise RefusedError("--data: give a JSON object, e.g. '{\"reasons\": \"...\"}'")
     return value
-
-
-def option_time(option: str, text: str) -> datetime:
-    """A time given on the command line; a refusal names the option it came with."""
-    try:
-        return parse_instant(text)
-    except TimeFormatError as err:
-        raise TimeFormatError(f"{option}: {err}") from None
 
 
 def acting(args) -> tuple[Actor, Actor | None, datetime | None]:
@@ -200,14 +149,14 @@ def show(ctx: Context, args) -> int:
         raise UnknownCaseError(f"no case {args.case!r}", case=args.case)
     from functools import cache
     from states.next_steps import NEXT
-    from workflows import lateness
+    from workflows.read import lateness
     lateness.annotate(detail["log"], cache(lambda: ctx.config.calendars().national()))
     if not as_of:
         detail["next"] = NEXT.get(detail["kind"], {}).get(detail["state"], [])
     if args.json:
         emit(detail)
     else:
-        print(present.case(detail))
+        print(present.case(detail, as_of or utc_iso(ctx.clock.now())))
     return 0
 
 
@@ -273,38 +222,21 @@ def audit(ctx: Context, args) -> int:
 
 # -- delivery and the daemon (the transactional outbox) ---------------------------------------
 
-def outbox(ctx: Context, say=None):
-    from notifications.delivery import channel_from
-    from workflows.notice_queue import Outbox, quiet
-    delivery = ctx.config.delivery
-    return Outbox(ctx.db, channel_from(delivery), delivery.sender, delivery.max_attempts,
-                  ctx.real, say or quiet)
-
-
 def deliver(ctx: Context, args) -> int:
     """Exit 3 when any notice could not be delivered (each named on standard output): it
     stays pending (to be tried again) or failed, never lost."""
     require_current(ctx.db)
-    lock = None
-    if ctx.db.is_sqlite:
-        # On SQLite only one process delivers: a daemon already running does this very work,
-        # and two readers of the queue would send the same notices twice.
-        import os
-        from sqlalchemy.engine import make_url
-        from workflows.daemon import SqliteDaemonLock
-        lock = SqliteDaemonLock(make_url(ctx.db.url).database or "")
-        lock.acquire(f"pid {os.getpid()}, a `deliver` command",
-                     "it delivers pending notices within seconds, so there is nothing for "
-                     "`deliver` to do (`notices --status pending` shows what is waiting)")
+    from workflows.engine.deliverer import OneDeliverer
+    deliverer = OneDeliverer(ctx.db)
+    deliverer.take(f"pid {os.getpid()}, a `deliver` command",
+                   "it delivers pending notices within seconds, so there is nothing for "
+                   "`deliver` to do (`notices --status pending` shows what is waiting)")
     try:
-        if lock is not None:
-            from storage.outbox import release_all
-            release_all(ctx.db)   # no daemon runs: a lease left here is a dead process's
+        deliverer.free_dead_leases()   # on SQLite no daemon runs: a lease left is a dead one's
         said = None if args.json else (lambda line, level=0: print(line))
         report = outbox(ctx, said).deliver_all()
     finally:
-        if lock is not None:
-            lock.release()
+        deliverer.release()
     if args.json:
         emit({"sent": report.sent, "retrying": [i for i, _ in report.retrying],
               "failed": [i for i, _ in report.failed]})
@@ -312,22 +244,6 @@ def deliver(ctx: Context, args) -> int:
         print(f"{len(report.sent)} notice(s) sent, {len(report.retrying)} to retry later, "
               f"{len(report.failed)} failed")
     return 3 if report.retrying or report.failed else 0
-
-
-def daemon(ctx: Context, args) -> int:
-    from workflows import logs
-    from workflows.daemon import Daemon
-    from workflows.metrics import Metrics
-    from workflows.engine import Engine
-    # No schema check here: the database may be away at start-up, which the daemon waits out.
-    engine = Engine(ctx.db, ctx.config, clock=ctx.clock, recorder=ctx.real)
-    settings = ctx.config.daemon
-    runner = Daemon(engine, outbox(ctx), ctx.clock,
-                    tick_seconds=args.tick if args.tick is not None else settings.tick_seconds,
-                    log=logs.daemon_logger(sys.stdout), metrics=Metrics(),
-                    metrics_at=(settings.metrics_host, settings.metrics_port))
-    runner.early_signals = getattr(args, "early_signals", [])
-    return runner.run()
 
 
 def notices(ctx: Context, args) -> int:
@@ -357,7 +273,7 @@ def notices(ctx: Context, args) -> int:
 def status(ctx: Context, args) -> int:
     """With --check: one line and exit code in the monitoring-plugin convention."""
     from storage.daemons import HEARTBEAT_LIMIT_SECONDS
-    from workflows.environment import DEFAULT_TICK_SECONDS
+    from workflows.core.environment import DEFAULT_TICK_SECONDS
     require_current(ctx.db)
     # Unless settings were given, the default tick is known without loading the configuration.
     tick = ctx.config.daemon.tick_seconds if ctx.configured else DEFAULT_TICK_SECONDS
@@ -375,7 +291,7 @@ def status(ctx: Context, args) -> int:
 
 
 def replay(ctx: Context, args) -> int:
-    from workflows.replay import case_ids, replay_many
+    from workflows.engine.replay import case_ids, replay_many
     require_current(ctx.db)
     if args.what_if:
         return what_if(ctx, args)
@@ -433,7 +349,7 @@ def audit_checkpoint(ctx: Context, args) -> int:
 
 
 def audit_export(ctx: Context, args) -> int:
-    from workflows import auditlog
+    from workflows.read import auditlog
     chosen = auditlog.ExportFilter(args.case, args.since, args.until, args.actor)
     calendar = ctx.config.calendars().national()
     if args.format == "csv":
@@ -462,7 +378,7 @@ def _is_file(stream) -> bool:
 
 
 def explain(ctx: Context, args) -> int:
-    from workflows import explain as explaining
+    from workflows.read import explain as explaining
     require_current(ctx.db)
     if queries.case_detail(ctx.db, args.case) is None:
         raise UnknownCaseError(f"no case {args.case!r}", case=args.case)
@@ -483,9 +399,9 @@ def explain(ctx: Context, args) -> int:
 
 
 def what_if(ctx: Context, args) -> int:
-    from workflows.config import load
-    from workflows.deadlines import recorded_calendar
-    from workflows.replay import Replayer
+    from workflows.core.config import load
+    from workflows.core.deadlines import recorded_calendar
+    from workflows.engine.replay import Replayer
     if not args.case or args.all:
         raise RefusedError("replay --config: name one CASE to compare")
     if queries.case_detail(ctx.db, args.case) is None:
@@ -560,7 +476,7 @@ def recalendar(ctx: Context, args) -> int:
 
 
 def diagram(ctx: Context, args) -> int:
-    from workflows import diagram as diagrams
+    from workflows.read import diagram as diagrams
     if args.format == "svg":
         try:
             content: bytes | str = diagrams.svg(args.kind)
@@ -579,7 +495,7 @@ def diagram(ctx: Context, args) -> int:
 
 
 def export_person(ctx: Context, args) -> int:
-    from workflows.person import export_person as export
+    from workflows.read.person import export_person as export
     require_current(ctx.db)
     try:
         document = export(ctx.db, args.email, utc_iso(ctx.real.now()))

@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, Mapping
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from states.common import Email
-from workflows import text
-from workflows.environment import DEFAULT_TICK_SECONDS, NOT_SETTINGS, TICK_SECONDS_RANGE
+from workflows.core import text
+from workflows.core.environment import DEFAULT_TICK_SECONDS, NOT_SETTINGS, TICK_SECONDS_RANGE
 
 if TYPE_CHECKING:   # imported when a calendar is asked for: `holidays` takes a while to load
-    from workflows.calendar import Calendars, WorkingCalendar
+    from workflows.core.calendar import Calendars, WorkingCalendar
 
 
 class ConfigError(Exception):
@@ -112,7 +112,7 @@ class Config(_Section):
     limits: Limits = Limits()
 
     def calendars(self) -> Calendars:
-        from workflows.calendar import Calendars
+        from workflows.core.calendar import Calendars
         return Calendars(self.calendar.nation, frozenset(self.calendar.closures),
                          tuple(sorted((school, frozenset(days))
                                       for school, days in self.calendar.schools.items())))

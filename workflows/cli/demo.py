@@ -13,11 +13,11 @@ from storage import queries
 from storage.db import Database
 from notifications.delivery import FileChannel
 from storage.migrations import migrate
-from workflows.calendar import LONDON
-from workflows.clock import Clock, FixedClock
+from workflows.core.calendar import LONDON
+from workflows.core.clock import Clock, FixedClock
 from workflows.engine import Actor, Engine, Outcome
-from workflows.notice_queue import Outbox
-from workflows.times import parse_instant, utc_iso
+from workflows.engine.notice_queue import Outbox
+from workflows.core.times import parse_instant, utc_iso
 
 ASSESSOR = {"id": "as-17", "name": "Carol Assessor", "email": "carol.assessor@agency.example.org"}
 OFFICER = {"id": "ro-3", "name": "Raj Officer", "email": "raj.officer@agency.example.org"}

@@ -107,7 +107,7 @@ def mermaid(kind: str) -> str:
     """The process of this kind as Mermaid `stateDiagram-v2` text."""
     process = _process(kind)
     lines = ["stateDiagram-v2",
-             f"    %% the {kind} process, generated from states/ by workflows/diagram.py",
+             f"    %% the {kind} process, generated from states/ by workflows/read/diagram.py",
              "    direction LR",
              f"    [*] --> {process.initial.name}"]
     for source, dest, trigger in _edges(process):

@@ -22,8 +22,8 @@ from notifications.delivery import Channel, Outgoing, SealBrokenError, compose
 from storage import outbox
 from storage.db import Database
 from storage.rows import NoticeRow
-from workflows.clock import Clock
-from workflows.times import utc_iso
+from workflows.core.clock import Clock
+from workflows.core.times import utc_iso
 
 FIRST_RETRY_SECONDS = 30
 LONGEST_WAIT_SECONDS = 3600

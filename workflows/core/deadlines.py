@@ -9,7 +9,7 @@ from functools import lru_cache
 from typing import Any, Mapping
 
 from states.spec import CalendarDays, Facts, OnTheDay, Timer, WorkingDays
-from workflows.calendar import Calendars, WorkingCalendar, fires_at
+from workflows.core.calendar import Calendars, WorkingCalendar, fires_at
 
 
 @dataclass(frozen=True)

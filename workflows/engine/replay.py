@@ -27,13 +27,13 @@ from storage.db import Database
 from storage.memory_store import MemoryCaseStore
 from storage.queries import NoticeDigest, StoredCase, TimerDigest, case_ids
 from storage.rows import StoredEntry
-from workflows.calendar import WorkingCalendar
-from workflows.clock import FixedClock
-from workflows.config import Config
-from workflows.deadlines import recorded_calendar
+from workflows.core.calendar import WorkingCalendar
+from workflows.core.clock import FixedClock
+from workflows.core.config import Config
+from workflows.core.deadlines import recorded_calendar
 from workflows.engine import SYSTEM, Actor, Engine
 from workflows.engine.modes import DatabaseReader, Replay
-from workflows.errors import EngineError
+from workflows.core.errors import EngineError
 
 __all__ = ["Replayer", "CaseReplay", "replay_many", "case_ids"]
 

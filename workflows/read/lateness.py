@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Union
 
-from workflows.times import LONDON
+from workflows.core.times import LONDON
 
 if TYPE_CHECKING:
-    from workflows.calendar import WorkingCalendar
+    from workflows.core.calendar import WorkingCalendar
 
 # The nation's calendar, or a function that makes it: it is made only when an entry was keyed
 # in on a later day than it took effect (loading the bank holidays takes a while).

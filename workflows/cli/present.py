@@ -3,17 +3,11 @@ what the people in the process live by; --json keeps UTC for scripts."""
 from __future__ import annotations
 
 import sys
-from datetime import date, datetime
 
-from workflows.times import LONDON
+from workflows.core.times import day, london
+from workflows.read.deadline_outcome import deadline_outcome
 
-
-def london(instant: str) -> str:
-    return datetime.fromisoformat(instant).astimezone(LONDON).strftime("%a %Y-%m-%d %H:%M")
-
-
-def day(iso_date: str | None) -> str:
-    return date.fromisoformat(iso_date).strftime("%a %Y-%m-%d") if iso_date else "-"
+__all__ = ["day", "london", "case"]
 
 
 def outcome_line(outcome) -> str:
@@ -40,7 +34,9 @@ def _data_lines(value, indent: int = 2) -> list[str]:
     return lines
 
 
-def case(detail: dict) -> str:
+def case(detail: dict, now: str) -> str:
+    """`show`: the case, its deadlines (how each turned out, by the business clock `now`),
+    its timeline, its notices and what may happen next."""
     as_of = f"  as of {london(detail['as_of'])} London" if detail.get("as_of") else ""
     out = [f"{detail['case']}  {detail['kind']}  state: {detail['state']}  "
            f"version: {detail['version']}{as_of}"]
@@ -57,7 +53,7 @@ def case(detail: dict) -> str:
     out += ["", "Deadlines:"]
     for t in detail["timers"] or []:
         out.append(f"  {t['name']:<22} due {day(t['due'])}  fires {london(t['fires_at'])} London"
-                   f"  {_outcome(t, entries)}")
+                   f"  {deadline_outcome(t, entries, now).detail}")
         out.append(f"  {'':<22} {t['rule']}")
     if not detail["timers"]:
         out.append("  (none)")
@@ -90,35 +86,6 @@ def case(detail: dict) -> str:
         if not detail["next"]:
             out.append(f"  (none: no person moves a case on from {detail['state']})")
     return "\n".join(out)
-
-
-def _outcome(timer: dict, entries: dict) -> str:
-    """Whether the deadline was met, missed or is still running, in words."""
-    ended = entries.get(timer.get("ended_seq"))
-    if timer["status"] == "pending":
-        return "running"
-    if timer["status"] == "failed":
-        return (f"FAILED to fire after {timer.get('attempts', 0)} attempts: "
-                f"{timer.get('last_error') or 'see the daemon log'}")
-    if timer["status"] == "superseded":
-        fired = entries.get(timer.get("ended_seq"), {})
-        by = entries.get(fired.get("superseded_by"))
-        late = next((e for e in entries.values() if by and e["seq"] > by["seq"]
-                     and e["effective_at"] == by["effective_at"]
-                     and e["trigger"] != "timer_superseded"), None)
-        what = f"{late['trigger']} effective {london(late['effective_at'])[:14]}" if late \
-            else "a late-keyed event"
-        return (f"superseded by entry {fired.get('superseded_by', '?')}: {what}, keyed in "
-                "after it fired")
-    if timer["status"] == "fired":
-        if timer["name"] == "review_window":
-            return "passed: the judgement became final"
-        if timer["name"] == "post_ends":
-            return "passed: the post was vacated after its last day"
-        return "MISSED: reported to the LA"
-    if ended is None:
-        return "cancelled"
-    return f"ended by {ended['trigger']} on {london(ended['effective_at'])[:14]}"
 
 
 def case_table(rows: list[dict]) -> str:

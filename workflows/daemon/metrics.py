@@ -10,7 +10,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_server
 
-from workflows.config import ConfigError
+from workflows.core.config import ConfigError
 
 
 class Metrics:

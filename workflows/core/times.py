@@ -101,3 +101,18 @@ def utc_iso(instant: datetime) -> str:
     # Cached: a transition writes the same few instants into several rows, and replay writes
     # each recorded instant again. Equal instants give the same text whatever their zone.
     return to_utc(instant).isoformat()
+
+
+def london(instant: str) -> str:
+    """An instant as the people in the process read it: `Mon 2027-01-04 09:00`, London time."""
+    return datetime.fromisoformat(instant).astimezone(LONDON).strftime("%a %Y-%m-%d %H:%M")
+
+
+def day(iso_date: str | None) -> str:
+    """A date as people read it: `Mon 2027-01-04`; `-` for none."""
+    return date.fromisoformat(iso_date).strftime("%a %Y-%m-%d") if iso_date else "-"
+
+
+def london_day(instant: str) -> str:
+    """The London date (ISO) an instant falls on."""
+    return datetime.fromisoformat(instant).astimezone(LONDON).date().isoformat()

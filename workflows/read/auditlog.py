@@ -10,9 +10,9 @@ from typing import Iterator
 from storage import queries
 from storage.db import Database
 from storage.rows import LogEntry
-from workflows import lateness
-from workflows.calendar import LONDON, WorkingCalendar
-from workflows.times import TimeFormatError, parse_date, utc_iso
+from workflows.read import lateness
+from workflows.core.calendar import LONDON, WorkingCalendar
+from workflows.core.times import TimeFormatError, parse_date, utc_iso
 
 COLUMNS = ["case", "seq", "trigger", "source", "dest", "actor", "for", "effective_at",
            "recorded_at", "data", "engine", "erased", "hash", "keyed_late_working_days",
@@ -60,7 +60,7 @@ def entries(db: Database, chosen: ExportFilter) -> Iterator[LogEntry]:
 
 class Rows:
     """Exported entries: the keys of a `show` log entry plus `case`, with how late each was
-    keyed in and, for a timer entry, which entry superseded it (workflows/lateness.py)."""
+    keyed in and, for a timer entry, which entry superseded it (workflows/read/lateness.py)."""
 
     def __init__(self, db: Database, calendar: WorkingCalendar):
         self.calendar = calendar
@@ -88,8 +88,8 @@ def spreadsheet(db: Database, chosen: ExportFilter, calendar: WorkingCalendar,
     """The header and one row per admitted entry, read in batches (names and timers fetched
     per batch, so a long log is never held whole)."""
     from storage.console import labels_from_cases, timers_of_cases
-    from workflows.console.views import deadline_column, deadline_outcome
-    from workflows.present import london
+    from workflows.core.times import london
+    from workflows.read.deadline_outcome import deadline_column, deadline_outcome
     rows = Rows(db, calendar)
     yield SPREADSHEET
     pending: list[LogEntry] = []
@@ -115,7 +115,9 @@ def spreadsheet(db: Database, chosen: ExportFilter, calendar: WorkingCalendar,
                 due = row["data"].get("due", "")
                 row["deadlines"] = f"{entry.trigger[6:]} {word}" + (f" (due {due})" if due else "")
             else:
-                row["deadlines"] = deadline_column(entry, case_timers, now)
+                ended = [queries.timer_json(t) for t in case_timers if t.ended_seq == entry.seq]
+                row["deadlines"] = deadline_column(entry.seq, queries.log_json(entry), ended,
+                                                   now) if ended else ""
             yield [json.dumps(row[c], ensure_ascii=False, sort_keys=True)
                    if c in ("data", "engine") else "" if row[c] is None else str(row[c])
                    for c in SPREADSHEET]

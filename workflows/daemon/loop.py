@@ -22,7 +22,6 @@ APScheduler's own job store: the database is their only record.
 """
 from __future__ import annotations
 
-import fcntl
 import logging
 import os
 import signal
@@ -31,10 +30,8 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
-from sqlalchemy.engine import make_url
 
 from storage import daemons, outbox, queries
 from storage.db import Database
@@ -42,13 +39,13 @@ from storage.errors import (DatabaseUnavailableError, SchemaError, StorageError,
                             safe_url)
 from storage.daemons import HEARTBEAT_LIMIT_SECONDS
 from storage.migrations import require_current
-from workflows.clock import Clock
+from workflows.core.clock import Clock
 from workflows.engine import TIMER_ATTEMPTS, Engine
-from workflows.errors import RefusedError
-from workflows.logs import LOGGER
-from workflows.notice_queue import DeliveryReport, Outbox
-from workflows.sdnotify import Notifier
-from workflows.times import utc_iso
+from workflows.engine.deliverer import OneDeliverer
+from workflows.daemon.logs import LOGGER
+from workflows.engine.notice_queue import DeliveryReport, Outbox
+from workflows.daemon.sdnotify import Notifier
+from workflows.core.times import utc_iso
 
 TICK_SECONDS = 60          # [daemon] tick_seconds: the daemon looks at least this often
 NOTICE_POLL_SECONDS = 5    # ... and at least this often: a new notice goes out within it
@@ -66,44 +63,6 @@ def retry_delays(first: float = FIRST_RETRY_SECONDS, longest: float = LONGEST_RE
         delay = min(delay * 2, longest)
 
 
-class DaemonAlreadyRunningError(RefusedError):
-    pass
-
-
-class SqliteDaemonLock:
-    """One daemon per SQLite file: an exclusive flock on a file beside the database. The kernel
-    drops the lock when the process dies, so a SIGKILL never leaves a stale lock, and no other
-    command takes it, so `show`, `fire` and `open` are never blocked by it."""
-
-    def __init__(self, database_path: str):
-        self.path = Path(f"{database_path}.daemon.lock")
-        self.handle: TextIO | None = None
-
-    def acquire(self, who: str, when_taken: str = "only one daemon may run per SQLite file: "
-                "stop it first, or move to PostgreSQL to run several") -> None:
-        """Take the lock, or refuse saying who holds it and, in `when_taken`, what to do."""
-        handle = open(self.path, "a+")
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "another process"
-            handle.close()
-            raise DaemonAlreadyRunningError(
-                f"a daemon already runs on this database ({holder}); {when_taken}") from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(who)
-        handle.flush()
-        self.handle = handle
-
-    def release(self) -> None:
-        if self.handle is not None:
-            fcntl.flock(self.handle, fcntl.LOCK_UN)
-            self.handle.close()
-            self.handle = None
-
-
 @dataclass
 class Totals:
     timers: int = 0
@@ -114,7 +73,7 @@ class Totals:
 
 
 class NoMetrics:
-    """Stands in for workflows.metrics.Metrics when none are served: every call does nothing."""
+    """Stands in for workflows.daemon.metrics.Metrics when none are served: every call does nothing."""
 
     def __getattr__(self, _name: str) -> Any:
         return self
@@ -142,8 +101,7 @@ class Daemon:
         self.real: Clock = self.engine.recorder   # heartbeats are real time, whatever --now says
         self.stopping = threading.Event()
         self.id = f"{socket.gethostname()}:{os.getpid()}:{utc_iso(self.real.now())}"
-        self.lock = SqliteDaemonLock(make_url(self.db.url).database or "") \
-            if self.db.is_sqlite else None
+        self.deliverer = OneDeliverer(self.db)
         self.outbox.say = self.notice_said
         self.started = False          # start-up done: schema checked, first heartbeat written
         self.caught_up = False        # the first timer pass (the catch-up) has completed
@@ -163,9 +121,8 @@ class Daemon:
         signal.signal(signal.SIGINT, self.stop)
         if self.early_signals:   # received before these handlers were in place
             self.stop()
-        if self.lock is not None:
-            self.lock.acquire(f"pid {os.getpid()} on {socket.gethostname()}, started "
-                              f"{utc_iso(self.real.now())}")
+        self.deliverer.take(f"pid {os.getpid()} on {socket.gethostname()}, started "
+                            f"{utc_iso(self.real.now())}")
         try:
             if self.metrics_at is not None and self.metrics_at[1]:
                 self.metrics.serve(*self.metrics_at)
@@ -187,8 +144,7 @@ class Daemon:
             self.log.info(f"stopped: {self.summary()}")
             return 0
         finally:
-            if self.lock is not None:
-                self.lock.release()
+            self.deliverer.release()
             self.metrics.close()
 
     def loop(self) -> None:
@@ -272,9 +228,7 @@ class Daemon:
         self.phase = "start-up"
         require_current(self.db)
         self.beat(force=True)   # and closes the rows of daemons that died
-        if self.lock is not None:
-            # The only daemon on this file: a notice leased by one that died is free again.
-            outbox.release_all(self.db)
+        self.deliverer.free_dead_leases()
         self.started = True
         self.notifier.status("running")
 

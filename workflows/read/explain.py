@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from storage.rows import TimerRow
-from workflows.calendar import LONDON, fires_at
-from workflows.deadlines import recorded_calendar
+from workflows.core.calendar import LONDON, fires_at
+from workflows.core.deadlines import recorded_calendar
 
 
 @dataclass(frozen=True)
