@@ -1,6 +1,6 @@
 """The engine: each public operation is one unit of work (workflows/engine/unit_of_work.py) that
-runs the named steps of workflows/engine/steps.py on the database, or (replay) on a store in
-memory. Delivery of the stored notices happens later, from the notices table (a transactional
+runs the named steps of workflows/engine/steps.py on the database. Replay
+(workflows/engine/replay.py) runs the same steps on a store in memory, in its own mode. Delivery of the stored notices happens later, from the notices table (a transactional
 outbox: workflows/engine/notice_queue.py).
 
     engine/actors.py        who acts (ROLE:ID, system)
@@ -8,8 +8,11 @@ outbox: workflows/engine/notice_queue.py).
     engine/validate.py      the trigger's data, the effective time
     engine/decide.py        the transitions machine: allowed? which row? where to?
     engine/apply.py         log entry, timers, notices, erasure: one value object, `Change`
+    engine/admit.py         the case open to the trigger, the trigger allowed, late-keyed
+    engine/request.py       what a step is asked (Request) and works with (Step)
     engine/steps.py         open, fire, a timer, a recomputed deadline, in those steps
     engine/modes.py         live or replaying: the strategy the steps are given
+    engine/replay.py        rebuild a case from its log and compare it with what is stored
     engine/unit_of_work.py  the transaction, as a context manager
 """
 from __future__ import annotations
@@ -22,8 +25,7 @@ from states import PROCESSES
 from states.roles import ROLES
 from storage import queries
 from storage.db import Database
-from storage.memory_store import MemoryCaseStore
-from storage.rows import StoredEntry, TimerRow
+from storage.rows import TimerRow
 from storage.sql_store import transaction
 from workflows.core.clock import REAL, Clock
 from workflows.core.config import Config
@@ -31,11 +33,13 @@ from workflows.core.deadlines import calendar_in_force, compute_from
 from workflows.engine import steps
 from workflows.engine.actors import SYSTEM, Actor
 from workflows.engine.apply import Setting
-from workflows.engine.modes import Live, Mode, Replay, new_case_id
+from workflows.core.calendar import WorkingCalendar
+from workflows.engine.modes import Live, Mode, new_case_id
 from workflows.engine.outcome import Outcome
+from workflows.engine.request import Request, Step
 from workflows.engine.unit_of_work import UnitOfWork
 from workflows.engine.validate import refuse_invalid_text
-from workflows.core.errors import EngineError, RefusedError, RoleNotAllowedError, UnknownTriggerError
+from workflows.core.errors import RefusedError, RoleNotAllowedError, UnknownTriggerError
 from workflows.core import text
 from workflows.core.times import utc_iso
 
@@ -47,7 +51,7 @@ TIMER_ATTEMPTS = 5
 
 
 class Engine:
-    def __init__(self, db: Database | None, config: Config | None = None, *,
+    def __init__(self, db: Database, config: Config | None = None, *,
                  clock: Clock, recorder: Clock = REAL,
                  new_id: Callable[[str], str] = new_case_id,
                  renderer: Callable[..., Any] = render):
@@ -58,24 +62,24 @@ class Engine:
         self.clock, self.recorder = clock, recorder
         if renderer is render:
             check_all()   # a template that does not parse stops the engine at start-up
-        self.setting = Setting(self.config, self.config.calendars(),
-                               self.config.contacts.model_dump(),
-                               self.config.policy.model_dump(), renderer)
+        self.setting = Setting.of(self.config, renderer)
         self.live: Mode = Live(new_id)
 
     @property
-    def calendar(self):
+    def calendar(self) -> WorkingCalendar:
         """The LA's calendar in force (local duties of no particular school)."""
         return self.setting.calendars.local()
 
     def work(self) -> UnitOfWork:
-        assert self.db is not None, "this engine replays in memory: it has no database"
         db = self.db
         return UnitOfWork(lambda: transaction(db), utc_iso(self.recorder.now()))
 
+    def step(self, work: UnitOfWork) -> Step:
+        return Step(work, self.live, self.setting, self.clock.now())
+
     # -- the public operations, each one unit of work ----------------------------------------------
 
-    def open(self, kind: str, actor: Actor, data: Mapping | None,
+    def open(self, kind: str, actor: Actor, data: Mapping[str, Any] | None,
              effective_at: datetime | None = None, on_behalf_of: Actor | None = None) -> Outcome:
         process = PROCESSES.get(kind) if isinstance(kind, str) else None
         if process is None:
@@ -86,27 +90,26 @@ class Engine:
             raise RefusedError(f"a {kind} case is opened only by {process.opened_by}, not "
                                "directly", trigger="open")
         refuse_invalid_text(data, "open", self.config.limits)
-        now = self.clock.now()
+        request = Request(case=self.live.opened_id(kind, process.case_prefix), trigger="open",
+                          actor=actor, on_behalf_of=on_behalf_of, data=data or {},
+                          effective_at=effective_at)
         with self.work() as work:
-            return steps.open_case(work, self.live, self.setting, process,
-                                   self.live.opened_id(kind, process.case_prefix), actor,
-                                   on_behalf_of, data or {}, effective_at, now)
+            return steps.open_case(self.step(work), process, request)
 
-    def fire(self, case_id: str, trigger: str, actor: Actor, data: Mapping | None = None,
-             effective_at: datetime | None = None, on_behalf_of: Actor | None = None,
-             expected_version: int | None = None) -> Outcome:
+    def fire(self, case_id: str, trigger: str, actor: Actor,
+             data: Mapping[str, Any] | None = None, effective_at: datetime | None = None,
+             on_behalf_of: Actor | None = None, expected_version: int | None = None) -> Outcome:
         for name, value in (("case", case_id), ("trigger", trigger)):
             why = text.problem(value, name=True) if isinstance(value, str) else "not text"
             if why:
                 raise RefusedError(f"{name} {value!r}: {why}")
         refuse_invalid_text(data, trigger, self.config.limits)
-        now = self.clock.now()
+        request = Request(case=case_id, trigger=trigger, actor=actor, on_behalf_of=on_behalf_of,
+                          data=data or {}, effective_at=effective_at,
+                          expected_version=expected_version)
         with self.work() as work:
-            outcome = steps.fire(work, self.live, self.setting, case_id, trigger, actor,
-                                 on_behalf_of, data or {}, effective_at, now,
-                                 expected_version=expected_version)
+            outcome = steps.fire(self.step(work), request)
         if trigger == "erase_personal_data":
-            assert self.db is not None
             self.db.flush_erased()
         return outcome
 
@@ -118,7 +121,7 @@ class Engine:
             timer = work.store.pending_timer(timer_id, claim="skip")
             if timer is None:
                 return None
-            return steps.fire_timer(work, self.live, self.setting, timer, self.clock.now())
+            return steps.fire_timer(self.step(work), timer)
 
     def recompute_deadlines(self, timer_ids: Sequence[int], actor: Actor) -> list[Outcome | None]:
         """Move pending timers to the due dates the calendar now in force gives them, each
@@ -127,11 +130,11 @@ class Engine:
             raise RoleNotAllowedError("deadlines are recomputed by an operator "
                                       "(--actor operator:ID)", trigger="deadline_recomputed")
         with self.work() as work:
+            step = self.step(work)
             outcomes = []
             for timer_id in timer_ids:
                 timer = work.store.pending_timer(timer_id, claim="wait")
-                outcomes.append(None if timer is None else steps.recompute(
-                    work, self.live, self.setting, timer, actor, self.clock.now()))
+                outcomes.append(None if timer is None else steps.recompute(step, timer, actor))
             return outcomes
 
     def recompute_deadline(self, timer_id: int, actor: Actor) -> Outcome | None:
@@ -140,16 +143,13 @@ class Engine:
     # -- timers ----------------------------------------------------------------------------------
 
     def due_timers(self, now: datetime | None = None) -> list[TimerRow]:
-        assert self.db is not None
         return queries.due_timers(self.db, utc_iso(now or self.clock.now()))
 
     def next_fires_at(self) -> datetime | None:
-        assert self.db is not None
         return queries.next_fires_at(self.db)
 
-    def recalendar_preview(self) -> list[dict]:
+    def recalendar_preview(self) -> list[dict[str, Any]]:
         """Every pending timer whose due date differs under the calendar now in force."""
-        assert self.db is not None
         moved = []
         for t, kind in queries.pending_timers_with_kind(self.db):
             rule = PROCESSES[kind].timer(t.name)
@@ -168,7 +168,6 @@ class Engine:
         """Fire every timer due by the business clock, in `fires_at` order, each once. A timer
         that fails stays pending (it is never lost), its attempt counted; after TIMER_ATTEMPTS
         it is `failed`. With `on_error` the others go on."""
-        assert self.db is not None
         due = self.due_timers()
         fired = []
         for done, timer in enumerate(due, start=1):
@@ -187,32 +186,6 @@ class Engine:
             if on_progress:
                 on_progress(done, len(due), outcome)
         return fired
-
-    # -- replay ----------------------------------------------------------------------------------
-
-    def replay_entry(self, memory: MemoryCaseStore, mode: Replay, kind: str, entry: StoredEntry,
-                     data: Mapping[str, Any], actor: Actor, on_behalf_of: Actor | None
-                     ) -> Outcome | None:
-        """Re-apply one logged entry on `memory`, as its own unit of work, at its recorded
-        time. None for a `deadline_recomputed` that changes nothing under the calendar in use."""
-        at = datetime.fromisoformat(entry.effective_at)
-        with UnitOfWork(memory.transaction, entry.recorded_at) as work:
-            if entry.trigger == "open":
-                return steps.open_case(work, mode, self.setting, PROCESSES[kind], entry.case_id,
-                                       actor, on_behalf_of, data, at, at)
-            if entry.trigger == "deadline_recomputed" or entry.trigger.startswith("timer:"):
-                name = data["timer"] if entry.trigger == "deadline_recomputed" \
-                    else entry.trigger.removeprefix("timer:")
-                timer = work.store.pending_timer_named(entry.case_id, name)
-                if timer is None:
-                    raise EngineError(f"case {entry.case_id}: no pending {name} for "
-                                      f"{entry.trigger}")
-                if entry.trigger.startswith("timer:"):
-                    return steps.fire_timer(work, mode, self.setting, timer, at, logged_at=at)
-                return steps.recompute(work, mode, self.setting, timer, actor, at)
-            return steps.fire(work, mode, self.setting, entry.case_id, entry.trigger, actor,
-                              on_behalf_of, data, at, at,
-                              internal=entry.trigger == "timer_superseded")
 
 
 def _one_line(err: Exception) -> str:

@@ -37,6 +37,11 @@ class Setting:
     policy: Mapping[str, Any]
     render: Callable[..., Any]
 
+    @classmethod
+    def of(cls, config: Config, renderer: Callable[..., Any]) -> Setting:
+        return cls(config, config.calendars(), config.contacts.model_dump(),
+                   config.policy.model_dump(), renderer)
+
     @cached_property   # (read by every transition: read once)
     def nation(self) -> str:
         """England or Wales: the bank holidays, and which standards apply (DOMAIN.md, "Wales")."""

@@ -28,10 +28,19 @@ from workflows.engine.facts import CaseFacts
 NEW = "new"   # the pseudo-state a case is in before it is opened
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Decision:
-    """What the machine moves: a state (by name, as the case row stores it); and what it found
-    on the way."""
+    """Where a trigger leads (a state by name, as the case row stores it) and by which row;
+    or no row and the first failing guard's reason."""
+    state: str
+    row: Transition | None = None
+    refusal: str | None = None
+
+
+@dataclass(slots=True)
+class _Moving:
+    """The model the machine moves (transitions sets its `state`), and what the conditions
+    found on the way: made for one decision, then read into a frozen Decision."""
     state: str
     row: Transition | None = None
     refusal: str | None = None
@@ -40,8 +49,8 @@ class Decision:
 Condition = Callable[..., bool]
 
 
-def _decision(event: EventData) -> Decision:
-    return cast(Decision, event.model)
+def _decision(event: EventData) -> _Moving:
+    return cast(_Moving, event.model)
 
 
 def _guard(guard: Guard) -> Condition:
@@ -128,17 +137,17 @@ def decide(kind: str, state: str, trigger: str, facts: CaseFacts, guards: bool =
                        if (r.dest.value if r.dest is not None else state) == dest]
             if len(leading) == 1:
                 return Decision(dest, leading[0])
-    decision = Decision(state)
+    moving = _Moving(state)
     machine = MACHINES[kind] if guards else REPLAY_MACHINES[kind]
-    machine.events[trigger].trigger(decision, facts=facts)
-    return decision
+    machine.events[trigger].trigger(moving, facts=facts)
+    return Decision(moving.state, moving.row, moving.refusal)
 
 
 @lru_cache(maxsize=None)
 def _one_way(kind: str, trigger: str, state: str) -> Decision | None:
     """Where `trigger` leads from `state`, and by which row, when the replay machine has one
     transition for it (its own table says where it leads); None when routes decide. (One
-    Decision per state and trigger, shared: nothing changes a decision once made.)"""
+    Decision per state and trigger, shared: it is frozen.)"""
     found = REPLAY_MACHINES[kind].get_transitions(trigger=trigger, source=state)
     if len(found) != 1:
         return None

@@ -1,6 +1,6 @@
 """How a unit of work runs: live (a person or a timer acts now) or replaying a logged entry.
-The steps are the same; what differs is passed in as one of these strategies, never as a flag
-tested along the way."""
+The steps are the same; what differs is passed in as one of these strategies, each
+difference a method, never a flag tested along the way."""
 from __future__ import annotations
 
 import secrets
@@ -8,34 +8,66 @@ from datetime import date
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Protocol, Sequence
 
+from datetime import datetime
+
 from states import editions
-from states.spec import Transition
+from states.spec import MoveLinked, OpenLinked, Party, Process, Transition
 from storage import queries
 from storage.db import Database
 from storage.protocol import CaseStore
+from storage.rows import CaseRow, TimerRow
 from workflows.core.calendar import WorkingCalendar
+from workflows.engine import admit
+from workflows.engine.actors import Actor
+from workflows.engine.admit import Overtaken
+from workflows.engine.authorise import authorise
+from workflows.engine.decide import Decision, decide, triggers_from
 from workflows.engine.facts import CaseFacts, CaseReader, CaseView, latest_dues
+from workflows.engine.validate import effective_time
 
 
 class Mode(Protocol):
-    @property
-    def decides_guards(self) -> bool:
-        """Guards and warnings are decided now (live), or were when the entry was recorded."""
-    @property
-    def follows_links(self) -> bool:
-        """Effects on linked cases are applied (live), or left to those cases' own logs."""
-    @property
-    def seals(self) -> bool:
-        """Salts and hashes are made (live); replay compares content and leaves them empty,
-        since a case replayed on its own is outside the global chain its hashes link into."""
+    """What differs between deciding a trigger now and re-applying a logged one. Each
+    difference is one method here, so that no step asks which mode it is in."""
 
     @property
     def edition(self) -> int:
         """The edition of the rules the entry is decided under (states/editions.py)."""
     @property
-    def logged_dest(self) -> str | None:
-        """Where the logged entry led (replay follows it where routes would choose); None live."""
+    def seals(self) -> bool:
+        """Salts and hashes are made (live); replay compares content and leaves them empty,
+        since a case replayed on its own is outside the global chain its hashes link into."""
 
+    def check_known(self, process: Process, stored: CaseRow, trigger: str) -> None:
+        """Refuse a trigger the kind does not know or has retired (live; replay re-applies a
+        logged one, and its machine refuses one it does not know)."""
+    def effective_time(self, at: datetime, now: datetime, *, person: bool,
+                       opened_at: str | None, case_id: str | None, trigger: str) -> datetime:
+        """When the event takes effect: a person's may not be in the future or before the
+        case opened (live); a logged one takes effect when it was logged to."""
+    def overtaken(self, store: CaseStore, stored: CaseRow, timers: list[TimerRow], at: str,
+                  trigger: str, person: bool) -> Overtaken | None:
+        """For a person's event keyed in late (live): the state the case was in then and
+        the entries it passes over; replay re-applies entries in their logged order."""
+    def check_allowed(self, store: CaseStore, process: Process, stored: CaseRow,
+                      trigger: str, then: str, at: str, late: bool) -> None:
+        """Refuse a trigger the state `then` does not allow (replay: by its own machine,
+        which keeps retired rows)."""
+    def sign(self, row: Transition, data: Mapping[str, Any], acting: Actor,
+             role: str) -> Mapping[str, Any]:
+        """The opening data with the opener's id recorded (live); as logged in replay."""
+    def authorise(self, row: Transition, actor: Actor, on_behalf_of: Actor | None,
+                  facts: CaseFacts, parties: tuple[Party, ...] = ()) -> str:
+        """The role checked (live); replay does not authorise again: the entry was authorised
+        under the rules it was recorded with (states/editions.py)."""
+    def decide(self, kind: str, state: str, trigger: str, facts: CaseFacts,
+               judged: bool = False) -> Decision:
+        """Run the machine: with its guards (live; a late-keyed event `judged` already had
+        them as of its effective time); replay without them, following the logged entry
+        where routes would choose."""
+    def linked(self, row: Transition) -> Sequence[OpenLinked | MoveLinked]:
+        """The effects on linked cases to apply (live); replay leaves them to those cases'
+        own logs."""
     def warnings(self, row: Transition, facts: CaseFacts) -> list[str]: ...
     def derived(self, row: Transition, facts: CaseFacts) -> dict[str, Any]:
         """The facts the engine derives and records with the entry (decided live, read back
@@ -92,12 +124,51 @@ def new_case_id(prefix: str) -> str:
 
 @dataclass(frozen=True)
 class Live:
+    """A person or a timer acts now: every rule is decided, every effect applied, sealed."""
     new_id: Callable[[str], str] = new_case_id
-    decides_guards: bool = True
-    follows_links: bool = True
-    seals: bool = True
     edition: int = editions.CURRENT
-    logged_dest: str | None = None
+    seals: bool = True
+
+    def check_known(self, process: Process, stored: CaseRow, trigger: str) -> None:
+        if not admit.known(process, trigger):
+            admit.refuse_trigger(process, stored, trigger)
+
+    def effective_time(self, at: datetime, now: datetime, *, person: bool,
+                       opened_at: str | None, case_id: str | None, trigger: str) -> datetime:
+        return effective_time(at, now, by_a_person=person, opened_at=opened_at,
+                              case_id=case_id, trigger=trigger)
+
+    def overtaken(self, store: CaseStore, stored: CaseRow, timers: list[TimerRow], at: str,
+                  trigger: str, person: bool) -> Overtaken | None:
+        if not person or at >= stored.last_effective_at:
+            return None
+        found = admit.passed_over(store, stored, timers, at)
+        if found:
+            admit.refuse_passing_a_person(stored, trigger, at, found[1])
+        return found
+
+    def check_allowed(self, store: CaseStore, process: Process, stored: CaseRow,
+                      trigger: str, then: str, at: str, late: bool) -> None:
+        if trigger not in triggers_from(process.kind, then):
+            admit.refuse_trigger(process, stored, trigger, then if late else None, at,
+                                 "" if late else admit.closed_by_a_timer(store, stored))
+
+    def sign(self, row: Transition, data: Mapping[str, Any], acting: Actor,
+             role: str) -> Mapping[str, Any]:
+        if row.signed_by is not None and role == row.signed_by[0]:
+            return admit.signed(row.signed_by[1], data, acting)
+        return data
+
+    def authorise(self, row: Transition, actor: Actor, on_behalf_of: Actor | None,
+                  facts: CaseFacts, parties: tuple[Party, ...] = ()) -> str:
+        return authorise(row, actor, on_behalf_of, facts, parties)
+
+    def decide(self, kind: str, state: str, trigger: str, facts: CaseFacts,
+               judged: bool = False) -> Decision:
+        return decide(kind, state, trigger, facts, guards=not judged)
+
+    def linked(self, row: Transition) -> Sequence[OpenLinked | MoveLinked]:
+        return row.links
 
     def warnings(self, row: Transition, facts: CaseFacts) -> list[str]:
         return [w for w in (check(facts) for check in row.warnings) if w]
@@ -124,18 +195,49 @@ class Live:
 @dataclass(slots=True)
 class Replay:
     """Re-applying one logged entry: with what the engine recorded of it then (`recorded`:
-    warnings, the cases it opened), the template versions its notices were rendered with, and
-    other cases read from the database being replayed. (Made for every entry replayed: a
-    plain, not a frozen, dataclass, which costs a call per field to build.)"""
+    warnings, the cases it opened), the template versions its notices were rendered with,
+    the calendars its timers were computed with, where it led (`logged_dest`), and other
+    cases read from the database being replayed. (Made for every entry replayed: a plain,
+    not a frozen, dataclass, which costs a call per field to build.)"""
     source: DatabaseReader
     recorded: Mapping[str, Any]
     template_versions: Mapping[str, str | None]
     calendars: Mapping[str, WorkingCalendar]   # timer -> as stored with it
     edition: int = editions.CURRENT
     logged_dest: str | None = None
-    decides_guards: bool = False
-    follows_links: bool = False
     seals: bool = False
+
+    def check_known(self, process: Process, stored: CaseRow, trigger: str) -> None:
+        return None
+
+    def effective_time(self, at: datetime, now: datetime, *, person: bool,
+                       opened_at: str | None, case_id: str | None, trigger: str) -> datetime:
+        return effective_time(at, now, by_a_person=False, opened_at=opened_at,
+                              case_id=case_id, trigger=trigger)
+
+    def overtaken(self, store: CaseStore, stored: CaseRow, timers: list[TimerRow], at: str,
+                  trigger: str, person: bool) -> Overtaken | None:
+        return None
+
+    def check_allowed(self, store: CaseStore, process: Process, stored: CaseRow,
+                      trigger: str, then: str, at: str, late: bool) -> None:
+        if trigger not in triggers_from(process.kind, then, True):
+            admit.refuse_trigger(process, stored, trigger)
+
+    def sign(self, row: Transition, data: Mapping[str, Any], acting: Actor,
+             role: str) -> Mapping[str, Any]:
+        return data
+
+    def authorise(self, row: Transition, actor: Actor, on_behalf_of: Actor | None,
+                  facts: CaseFacts, parties: tuple[Party, ...] = ()) -> str:
+        return (on_behalf_of if on_behalf_of is not None else actor).role
+
+    def decide(self, kind: str, state: str, trigger: str, facts: CaseFacts,
+               judged: bool = False) -> Decision:
+        return decide(kind, state, trigger, facts, guards=False, dest=self.logged_dest)
+
+    def linked(self, row: Transition) -> Sequence[OpenLinked | MoveLinked]:
+        return ()
 
     def warnings(self, row: Transition, facts: CaseFacts) -> list[str]:
         return list(self.recorded.get("warnings", ()))

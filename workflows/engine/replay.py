@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
 from operator import attrgetter
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Mapping
 
 from notifications.render import check_all, render
 from states import PROCESSES
@@ -28,12 +28,16 @@ from storage.memory_store import MemoryCaseStore
 from storage.queries import NoticeDigest, StoredCase, TimerDigest, case_ids
 from storage.rows import StoredEntry
 from workflows.core.calendar import WorkingCalendar
-from workflows.core.clock import FixedClock
 from workflows.core.config import Config
 from workflows.core.deadlines import recorded_calendar
-from workflows.engine import SYSTEM, Actor, Engine
-from workflows.engine.modes import DatabaseReader, Replay
 from workflows.core.errors import EngineError
+from workflows.engine import steps
+from workflows.engine.actors import SYSTEM, Actor
+from workflows.engine.apply import Setting
+from workflows.engine.modes import DatabaseReader, Replay
+from workflows.engine.outcome import Outcome
+from workflows.engine.request import Request, Step
+from workflows.engine.unit_of_work import UnitOfWork
 
 __all__ = ["Replayer", "CaseReplay", "replay_many", "case_ids"]
 
@@ -92,8 +96,9 @@ class Replayer:
         self.recorded_calendars = recorded_calendars
         self.memory = MemoryCaseStore()
         self.reader = DatabaseReader(source)
-        self.engine = Engine(None, self.config, renderer=renderer,
-                             clock=FixedClock(datetime.fromisoformat("1970-01-01T00:00:00+00:00")))
+        if renderer is render:
+            check_all()   # a template that does not parse is found before the first case
+        self.setting = Setting.of(self.config, renderer)
         # Each entry is re-applied under the rules it was decided under: the editions, and
         # the global seq each applies from (both rising: an edition applies from its adoption).
         editions = queries.rule_editions(source)
@@ -150,9 +155,7 @@ class Replayer:
             mode = Replay(self.reader, _engine_record(entry, data, case.kind), versions,
                           calendars.get(entry.seq, _NONE), self.edition_of(entry), entry.dest)
             try:
-                self.engine.replay_entry(self.memory, mode, case.kind, entry, data,
-                                         _actor(entry.actor) or SYSTEM,
-                                         _actor(entry.on_behalf_of))
+                reapply(self.memory, mode, self.setting, case.kind, entry, data)
             except Exception as err:   # a refusal now is itself the difference to report
                 result.seq = entry.seq
                 result.differences.append(
@@ -245,6 +248,32 @@ def _same_entry(replayed, stored) -> bool:
     `data`, which is compared)."""
     return (_LOG_COLUMNS(replayed) == _LOG_COLUMNS(stored)
             and (stored.engine is None or replayed.engine == stored.engine))
+
+
+def reapply(memory: MemoryCaseStore, mode: Replay, setting: Setting, kind: str,
+            entry: StoredEntry, data: Mapping[str, Any]) -> Outcome | None:
+    """Re-apply one logged entry on `memory`, as its own unit of work, at its recorded times,
+    by the same steps as live (workflows/engine/steps.py) in the replay mode. None for a
+    `deadline_recomputed` that changes nothing under the calendar in use."""
+    at = datetime.fromisoformat(entry.effective_at)
+    request = Request(case=entry.case_id, trigger=entry.trigger,
+                      actor=_actor(entry.actor) or SYSTEM, on_behalf_of=_actor(entry.on_behalf_of),
+                      data=data, effective_at=at)
+    with UnitOfWork(memory.transaction, entry.recorded_at) as work:
+        step = Step(work, mode, setting, at)
+        if entry.trigger == "open":
+            return steps.open_case(step, PROCESSES[kind], request)
+        if entry.trigger == "deadline_recomputed" or entry.trigger.startswith("timer:"):
+            name = data["timer"] if entry.trigger == "deadline_recomputed" \
+                else entry.trigger.removeprefix("timer:")
+            timer = work.store.pending_timer_named(entry.case_id, name)
+            if timer is None:
+                raise EngineError(f"case {entry.case_id}: no pending {name} for "
+                                  f"{entry.trigger}")
+            if entry.trigger.startswith("timer:"):
+                return steps.fire_timer(step, timer, logged_at=at)
+            return steps.recompute(step, timer, request.actor)
+        return steps.fire(step, request, internal=entry.trigger == "timer_superseded")
 
 
 def _engine_record(entry, data: dict, kind: str) -> dict:

@@ -3,7 +3,6 @@ names the key (every invalid key of the data at once) and writes nothing."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Mapping
 
 from pydantic import BaseModel, ValidationError
@@ -66,35 +65,10 @@ def validate(row: Transition, data: Mapping[str, Any], case_id: str | None,
 
 def dumped(model: BaseModel | None) -> tuple[dict[str, Any], dict[str, Any]]:
     """A trigger's data twice: as guards, deadlines and notices read it (dates as dates), and
-    as the log stores it (JSON: dates as text). For a model of text, numbers and lists only,
-    both are the same dict, dumped once: nothing changes either afterwards."""
+    as the log stores it (JSON: dates as text, keys as strings)."""
     if model is None:
         return {}, {}
-    as_json = model.model_dump(mode="json")
-    return (as_json if _dumps_alike(type(model)) else model.model_dump()), as_json
-
-
-# Core schema types whose Python and JSON dumps are equal; anything else (a date, an enum, a
-# float, which JSON writes `inf` as null) or a custom serializer makes them differ.
-_ALIKE = frozenset(("model", "model-fields", "model-field", "str", "int", "bool", "none",
-                    "nullable", "literal", "list", "dict", "union", "default", "no-info",
-                    "function-after", "function-before", "definitions", "definition-ref"))
-
-
-@lru_cache(maxsize=None)
-def _dumps_alike(model: type[BaseModel]) -> bool:
-    """Whether `model`'s Python dump is its JSON dump (read from its core schema, which pydantic
-    has built by the time an instance exists)."""
-    def alike(schema: Any) -> bool:
-        if isinstance(schema, dict):
-            if "serialization" in schema or (isinstance(schema.get("type"), str)
-                                             and schema["type"] not in _ALIKE):
-                return False
-            return all(alike(v) for v in schema.values())
-        if isinstance(schema, (list, tuple)):
-            return all(alike(v) for v in schema)
-        return True
-    return alike(model.__pydantic_core_schema__)
+    return model.model_dump(), model.model_dump(mode="json")
 
 
 def effective_time(at: datetime, now: datetime, *, by_a_person: bool, opened_at: str | None,
