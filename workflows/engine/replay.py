@@ -131,12 +131,17 @@ class Replayer:
         if not verify:
             return self._reapply(stored, None)
         # Most cases replay exactly as stored: re-apply the whole log, then compare every
-        # row at once. Only a case that parts from its log is replayed again entry by entry,
-        # to name the first entry where they part.
+        # row at once (the prefilter). Only a case that parts from its log is replayed again
+        # entry by entry (the comparison), to name the first entry where they part.
         result = self._reapply(stored, None)
-        if result.ok and self._matches(stored):
+        if result.ok and self.matches_as_stored(stored):
             return result
         self.memory.forget(stored.case.id)
+        return self.compared(stored)
+
+    def compared(self, stored: StoredCase) -> CaseReplay:
+        """THE comparison: `stored`'s log re-applied entry by entry, each compared with what
+        the stored entry did, to the first difference; then the case as a whole."""
         return self._reapply(stored, _by_seq(stored.timers, stored.notices))
 
     def _reapply(self, stored: StoredCase, by_seq: dict | None) -> CaseReplay:
@@ -175,9 +180,13 @@ class Replayer:
                                                     now_notices)
         return result
 
-    def _matches(self, stored: StoredCase) -> bool:
-        """Whether the rebuilt case is the stored one in every column `compare_entry` and
-        `compare_case` look at (so that comparing entry by entry would find nothing)."""
+    def matches_as_stored(self, stored: StoredCase) -> bool:
+        """The prefilter, after the whole log was re-applied: whether the rebuilt case is the
+        stored one in every column the comparison (`compared`) reads, and in the seqs that
+        tie each timer and notice to its entry. It compares those columns and more, so when
+        it finds no difference the comparison would find none either; when it finds one,
+        the comparison runs and names it (tests/test_replay_comparison.py: they agree on a
+        log corrupted in each column)."""
         now, log, timers, notices = self.rebuilt(stored.case.id)
         return (now is not None and (now.state, now.version) ==
                 (stored.case.state, stored.case.version)
@@ -237,6 +246,8 @@ class Replayer:
 
 _NOTHING: tuple[list, list, list] = ([], [], [])
 _NONE: dict[str, WorkingCalendar] = {}
+# The columns replay compares, named once for the prefilter and the comparison alike (the
+# comparison reads them grouped by the entry that wrote them: `_by_seq`, `compare_entry`).
 _LOG_COLUMNS = attrgetter("seq", "trigger", "source", "dest", "effective_at", "data")
 _TIMER_COLUMNS = attrgetter("name", "due", "status", "started_seq", "ended_seq")
 _NOTICE_COLUMNS = attrgetter("log_seq", "template", "body_sha256")
