@@ -65,7 +65,7 @@ def context(process: Process, case_id: str, state: str, facts: CaseFacts,
     return out
 
 
-def _deadlines(facts: CaseFacts, pending: Mapping[str, date], fired: TimerRow | None) -> dict:
+def _deadlines(facts: CaseFacts, pending: Mapping[str, date], fired: TimerRow | None) -> dict[str, Any]:
     """Every deadline the case has run, by name: its due date and whether it is `pending`,
     `fired` (missed, or for `review_window` passed) or `cancelled`, after this transition. A
     notice can thus speak of a deadline that has already passed, not only of the ones still

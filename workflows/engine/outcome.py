@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 
 @dataclass(slots=True)
@@ -16,7 +17,7 @@ class Outcome:
     warnings: list[str] = field(default_factory=list)
     linked: list["Outcome"] = field(default_factory=list)
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, Any]:
         """The JSON shape of `open` and `fire` (shared/CLI.md)."""
         return {"case": self.case, "kind": self.kind, "state": self.state,
                 "version": self.version, "warnings": self.warnings}

@@ -18,15 +18,15 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
 from operator import attrgetter
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from notifications.render import check_all, render
 from states import PROCESSES
 from storage import jsontext, queries
 from storage.db import Database
 from storage.memory_store import MemoryCaseStore
-from storage.queries import NoticeDigest, StoredCase, TimerDigest, case_ids
-from storage.rows import StoredEntry
+from storage.queries import CaseDigest, NoticeDigest, StoredCase, TimerDigest, case_ids
+from storage.rows import CaseRow, LogEntry, NoticeRow, StoredEntry, TimerRow
 from workflows.core.calendar import WorkingCalendar
 from workflows.core.config import Config
 from workflows.core.deadlines import recorded_calendar
@@ -61,7 +61,7 @@ class CaseReplay:
     def ok(self) -> bool:
         return not self.differences
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, Any]:
         return {"case": self.case, "kind": self.kind, "entries": self.entries,
                 "state": self.state, "version": self.version, "ok": self.ok,
                 "erased": self.erased, "first_difference_at_seq": self.seq,
@@ -111,7 +111,8 @@ class Replayer:
         found = bisect_right(self.edition_starts, entry.global_seq)
         return self.editions[found - 1] if found else 1
 
-    def rebuilt(self, case_id: str) -> tuple:
+    def rebuilt(self, case_id: str) -> tuple[CaseRow | None, list[LogEntry], list[TimerRow],
+                                             list[NoticeRow]]:
         m = self.memory
         return (m.case(case_id), m.log.get(case_id, []), m.timers.get(case_id, []),
                 m.notices.get(case_id, []))
@@ -144,7 +145,7 @@ class Replayer:
         the stored entry did, to the first difference; then the case as a whole."""
         return self._reapply(stored, _by_seq(stored.timers, stored.notices))
 
-    def _reapply(self, stored: StoredCase, by_seq: dict | None) -> CaseReplay:
+    def _reapply(self, stored: StoredCase, by_seq: dict[int, Did] | None) -> CaseReplay:
         """Re-apply `stored`'s log; with `by_seq` (what each stored entry did), compare after
         each entry and stop at the first difference."""
         case, log, timers, notices = stored.case, stored.log, stored.timers, stored.notices
@@ -177,7 +178,8 @@ class Replayer:
         result.state, result.version = (now.state, now.version) if now else (None, 0)
         if by_seq is not None and result.ok:
             result.differences += self.compare_case(case, timers, notices, now, now_timers,
-                                                    now_notices)
+                                                    now_notices) if now is not None \
+                else ["replay rebuilt no case from the log"]
         return result
 
     def matches_as_stored(self, stored: StoredCase) -> bool:
@@ -196,7 +198,8 @@ class Replayer:
                 and list(map(_NOTICE_COLUMNS, notices)) ==
                 list(map(_NOTICE_COLUMNS, stored.notices)))
 
-    def compare_entry(self, case_id: str, entry: StoredEntry, stored_by_seq: dict) -> str | None:
+    def compare_entry(self, case_id: str, entry: StoredEntry, stored_by_seq: dict[int, Did]
+                      ) -> str | None:
         """The first difference at `entry` between what is stored (grouped by `_by_seq`) and
         what replaying it wrote, or None."""
         memory = self.memory
@@ -229,7 +232,9 @@ class Replayer:
         return None
 
     @staticmethod
-    def compare_case(case, timers, notices, now, now_timers, now_notices) -> list[str]:
+    def compare_case(case: CaseDigest, timers: Sequence[TimerDigest], notices: Sequence[NoticeDigest],
+                     now: CaseRow, now_timers: Sequence[TimerRow],
+                     now_notices: Sequence[NoticeRow]) -> list[str]:
         out = []
         if (case.state, case.version) != (now.state, now.version):
             out.append(f"stored state {case.state} v{case.version}, replayed {now.state} "
@@ -244,7 +249,10 @@ class Replayer:
         return out
 
 
-_NOTHING: tuple[list, list, list] = ([], [], [])
+# What one stored entry did: timers started (name, due), timers ended (name, status), notices
+# sent (template, sha256 of the body).
+Did = tuple[list[tuple[str, str]], list[tuple[str, str]], list[tuple[str, str]]]
+_NOTHING: Did = ([], [], [])
 _NONE: dict[str, WorkingCalendar] = {}
 # The columns replay compares, named once for the prefilter and the comparison alike (the
 # comparison reads them grouped by the entry that wrote them: `_by_seq`, `compare_entry`).
@@ -253,7 +261,7 @@ _TIMER_COLUMNS = attrgetter("name", "due", "status", "started_seq", "ended_seq")
 _NOTICE_COLUMNS = attrgetter("log_seq", "template", "body_sha256")
 
 
-def _same_entry(replayed, stored) -> bool:
+def _same_entry(replayed: LogEntry | StoredEntry, stored: LogEntry | StoredEntry) -> bool:
     """Whether a replayed log entry is the stored one in every column replay compares. An
     entry written before migration 4 has no `engine` column (it kept the engine's record in
     `data`, which is compared)."""
@@ -287,13 +295,13 @@ def reapply(memory: MemoryCaseStore, mode: Replay, setting: Setting, kind: str,
         return steps.fire(step, request, internal=entry.trigger == "timer_superseded")
 
 
-def _engine_record(entry, data: dict, kind: str) -> dict:
+def _engine_record(entry: StoredEntry, data: Mapping[str, Any], kind: str) -> dict[str, Any]:
     """What the engine recorded about a stored entry. An entry from before migration 4 kept
     it inside `data` (the warnings, the id of a case the trigger opened): read it from there,
     leaving `data` as stored, so that replay writes it again as it was."""
     if entry.engine is not None:
         return {} if entry.engine == "{}" else jsontext.loads(entry.engine)
-    record: dict = {}
+    record: dict[str, Any] = {}
     warnings = data.get("warnings")
     if isinstance(warnings, list) and all(isinstance(w, str) for w in warnings):
         record["warnings"] = warnings
@@ -305,9 +313,9 @@ def _engine_record(entry, data: dict, kind: str) -> dict:
 
 
 def _by_seq(timers: list[TimerDigest], notices: list[NoticeDigest]
-            ) -> dict[int, tuple[list, list, list]]:
+            ) -> dict[int, Did]:
     """What each log entry of a stored case did: timers started, timers ended, notices."""
-    out: dict[int, tuple[list, list, list]] = {}
+    out: dict[int, Did] = {}
     for t in timers:
         out.setdefault(t.started_seq, ([], [], []))[0].append((t.name, t.due))
         if t.ended_seq is not None:
@@ -365,7 +373,8 @@ def _replay_batch(replayer: Replayer, db: Database, ids: list[str], verify: bool
     return out
 
 
-def _collect(results: list, part: list[CaseReplay], total: int, on_progress) -> None:
+def _collect(results: list[CaseReplay], part: list[CaseReplay], total: int,
+             on_progress: Callable[[int, int, CaseReplay], None]) -> None:
     for result in part:
         results.append(result)
         on_progress(len(results), total, result)

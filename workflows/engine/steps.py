@@ -12,6 +12,7 @@ failure would have left half done."""
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any, Mapping
 
 from states import PROCESSES
 from states.spec import MoveLinked, OpenLinked, Process
@@ -226,11 +227,11 @@ def recompute(step: Step, timer: TimerRow, actor: Actor) -> Outcome | None:
         also_starts=[new]))
 
 
-def _engine_record(warnings: list[str], opened: dict | None = None,
-                   derived: dict | None = None) -> dict:
+def _engine_record(warnings: list[str], opened: Mapping[str, str] | None = None,
+                   derived: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """What the engine records of an entry, beside the data submitted: the warnings it gave,
     and (when there are any) the cases it opened and the facts it derived."""
-    record: dict = {"warnings": warnings} if warnings else {}
+    record: dict[str, Any] = {"warnings": warnings} if warnings else {}
     if opened:
         record["opened"] = opened
     if derived:
