@@ -88,3 +88,15 @@ def test_they_agree_when_an_input_is_corrupted_that_changes_nothing_replay_reads
                              f"WHERE case_id = '{case}' AND seq = 2")
     fast, differences = verdicts(driver.engine.db, case)
     assert fast == (not differences)
+
+
+@pytest.mark.no_replay
+def test_a_logged_destination_no_transition_leads_to_is_named_at_its_entry(driver: Driver):
+    case = certified_with_letter(driver)
+    drop_append_only_guard(driver.engine.db)
+    with driver.engine.db.engine.begin() as conn:
+        conn.exec_driver_sql(f"UPDATE transition_log SET dest = 'withdrawn' "
+                             f"WHERE case_id = '{case}' AND seq = 2")
+    result = Replayer(driver.engine.db, Config()).replay(case)
+    assert (result.ok, result.seq) == (False, 2)
+    assert "the log says it led to withdrawn" in result.differences[0]

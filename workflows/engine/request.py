@@ -3,12 +3,12 @@
 A `Request` is one trigger as its caller gives it: the case, the trigger, who acts and for
 whom, the data, when it takes effect and the version the caller saw. A `Step` is what every
 step of one unit of work shares: the transaction, the mode (live or replaying), the setting
-(configuration, calendars, renderer) and the business clock's "now"."""
+(configuration, calendars, renderer) and the business clock's "now". Both are named tuples:
+immutable, and made for every entry replay re-applies at the cost of a tuple."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping, NamedTuple
 
 from workflows.engine.actors import Actor
 
@@ -18,13 +18,12 @@ if TYPE_CHECKING:
     from workflows.engine.unit_of_work import UnitOfWork
 
 
-@dataclass(frozen=True)
-class Request:
+class Request(NamedTuple):
     case: str                          # for `open`: the id the new case takes
     trigger: str
     actor: Actor
     on_behalf_of: Actor | None = None  # an operator keys in a form for this person
-    data: Mapping[str, Any] = field(default_factory=dict)
+    data: Mapping[str, Any] = {}
     effective_at: datetime | None = None   # None: now
     expected_version: int | None = None    # refused if the case is at another version
 
@@ -34,11 +33,10 @@ class Request:
         return self.on_behalf_of if self.on_behalf_of is not None else self.actor
 
     def but(self, **changes: Any) -> Request:
-        return replace(self, **changes)
+        return self._replace(**changes)
 
 
-@dataclass(frozen=True)
-class Step:
+class Step(NamedTuple):
     work: UnitOfWork
     mode: Mode
     setting: Setting
