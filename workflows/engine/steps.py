@@ -52,7 +52,8 @@ def open_case(work: UnitOfWork, mode: Mode, setting: Setting, process: Process, 
     decision = decide(process.kind, NEW, "open", facts, guards=mode.decides_guards)
     if decision.row is None:
         raise GuardFailedError(f"open: refused: {decision.refusal}", trigger="open")
-    new = CaseRow(case_id, process.kind, "", 0, opening, {}, "", "", GENESIS, "")
+    new = CaseRow(id=case_id, kind=process.kind, state="", version=0, data=opening, records={},
+                  opened_at="", last_effective_at="", last_hash=GENESIS, updated_at="")
     outcome = apply(work, mode, setting, Change(
         process, decision.row, new, decision.state, actor, on_behalf_of, at, facts, opening,
         _engine_record(mode.warnings(decision.row, facts)), None))
@@ -107,11 +108,12 @@ def fire(work: UnitOfWork, mode: Mode, setting: Setting, case_id: str, trigger: 
         if t.status == "pending":
             pending[t.name] = deadlines[t.name]
     acting = on_behalf_of if on_behalf_of is not None else actor
-    # (Positional: a class called with keywords is called through a dict of them, which
-    # costs more than the rest of making it; the same below and in apply.)
-    facts = CaseFacts(case_id, process.kind, "", acting.id, stored.state, stored.data,
-                      stored.records, local_date(now), setting.contacts, setting.policy,
-                      mode.reader(work.store), setting.nation, {}, pending, deadlines, statuses)
+    facts = CaseFacts(case_id=case_id, kind=process.kind, role="", actor_id=acting.id,
+                      state=stored.state, case=stored.data, stored_records=stored.records,
+                      effective_date=local_date(now), contacts=setting.contacts,
+                      policy=setting.policy, reader=mode.reader(work.store),
+                      nation=setting.nation, pending_timers=pending, deadlines=deadlines,
+                      statuses=statuses)
     # Replay does not authorise again: the entry was authorised under the rules it was
     # recorded with (states/editions.py).
     facts.role = authorise(rows[0], actor, on_behalf_of, facts, process.parties) \
