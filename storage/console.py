@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
 from storage.db import Database
-from storage.rows import TimerRow
+from storage.rows import TimerRow, row_from
 from storage.sql_store import TIMER_COLUMNS
 from storage.statements import Statements
 
@@ -36,14 +36,15 @@ def _text(value: Any) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
-def _mapping(value: object) -> dict:
+def _mapping(value: object) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def search_fields(case_id: str, kind: str, data: dict, records: dict) -> dict[str, str]:
+def search_fields(case_id: str, kind: str, data: dict[str, Any], records: dict[str, Any]
+                  ) -> dict[str, str]:
     """The names a person searches a case by: the candidate's (an appointment's appointee's) name
     and address and the schools' names; and the case id itself."""
-    candidate: dict = _mapping(data.get("candidate"))
+    candidate: dict[str, Any] = _mapping(data.get("candidate"))
     appointed = (records.get("appoint") or {}).get("data") or {}
     person = _text(candidate.get("name")) or _text(appointed.get("candidate"))
     email = _text(candidate.get("email")) or _text(appointed.get("email"))
@@ -92,7 +93,7 @@ def refresh_search(db: Database) -> int:
 
 @dataclass(frozen=True)
 class Page:
-    rows: list[dict]
+    rows: list[dict[str, Any]]
     total: int
 
 
@@ -213,9 +214,10 @@ def incidents(db: Database, duty_timers: Sequence[str], what: str | None, now: s
     return Page(rows, total), counts
 
 
-def _incident_details(q: Statements, page: list[tuple]) -> dict[tuple[bool, str], dict]:
+def _incident_details(q: Statements, page: list[tuple[Any, ...]]
+                      ) -> dict[tuple[bool, str], dict[str, Any]]:
     """(is a notice, id) -> the case, what it is about, its due date and its last error."""
-    found: dict[tuple[bool, str], dict] = {}
+    found: dict[tuple[bool, str], dict[str, Any]] = {}
     timers = {f"t{n}": int(ref) for n, (what, ref, _) in enumerate(page)
               if what not in ("failed_notice", "retrying_notice")}
     notices = {f"n{n}": ref for n, (what, ref, _) in enumerate(page)
@@ -275,6 +277,6 @@ def timers_of_cases(db: Database, ids: Iterable[str]) -> dict[str, list[TimerRow
             params = {f"c{n}": case_id for n, case_id in enumerate(ids[start:start + CHUNK])}
             for r in q.all(f"SELECT {TIMER_COLUMNS} FROM timers WHERE case_id IN "
                            f"({', '.join(':' + p for p in params)}) ORDER BY id", params):
-                timer = TimerRow(*r)
+                timer = row_from(TimerRow, r)
                 found.setdefault(timer.case_id, []).append(timer)
     return found

@@ -17,7 +17,7 @@ HEARTBEAT_LIMIT_SECONDS = 60   # a daemon silent this long is dead (status, clos
 @dataclass(frozen=True)
 class Heartbeats:
     """What `status` needs about the daemons: the latest row, and how many are alive."""
-    latest: tuple | None        # (id, heartbeat_at, stopped_at, summary) of the latest heartbeat
+    latest: tuple[str, str, str | None, str | None] | None        # (id, heartbeat_at, stopped_at, summary) of the latest heartbeat
     alive: int                  # open rows whose heartbeat is at or after the cutoff
     newest_alive: str | None    # the freshest heartbeat among those
 

@@ -297,7 +297,7 @@ def _create(url: str, path: Path | None) -> Engine:
     from sqlalchemy import create_engine, event
     from sqlalchemy.engine import make_url
     if url.startswith("sqlite"):
-        options: dict = {"connect_args": {"timeout": BUSY_TIMEOUT_SECONDS,
+        options: dict[str, Any] = {"connect_args": {"timeout": BUSY_TIMEOUT_SECONDS,
                                           "check_same_thread": False}}
         if path is not None:
             # mode=rw: a file that has vanished is an error, never silently made anew empty.
@@ -305,7 +305,7 @@ def _create(url: str, path: Path | None) -> Engine:
         engine = create_engine(url, **options)
 
         @event.listens_for(engine, "connect")
-        def _on_connect(dbapi_connection, _record):
+        def _on_connect(dbapi_connection: Any, _record: Any) -> None:
             # Let SQLAlchemy's "begin" event, not the driver, decide how a transaction starts.
             dbapi_connection.isolation_level = None
             cursor = dbapi_connection.cursor()
@@ -317,7 +317,7 @@ def _create(url: str, path: Path | None) -> Engine:
             cursor.close()
 
         @event.listens_for(engine, "begin")
-        def _on_begin(conn):
+        def _on_begin(conn: Any) -> None:
             write = conn.get_execution_options().get("ast_write", False)
             conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 

@@ -2,12 +2,15 @@
 that equal data is equal text, which the hash chain and replay's comparison rely on.
 
 `as_read_back` gives the value a store would hand back after writing and reading that text,
-without writing it: replay's memory store (storage/memory_store.py) keeps case data that way."""
+without writing it: replay's memory store (storage/memory_store.py) keeps case data that way.
+What it gives cannot be changed (`ReadBackDict`, `ReadBackList`), so the memory store can keep
+the entries a transition did not touch shared between a case's versions, as nothing can change
+one through another (tests/test_jsontext.py)."""
 from __future__ import annotations
 
 import json
 from datetime import date, datetime, timezone
-from typing import Any
+from typing import Any, NoReturn, SupportsIndex
 
 
 def dumps(value: Any) -> str:
@@ -37,12 +40,61 @@ _ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=
                             default=_jsonable, check_circular=False)
 
 
-def as_read_back(value: Any, previous: dict | None = None) -> Any:
+class ReadBackDict(dict[str, Any]):
+    """A JSON object as read back: a dict in every way but that it refuses to change (copy it,
+    `{**value}`, to change it). Pickled and copied as itself."""
+    __slots__ = ()
+
+    def _refuse(self, *args: object, **kwargs: object) -> NoReturn:
+        raise TypeError("data read back from a store is not to be changed: copy it first")
+
+    def __setitem__(self, key: str, value: Any) -> NoReturn:
+        self._refuse()
+
+    def __delitem__(self, key: str) -> NoReturn:
+        self._refuse()
+
+    def __ior__(self, other: object) -> NoReturn:   # type: ignore[misc]
+        self._refuse()
+
+    update = clear = pop = popitem = setdefault = _refuse
+
+    def __reduce__(self) -> tuple[type[ReadBackDict], tuple[dict[str, Any]]]:
+        return ReadBackDict, (dict(self),)
+
+
+class ReadBackList(list[Any]):
+    """A JSON array as read back: a list that refuses to change (`list(value)` to change it)."""
+    __slots__ = ()
+
+    def _refuse(self, *args: object, **kwargs: object) -> NoReturn:
+        raise TypeError("data read back from a store is not to be changed: copy it first")
+
+    def __setitem__(self, index: Any, value: Any) -> NoReturn:
+        self._refuse()
+
+    def __delitem__(self, index: SupportsIndex | slice) -> NoReturn:
+        self._refuse()
+
+    def __iadd__(self, other: object) -> NoReturn:   # type: ignore[misc]
+        self._refuse()
+
+    def __imul__(self, other: object) -> NoReturn:
+        self._refuse()
+
+    append = extend = insert = remove = pop = clear = sort = reverse = _refuse
+
+    def __reduce__(self) -> tuple[type[ReadBackList], tuple[list[Any]]]:
+        return ReadBackList, (list(self),)
+
+
+def as_read_back(value: Any, previous: dict[str, Any] | None = None) -> Any:
     """`json.loads(dumps(value))` (dicts with their keys in sorted order, tuples as lists,
-    dates as text), without writing out again what is already read back: a top-level entry
-    that is the very object `previous` holds under that key is shared, not copied, since a
-    transition adds one entry to a case's data and keeps the rest. Callers must not change
-    what this returns."""
+    dates as text), built without writing the text out, as ReadBackDict and ReadBackList. What
+    is read back already is kept, not copied: a value that is `previous`, a top-level entry
+    that is the very object `previous` holds under that key (a transition adds one entry to a
+    case's records and keeps the rest), and any ReadBackDict or ReadBackList inside `value`.
+    Nothing can change them, so sharing them is safe."""
     if value is previous:
         return previous
     if previous is None or type(value) is not dict:
@@ -50,17 +102,17 @@ def as_read_back(value: Any, previous: dict | None = None) -> Any:
     try:
         keys = sorted(value)
     except TypeError:   # keys of several types: the encoder says what it makes of them
-        return loads(dumps(value))
+        return _frozen(loads(dumps(value)))
     get = previous.get
     out = {}
     for key in keys:
         item = value[key]
         if get(key, _ABSENT) is not item:
             if type(key) is not str:
-                return loads(dumps(value))
+                return _frozen(loads(dumps(value)))
             item = _small_read_back(item)
         out[key] = item
-    return out
+    return ReadBackDict(out)
 
 
 _ABSENT = object()
@@ -74,7 +126,17 @@ def _small_read_back(value: Any) -> Any:
     try:
         return _plain(value)
     except (_NotPlain, TypeError):   # TypeError: keys that cannot be sorted together
-        return loads(dumps(value))
+        return _frozen(loads(dumps(value)))
+
+
+def _frozen(value: Any) -> Any:
+    """A value parsed from JSON, made of ReadBackDict and ReadBackList."""
+    kind = type(value)
+    if kind is dict:
+        return ReadBackDict({key: _frozen(item) for key, item in value.items()})
+    if kind is list:
+        return ReadBackList([_frozen(item) for item in value])
+    return value
 
 
 class _NotPlain(Exception):
@@ -90,10 +152,11 @@ def _plain(value: Any) -> Any:
                 raise _NotPlain
             item = value[key]
             out[key] = item if type(item) in _TEXT_AS_IS else _plain(item)
-        return out
+        return ReadBackDict(out)
     if kind is list or kind is tuple:
-        return [item if type(item) in _TEXT_AS_IS else _plain(item) for item in value]
-    if kind in _TEXT_AS_IS:
+        return ReadBackList([item if type(item) in _TEXT_AS_IS else _plain(item)
+                             for item in value])
+    if kind in _TEXT_AS_IS or kind is ReadBackDict or kind is ReadBackList:
         return value
     if kind is float and -_INF < value < _INF:   # NaN and infinities are written as names
         return value

@@ -1,19 +1,26 @@
 """The unit of work's store (storage/protocol.py) kept in memory, for replay: the rows it holds
 are exactly the rows the database would hold, so a replayed case can be compared with the stored
-one column for column, but nothing is locked or committed, and case data is kept as the dict
-the database would give back (jsontext.as_read_back), not written out and parsed again.
+one column for column, but nothing is locked or committed, and case data is kept as the dict the
+database would give back (jsontext.as_read_back), not written out and parsed again.
+
+A write replaces a row rather than changing it, so a row handed out earlier keeps what it was
+read with, as a row read from the database does (tests/test_store_contract.py). Case data that
+a transition did not touch is shared between the case's versions, not copied: it is read back
+as values nothing can change (jsontext.ReadBackDict), so no row can change another's.
 
 It has no rollback: replay stops a case at the first entry that cannot be re-applied, and that
 case's rows are then reported, not trusted."""
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Sequence
 
+from storage.errors import StorageError
 from storage.hashchain import GENESIS
 from storage.jsontext import as_read_back
 from storage.protocol import Claim
-from storage.rows import (CaseChange, CaseRow, ChainHead, Erasure, LogEntry, NewTimer,
-                          NoticeRow, TimerRow)
+from storage.rows import (ERASED, CaseChange, CaseRow, ChainHead, Erasure, LogEntry,
+                          NewTimer, NoticeRow, TimerRow)
 
 
 class MemoryCaseStore:
@@ -22,7 +29,7 @@ class MemoryCaseStore:
         self.log: dict[str, list[LogEntry]] = {}
         self.timers: dict[str, list[TimerRow]] = {}
         self.notices: dict[str, list[NoticeRow]] = {}
-        self.head = ChainHead(0, GENESIS)
+        self.head = ChainHead(global_seq=0, hash=GENESIS)
         self._timer_by_id: dict[int, TimerRow] = {}
         self._timer_ids = 0
 
@@ -70,7 +77,8 @@ class MemoryCaseStore:
         return list(self.timers.get(case_id, ()))
 
     def notices_of(self, case_id: str) -> list[NoticeRow]:
-        return list(self.notices.get(case_id, ()))
+        # in the database's order: by entry, then by id as text (CASE.SEQ.10 before CASE.SEQ.2)
+        return sorted(self.notices.get(case_id, ()), key=_entry_and_id)
 
     def pending_timer(self, timer_id: int, claim: Claim = "") -> TimerRow | None:
         timer = self._timer_by_id.get(timer_id)
@@ -84,24 +92,22 @@ class MemoryCaseStore:
 
     def insert_case(self, row: CaseRow) -> None:
         if row.id in self.cases:
-            raise KeyError(f"case {row.id} is already open")
-        self.cases[row.id] = CaseRow(row.id, row.kind, row.state, row.version,
-                                     as_read_back(row.data), as_read_back(row.records),
-                                     row.opened_at, row.last_effective_at, row.last_hash,
-                                     row.updated_at, row.erased_at)
+            # (as the database refuses a second row of the same id)
+            raise StorageError(f"case {row.id} is already open")
+        self.cases[row.id] = replace(row, data=as_read_back(row.data),
+                                     records=as_read_back(row.records))
         self.log[row.id], self.timers[row.id], self.notices[row.id] = [], [], []
 
     def update_case(self, change: CaseChange) -> int:
         case = self.cases.get(change.id)
         if case is None or case.version != change.expected_version:
             return 0
-        case.state, case.version = change.state, change.version
-        case.updated_at, case.last_effective_at = change.updated_at, change.last_effective_at
-        case.last_hash = change.last_hash
-        if change.data is not case.data:
-            case.data = as_read_back(change.data, previous=case.data)
-        if change.records is not case.records:
-            case.records = as_read_back(change.records, previous=case.records)
+        self.cases[change.id] = CaseRow(
+            id=case.id, kind=case.kind, state=change.state, version=change.version,
+            data=as_read_back(change.data, previous=case.data),
+            records=as_read_back(change.records, previous=case.records),
+            opened_at=case.opened_at, last_effective_at=change.last_effective_at,
+            last_hash=change.last_hash, updated_at=change.updated_at, erased_at=case.erased_at)
         return 1
 
     def append_log(self, entry: LogEntry) -> None:
@@ -110,10 +116,13 @@ class MemoryCaseStore:
     def start_timers(self, rows: Sequence[NewTimer]) -> None:
         for row in rows:
             self._timer_ids += 1
-            timer = TimerRow(self._timer_ids, row.case_id, row.name, row.due, row.fires_at,
-                             "pending", row.rule, row.rule_kind, row.rule_n, row.calendar,
-                             row.counted_from, row.nation, row.closures, row.school,
-                             row.school_closures, row.started_seq, None)
+            timer = TimerRow(
+                id=self._timer_ids, case_id=row.case_id, name=row.name, due=row.due,
+                fires_at=row.fires_at, status="pending", rule=row.rule, rule_kind=row.rule_kind,
+                rule_n=row.rule_n, calendar=row.calendar, counted_from=row.counted_from,
+                nation=row.nation, closures=row.closures, school=row.school,
+                school_closures=row.school_closures, started_seq=row.started_seq,
+                ended_seq=None)
             self.timers[row.case_id].append(timer)
             self._timer_by_id[timer.id] = timer
 
@@ -121,27 +130,48 @@ class MemoryCaseStore:
         timer = self.pending_timer(timer_id)
         if timer is None:
             return 0
-        timer.status, timer.ended_seq = status, ended_seq
+        self._replace_timer(timer, _with_status(timer, status, ended_seq))
         return 1
 
     def supersede_timer(self, timer_id: int) -> int:
         timer = self._timer_by_id.get(timer_id)
         if timer is None or timer.status != "fired":
             return 0
-        timer.status = "superseded"
+        self._replace_timer(timer, _with_status(timer, "superseded", timer.ended_seq))
         return 1
+
+    def _replace_timer(self, old: TimerRow, new: TimerRow) -> None:
+        timers = self.timers[old.case_id]
+        timers[next(n for n, t in enumerate(timers) if t is old)] = new
+        self._timer_by_id[new.id] = new
 
     def store_notices(self, rows: Sequence[NoticeRow]) -> None:
         for row in rows:
             self.notices[row.case_id].append(row)
 
     def erase(self, erasure: Erasure) -> None:
-        case = self.cases[erasure.case_id]
-        case.data, case.records, case.erased_at = (erasure.case_data, erasure.records,
-                                                   erasure.erased_at)
-        for entry in self.log.get(erasure.case_id, ()):
-            if entry.seq in erasure.log_data:
-                entry.data, entry.data_salt, entry.erased = erasure.log_data[entry.seq], None, True
-        for notice in self.notices.get(erasure.case_id, ()):
-            notice.recipients, notice.subject, notice.body = ("erased",), "erased", "erased"
-            notice.salt, notice.erased = None, True
+        case_id = erasure.case_id
+        self.cases[case_id] = replace(self.cases[case_id], data=as_read_back(erasure.case_data),
+                                      records=as_read_back(erasure.records),
+                                      erased_at=erasure.erased_at)
+        self.log[case_id] = [
+            replace(e, data=erasure.log_data[e.seq], data_salt=None, erased=True)
+            if e.seq in erasure.log_data else e for e in self.log.get(case_id, ())]
+        self.notices[case_id] = [
+            replace(n, recipients=(ERASED,), subject=ERASED, body=ERASED, salt=None, erased=True)
+            for n in self.notices.get(case_id, ())]
+
+
+def _entry_and_id(notice: NoticeRow) -> tuple[int, str]:
+    return notice.log_seq, notice.id
+
+
+def _with_status(timer: TimerRow, status: str, ended_seq: int | None) -> TimerRow:
+    """`timer` as a new row with another status (the one handed out keeps its own)."""
+    return TimerRow(
+        id=timer.id, case_id=timer.case_id, name=timer.name, due=timer.due,
+        fires_at=timer.fires_at, status=status, rule=timer.rule, rule_kind=timer.rule_kind,
+        rule_n=timer.rule_n, calendar=timer.calendar, counted_from=timer.counted_from,
+        nation=timer.nation, closures=timer.closures, school=timer.school,
+        school_closures=timer.school_closures, started_seq=timer.started_seq,
+        ended_seq=ended_seq, attempts=timer.attempts, last_error=timer.last_error)

@@ -1,7 +1,10 @@
 """What one unit of work reads and writes. The engine (workflows/engine/) speaks only to this
 protocol; the SQL store (storage/sql_store.py) implements it on one database transaction and the
 memory store (storage/memory_store.py) in memory for replay, so that a replayed entry runs the
-very code that recorded it."""
+very code that recorded it.
+
+A row handed out is the reader's to read: a later write does not change it (tests/
+test_store_contract.py holds every store to this protocol)."""
 from __future__ import annotations
 
 from typing import Literal, Protocol, Sequence

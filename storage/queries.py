@@ -11,10 +11,10 @@ from typing import Any, Iterator, Sequence
 
 from storage import daemons, hashchain
 from storage.db import Database
-from storage.rows import CaseRow, LogEntry, NoticeRow, StoredEntry, TimerRow
-from storage.sql_store import (CASE, CASE_COLUMNS, LOG_COLUMNS, NOTICE_COLUMNS,
+from storage.rows import CaseRow, LogEntry, NoticeRow, StoredEntry, TimerRow, row_from
+from storage.sql_store import (CASE, CASE_COLUMNS, CHAIN_HEAD, LOG_COLUMNS, NOTICE_COLUMNS,
                                TIMER_COLUMNS, case_row as _case_row, cases_of_kind,
-                               log_entry, notice_row)
+                               log_entry, notice_row, select_list)
 from storage.statements import Statements
 
 CHUNK = 500   # ids per `IN (...)` list
@@ -42,7 +42,7 @@ def case_exists(db: Database, case_id: str) -> bool:
 
 def due_timers(db: Database, now: str) -> list[TimerRow]:
     with db.read() as conn:
-        return [TimerRow(*r) for r in Statements(db, conn).all(
+        return [row_from(TimerRow, r) for r in Statements(db, conn).all(
             f"SELECT {TIMER_COLUMNS} FROM timers WHERE status = 'pending' AND fires_at <= :now "
             "ORDER BY fires_at, id", {"now": now})]
 
@@ -55,12 +55,12 @@ def next_fires_at(db: Database) -> datetime | None:
 
 
 def pending_timers_with_kind(db: Database) -> list[tuple[TimerRow, str]]:
-    columns = ", ".join(f"t.{c.strip()}" for c in TIMER_COLUMNS.split(","))
     with db.read() as conn:
         rows = Statements(db, conn).all(
-            f"SELECT {columns}, c.kind FROM timers t JOIN cases c ON c.id = t.case_id "
+            f"SELECT {select_list(TimerRow, 't')}, c.kind FROM timers t "
+            "JOIN cases c ON c.id = t.case_id "
             "WHERE t.status = 'pending' ORDER BY t.fires_at, t.id", {})
-    return [(TimerRow(*r[:-1]), r[-1]) for r in rows]
+    return [(row_from(TimerRow, r[:-1]), r[-1]) for r in rows]
 
 
 def timer_attempt_failed(db: Database, timer_id: int, error: str, max_attempts: int) -> str:
@@ -87,7 +87,7 @@ def retry_timers(db: Database, timer_id: int | None) -> int:
 
 # -- show ------------------------------------------------------------------------------------------
 
-def log_json(e: LogEntry) -> dict:
+def log_json(e: LogEntry) -> dict[str, Any]:
     """A log entry as `show` and `audit export` give it."""
     return {"seq": e.seq, "trigger": e.trigger, "source": e.source, "dest": e.dest,
             "actor": e.actor, "for": e.on_behalf_of, "effective_at": e.effective_at,
@@ -95,19 +95,20 @@ def log_json(e: LogEntry) -> dict:
             "engine": engine_record(e.engine), "erased": e.erased, "hash": e.hash}
 
 
-def timer_json(t: TimerRow) -> dict:
+def timer_json(t: TimerRow) -> dict[str, Any]:
     return {"name": t.name, "due": t.due, "fires_at": t.fires_at, "status": t.status,
             "rule": t.rule, "calendar": t.calendar, "started_seq": t.started_seq,
             "ended_seq": None if t.status == "pending" else t.ended_seq,
             "attempts": t.attempts, "last_error": t.last_error}
 
 
-def notice_json(n: NoticeRow) -> dict:
+def notice_json(n: NoticeRow) -> dict[str, Any]:
     return {"id": n.id, "template": n.template, "to": list(n.recipients), "subject": n.subject,
             "status": n.status, "seq": n.log_seq}
 
 
-def case_detail(db: Database, case_id: str, as_of: str | None = None) -> dict | None:
+def case_detail(db: Database, case_id: str, as_of: str | None = None
+                ) -> dict[str, Any] | None:
     """One case as `show` prints it; with `as_of` (a UTC instant), as it stood then: its state
     after the last entry effective by then, the timers pending then, the notices sent by then."""
     with db.read() as conn:
@@ -118,7 +119,7 @@ def case_detail(db: Database, case_id: str, as_of: str | None = None) -> dict | 
         case = _case_row(row)
         log = [log_entry(r) for r in q.all(f"SELECT {LOG_COLUMNS} FROM transition_log WHERE "
                                            "case_id = :id ORDER BY seq", {"id": case_id})]
-        timers = [TimerRow(*r) for r in q.all(f"SELECT {TIMER_COLUMNS} FROM timers WHERE "
+        timers = [row_from(TimerRow, r) for r in q.all(f"SELECT {TIMER_COLUMNS} FROM timers WHERE "
                                               "case_id = :id ORDER BY id", {"id": case_id})]
         notices = [notice_row(r) for r in q.all(f"SELECT {NOTICE_COLUMNS} FROM notices WHERE "
                                                 "case_id = :id ORDER BY log_seq, id",
@@ -149,7 +150,7 @@ def case_detail(db: Database, case_id: str, as_of: str | None = None) -> dict | 
 
 def case_timers(db: Database, case_id: str) -> list[TimerRow]:
     with db.read() as conn:
-        return [TimerRow(*r) for r in Statements(db, conn).all(
+        return [row_from(TimerRow, r) for r in Statements(db, conn).all(
             f"SELECT {TIMER_COLUMNS} FROM timers WHERE case_id = :id ORDER BY id",
             {"id": case_id})]
 
@@ -157,7 +158,7 @@ def case_timers(db: Database, case_id: str) -> list[TimerRow]:
 # -- list, notices, status -----------------------------------------------------------------------
 
 def list_cases(db: Database, kind: str | None = None, state: str | None = None,
-               overdue_at: str | None = None, search: str | None = None) -> list[dict]:
+               overdue_at: str | None = None, search: str | None = None) -> list[dict[str, Any]]:
     """Cases in the order they were opened; `search` keeps those whose candidate's name or
     email, school or case id holds that text, in any case of letters."""
     from storage.console import search_fields
@@ -186,14 +187,15 @@ def list_cases(db: Database, kind: str | None = None, state: str | None = None,
     return found
 
 
-def _where(clauses: list[tuple[str, str, object]]) -> tuple[str, dict]:
+def _where(clauses: list[tuple[str, str, object]]) -> tuple[str, dict[str, object]]:
     """` WHERE a AND b` of the clauses whose value was given, with their parameters."""
     used = [(clause, name, value) for clause, name, value in clauses if value]
     return ((" WHERE " + " AND ".join(c for c, _, _ in used)) if used else "",
             {name: value for _, name, value in used})
 
 
-def notice_list(db: Database, case_id: str | None = None, status: str | None = None) -> list[dict]:
+def notice_list(db: Database, case_id: str | None = None, status: str | None = None
+                ) -> list[dict[str, Any]]:
     where, params = _where([("case_id = :case_id", "case_id", case_id),
                             ("status = :status", "status", status)])
     sql = (f"SELECT {NOTICE_COLUMNS} FROM notices{where} ORDER BY created_at, id")
@@ -212,7 +214,7 @@ def notice_count(db: Database) -> int:
 
 
 def status(db: Database, now: str, real_now: str | None = None, tick_seconds: float = 60,
-           heartbeat_limit: float = 60) -> dict:
+           heartbeat_limit: float = 60) -> dict[str, Any]:
     """What `status` reports. `now` is the business clock (which timers are overdue);
     `real_now` the real one (how old the daemons' heartbeats are: a daemon is alive while its
     row is open and its heartbeat younger than `heartbeat_limit` seconds). A timer is late when
@@ -282,7 +284,6 @@ def log_in_order(db: Database, batch: int = 5000) -> Iterator[LogEntry]:
 def _batches(db: Database, batch: int, with_notices: bool
              ) -> Iterator[tuple[list[LogEntry], dict[tuple[str, int], list[NoticeRow]]]]:
     after = 0
-    notice_columns = ", ".join(f"n.{c.strip()}" for c in NOTICE_COLUMNS.split(","))
     while True:
         with db.read() as conn:
             q = Statements(db, conn)
@@ -291,7 +292,8 @@ def _batches(db: Database, batch: int, with_notices: bool
             entries = [log_entry(r) for r in rows]
             notices: dict[tuple[str, int], list[NoticeRow]] = {}
             if entries and with_notices:
-                for r in q.all(f"SELECT {notice_columns} FROM notices n JOIN transition_log l "
+                for r in q.all(f"SELECT {select_list(NoticeRow, 'n')} FROM notices n "
+                               "JOIN transition_log l "
                                "ON l.case_id = n.case_id AND l.seq = n.log_seq WHERE "
                                "l.global_seq > :after AND l.global_seq <= :last",
                                {"after": after, "last": entries[-1].global_seq}):
@@ -334,16 +336,16 @@ def verify_log(db: Database, checkpoint: tuple[int, str] | None = None) -> hashc
 
 def unanchored_notices(db: Database) -> list[NoticeRow]:
     """Notices whose log entry is gone (a row of the log deleted around them)."""
-    columns = ", ".join(f"n.{c.strip()}" for c in NOTICE_COLUMNS.split(","))
     with db.read() as conn:
         return [notice_row(r) for r in Statements(db, conn).all(
-            f"SELECT {columns} FROM notices n LEFT JOIN transition_log l ON l.case_id = "
+            f"SELECT {select_list(NoticeRow, 'n')} FROM notices n "
+            "LEFT JOIN transition_log l ON l.case_id = "
             "n.case_id AND l.seq = n.log_seq WHERE l.seq IS NULL", {})]
 
 
 def chain_head(db: Database) -> tuple[int, str]:
     with db.read() as conn:
-        row = Statements(db, conn).one("SELECT global_seq, hash FROM chain_head WHERE id = 1", {})
+        row = Statements(db, conn).one(CHAIN_HEAD, {})
     assert row is not None
     return (row[0], row[1])
 
@@ -354,7 +356,7 @@ def case_heads(db: Database) -> dict[str, tuple[int, str]]:
     return {r[0]: (r[1], r[2]) for r in rows}
 
 
-def engine_record(text: str | None) -> dict:
+def engine_record(text: str | None) -> dict[str, Any]:
     """What the engine recorded about an entry (warnings, a case it opened); entries from
     before migration 4 kept that inside their data, and read here as {}."""
     return json.loads(text) if text else {}
@@ -391,12 +393,12 @@ class TimerDigest:
     name: str
     due: str
     status: str
-    started_seq: int
-    ended_seq: int | None
     nation: str
     closures: str
     school: str | None
     school_closures: str
+    started_seq: int
+    ended_seq: int | None
 
 
 @dataclass
@@ -410,9 +412,6 @@ class StoredCase:
     notices: list[NoticeDigest] = field(default_factory=list)
 
 
-# The log's columns replay reads, in StoredEntry's order.
-REPLAY_LOG = ("global_seq, case_id, seq, trigger, source, dest, actor, on_behalf_of, "
-              "effective_at, recorded_at, data, engine")
 
 
 def case_ids(db: Database) -> list[str]:
@@ -427,23 +426,25 @@ def stored_cases(db: Database, ids: Sequence[str]) -> dict[str, StoredCase]:
         return {}
     marks = ", ".join(f":c{n}" for n in range(len(ids)))
     params = {f"c{n}": case_id for n, case_id in enumerate(ids)}
+    found: dict[str, StoredCase] = {}
     with db.read() as conn:
         q = Statements(db, conn)
-        found = {r[0]: StoredCase(CaseDigest(*r)) for r in q.all(
-            f"SELECT id, kind, state, version, erased_at FROM cases WHERE id IN ({marks})",
-            params)}
-        for r in q.all(f"SELECT {REPLAY_LOG} FROM transition_log WHERE case_id IN ({marks}) "
-                       "ORDER BY case_id, seq", params):
-            found[r[1]].log.append(StoredEntry(*r))
-        for case_id, *timer in q.all(
-                "SELECT case_id, name, due, status, started_seq, ended_seq, nation, closures, "
-                f"school, school_closures FROM timers WHERE case_id IN ({marks}) "
-                "ORDER BY case_id, id", params):
-            found[case_id].timers.append(TimerDigest(*timer))
-        for r in q.all("SELECT id, case_id, log_seq, template, template_sha256, body_sha256 "
-                       f"FROM notices WHERE case_id IN ({marks}) ORDER BY case_id, log_seq, id",
+        for r in q.all(f"SELECT {select_list(CaseDigest)} FROM cases WHERE id IN ({marks})",
                        params):
-            found[r[1]].notices.append(NoticeDigest(*r))
+            case = row_from(CaseDigest, r)
+            found[case.id] = StoredCase(case)
+        for r in q.all(f"SELECT {select_list(StoredEntry)} FROM transition_log "
+                       f"WHERE case_id IN ({marks}) ORDER BY case_id, seq", params):
+            entry = row_from(StoredEntry, r)
+            found[entry.case_id].log.append(entry)
+        for case_id, *timer in q.all(
+                f"SELECT case_id, {select_list(TimerDigest)} FROM timers "
+                f"WHERE case_id IN ({marks}) ORDER BY case_id, id", params):
+            found[case_id].timers.append(row_from(TimerDigest, timer))
+        for r in q.all(f"SELECT {select_list(NoticeDigest)} FROM notices "
+                       f"WHERE case_id IN ({marks}) ORDER BY case_id, log_seq, id", params):
+            notice = row_from(NoticeDigest, r)
+            found[notice.case_id].notices.append(notice)
     return found
 
 
@@ -511,7 +512,7 @@ def rows_of_cases(db: Database, ids: list[str]
             marks = ", ".join(f":{name}" for name in params)
             log += [log_entry(r) for r in q.all(
                 f"SELECT {LOG_COLUMNS} FROM transition_log WHERE case_id IN ({marks})", params)]
-            timers += [TimerRow(*r) for r in q.all(
+            timers += [row_from(TimerRow, r) for r in q.all(
                 f"SELECT {TIMER_COLUMNS} FROM timers WHERE case_id IN ({marks})", params)]
             notices += [notice_row(r) for r in q.all(
                 f"SELECT {NOTICE_COLUMNS} FROM notices WHERE case_id IN ({marks})", params)]

@@ -1,15 +1,43 @@
 """The rows a unit of work reads and writes, typed. The SQL store builds them from the database's
 columns and the memory store (replay) keeps them as they are; the engine sees only these.
 
+A row's fields are named as its table's columns and kept in the table's order
+(tests/test_row_columns.py pins them): SQL column lists are derived from a row class with
+`columns`, and a row is built from what the database gives back by name, with `row_from`.
+
 Instants are UTC ISO 8601 text ending `+00:00`, days `YYYY-MM-DD` text: both sort correctly as
 text and read the same on SQLite and PostgreSQL (storage/tables.py)."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping, TypeVar
 
+ERASED = "erased"   # what a personal field reads once erased (DOMAIN.md, "Personal data")
 JSON = Any   # a value read from, or written as, JSON text: dict, list, str, int, float, bool, None
+
+Row = TypeVar("Row")
+
+_COLUMNS: dict[type, tuple[str, ...]] = {}
+
+
+def columns(row_class: type) -> tuple[str, ...]:
+    """The names of a row class's fields, in its order: the columns it is read from."""
+    names = _COLUMNS.get(row_class)
+    if names is None:
+        names = _COLUMNS[row_class] = tuple(f.name for f in fields(row_class))
+    return names
+
+
+def row_from(row_class: type[Row], values: Iterable[Any]) -> Row:
+    """A row from the values of its columns (`SELECT` of `columns(row_class)`), each given to the
+    field of its name."""
+    return row_class(**dict(zip(columns(row_class), values)))
+
+
+def by_name(row: object) -> dict[str, Any]:
+    """A row's fields by name: a shallow map (dataclasses.asdict copies every value deeply)."""
+    return {name: getattr(row, name) for name in columns(type(row))}
 
 
 @dataclass(slots=True)

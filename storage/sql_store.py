@@ -5,29 +5,35 @@ from __future__ import annotations
 
 import json
 from contextlib import contextmanager
-from dataclasses import fields
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
 from storage import jsontext
 from storage.db import Database
 from storage.protocol import Claim
-from storage.rows import (CaseChange, CaseRow, ChainHead, Erasure, LogEntry, NewTimer,
-                          NoticeRow, TimerRow)
+from storage.rows import (ERASED, CaseChange, CaseRow, ChainHead, Erasure, LogEntry,
+                          NewTimer, NoticeRow, TimerRow, by_name, columns, row_from)
 from storage.statements import Statements
 
-ERASED = "erased"   # what a personal field reads once erased
 
-CASE_COLUMNS = ("id, kind, state, version, data, records, opened_at, last_effective_at, "
-                "last_hash, updated_at, erased_at")
-TIMER_COLUMNS = ("id, case_id, name, due, fires_at, status, rule, rule_kind, rule_n, calendar, "
-                 "counted_from, nation, closures, school, school_closures, started_seq, "
-                 "ended_seq, attempts, last_error")
-LOG_COLUMNS = ("global_seq, case_id, seq, trigger, source, dest, actor, on_behalf_of, "
-               "effective_at, recorded_at, data, engine, data_salt, data_sha256, notices_sha256, "
-               "hash_version, prev_hash, global_prev_hash, hash, erased")
-NOTICE_COLUMNS = ("id, case_id, log_seq, template, template_sha256, recipients, subject, body, "
-                  "body_sha256, salt, content_sha256, hash, status, attempts, last_error, "
-                  "created_at, sent_at, next_attempt_at, erased")
+def select_list(row_class: type, table: str = "") -> str:
+    """The columns of a row class as a SELECT lists them (`t.a, t.b` given the table's alias
+    `t`), in the row's order."""
+    prefix = f"{table}." if table else ""
+    return ", ".join(prefix + name for name in columns(row_class))
+
+
+def insert_into(table: str, names: Sequence[str], fixed: Mapping[str, str] | None = None) -> str:
+    """INSERT of the columns `names`, each from the parameter of its name, and of `fixed`
+    (column -> SQL literal)."""
+    fixed = fixed or {}
+    return (f"INSERT INTO {table} ({', '.join([*names, *fixed])}) VALUES "
+            f"({', '.join([*(':' + n for n in names), *fixed.values()])})")
+
+
+CASE_COLUMNS = select_list(CaseRow)
+TIMER_COLUMNS = select_list(TimerRow)
+LOG_COLUMNS = select_list(LogEntry)
+NOTICE_COLUMNS = select_list(NoticeRow)
 
 CASE = f"SELECT {CASE_COLUMNS} FROM cases WHERE id = :id"
 CASES_OF_KIND = f"SELECT {CASE_COLUMNS} FROM cases WHERE kind = :kind"
@@ -56,23 +62,14 @@ CASE_LOG = f"SELECT {LOG_COLUMNS} FROM transition_log WHERE case_id = :case_id O
 CASE_TIMERS = f"SELECT {TIMER_COLUMNS} FROM timers WHERE case_id = :case_id ORDER BY id"
 CASE_NOTICES = (f"SELECT {NOTICE_COLUMNS} FROM notices WHERE case_id = :case_id "
                 "ORDER BY log_seq, id")
-CHAIN_HEAD = "SELECT global_seq, hash FROM chain_head WHERE id = 1"
+CHAIN_HEAD = f"SELECT {select_list(ChainHead)} FROM chain_head WHERE id = 1"
 SET_CHAIN_HEAD = "UPDATE chain_head SET global_seq = :global_seq, hash = :hash WHERE id = 1"
-INSERT_CASE = (f"INSERT INTO cases ({CASE_COLUMNS}) VALUES (:id, :kind, :state, :version, :data, "
-               ":records, :opened_at, :last_effective_at, :last_hash, :updated_at, :erased_at)")
-UPDATE_CASE = (
-    "UPDATE cases SET state = :state, version = :version, data = :data, records = :records, "
-    "last_effective_at = :last_effective_at, last_hash = :last_hash, updated_at = :updated_at "
-    "WHERE id = :id AND version = :expected_version")
-INSERT_LOG = (f"INSERT INTO transition_log ({LOG_COLUMNS}) VALUES (:global_seq, :case_id, :seq, "
-              ":trigger, :source, :dest, :actor, :on_behalf_of, :effective_at, :recorded_at, "
-              ":data, :engine, :data_salt, :data_sha256, :notices_sha256, :hash_version, "
-              ":prev_hash, :global_prev_hash, :hash, :erased)")
-INSERT_TIMER = (
-    "INSERT INTO timers (case_id, name, due, fires_at, status, rule, rule_kind, rule_n, calendar,"
-    " counted_from, nation, closures, school, school_closures, started_seq, attempts) VALUES "
-    "(:case_id, :name, :due, :fires_at, 'pending', :rule, :rule_kind, :rule_n, :calendar, "
-    ":counted_from, :nation, :closures, :school, :school_closures, :started_seq, 0)")
+INSERT_CASE = insert_into("cases", columns(CaseRow))
+UPDATE_CASE = ("UPDATE cases SET " + ", ".join(
+    f"{name} = :{name}" for name in columns(CaseChange) if name not in ("id", "expected_version"))
+    + " WHERE id = :id AND version = :expected_version")
+INSERT_LOG = insert_into("transition_log", columns(LogEntry))
+INSERT_TIMER = insert_into("timers", columns(NewTimer), {"status": "'pending'", "attempts": "0"})
 END_TIMER = ("UPDATE timers SET status = :status, ended_seq = :ended_seq "
              "WHERE id = :id AND status = 'pending'")
 # A fired timer a late-keyed event overtook: it keeps the seq of the entry it fired in.
@@ -80,10 +77,7 @@ SUPERSEDE_TIMER = "UPDATE timers SET status = 'superseded' WHERE id = :id AND st
 PENDING_TIMER = f"SELECT {TIMER_COLUMNS} FROM timers WHERE id = :id AND status = 'pending'"
 PENDING_TIMER_NAMED = (f"SELECT {TIMER_COLUMNS} FROM timers WHERE case_id = :case_id AND "
                        "name = :name AND status = 'pending' ORDER BY id")
-INSERT_NOTICE = (f"INSERT INTO notices ({NOTICE_COLUMNS}) VALUES (:id, :case_id, :log_seq, "
-                 ":template, :template_sha256, :recipients, :subject, :body, :body_sha256, "
-                 ":salt, :content_sha256, :hash, :status, :attempts, :last_error, :created_at, "
-                 ":sent_at, :next_attempt_at, :erased)")
+INSERT_NOTICE = insert_into("notices", columns(NoticeRow))
 ERASE_CASE = ("UPDATE cases SET data = :data, records = :records, erased_at = :erased_at "
               "WHERE id = :id")
 ERASE_LOG_ENTRY = ("UPDATE transition_log SET data = :data, data_salt = NULL, erased = 1 "
@@ -107,10 +101,10 @@ class SqlCaseStore:
         # earlier commit.
         row = self.q.one(CHAIN_HEAD + (" FOR UPDATE" if self.locks else ""), {})
         assert row is not None, "the chain_head row is missing: run `ast-engine init`"
-        return ChainHead(*row)
+        return row_from(ChainHead, row)
 
     def set_chain_head(self, head: ChainHead) -> None:
-        self.q.run(SET_CHAIN_HEAD, _params(head))
+        self.q.run(SET_CHAIN_HEAD, by_name(head))
 
     # -- reading ---------------------------------------------------------------------------------
 
@@ -126,7 +120,7 @@ class SqlCaseStore:
         return [log_entry(r) for r in self.q.all(CASE_LOG, {"case_id": case_id})]
 
     def timers_of(self, case_id: str) -> list[TimerRow]:
-        return [TimerRow(*r) for r in self.q.all(CASE_TIMERS, {"case_id": case_id})]
+        return [row_from(TimerRow, r) for r in self.q.all(CASE_TIMERS, {"case_id": case_id})]
 
     def notices_of(self, case_id: str) -> list[NoticeRow]:
         return [notice_row(r) for r in self.q.all(CASE_NOTICES, {"case_id": case_id})]
@@ -134,31 +128,25 @@ class SqlCaseStore:
     def pending_timer(self, timer_id: int, claim: Claim = "") -> TimerRow | None:
         lock = LOCKS[claim] if self.locks else ""
         row = self.q.one(PENDING_TIMER + lock, {"id": timer_id})
-        return TimerRow(*row) if row else None
+        return row_from(TimerRow, row) if row else None
 
     def pending_timer_named(self, case_id: str, name: str) -> TimerRow | None:
         row = self.q.one(PENDING_TIMER_NAMED, {"case_id": case_id, "name": name})
-        return TimerRow(*row) if row else None
+        return row_from(TimerRow, row) if row else None
 
     # -- writing ---------------------------------------------------------------------------------
 
     def insert_case(self, row: CaseRow) -> None:
-        self.q.run(INSERT_CASE, {**_case_params(row), "version": row.version,
-                                 "kind": row.kind, "opened_at": row.opened_at,
-                                 "erased_at": row.erased_at})
+        self.q.run(INSERT_CASE, {**by_name(row), **_json_of(row)})
 
     def update_case(self, change: CaseChange) -> int:
-        return self.q.run(UPDATE_CASE, {**_case_params(change),
-                                        "version": change.version,
-                                        "expected_version": change.expected_version})
+        return self.q.run(UPDATE_CASE, {**by_name(change), **_json_of(change)})
 
     def append_log(self, entry: LogEntry) -> None:
-        params = _params(entry)
-        params["erased"] = int(entry.erased)
-        self.q.run(INSERT_LOG, params)
+        self.q.run(INSERT_LOG, {**by_name(entry), "erased": int(entry.erased)})
 
     def start_timers(self, rows: Sequence[NewTimer]) -> None:
-        self.q.many(INSERT_TIMER, [_params(r) for r in rows])
+        self.q.many(INSERT_TIMER, [by_name(r) for r in rows])
 
     def end_timer(self, timer_id: int, status: str, ended_seq: int) -> int:
         return self.q.run(END_TIMER, {"status": status, "ended_seq": ended_seq, "id": timer_id})
@@ -168,7 +156,7 @@ class SqlCaseStore:
 
     def store_notices(self, rows: Sequence[NoticeRow]) -> None:
         self.q.many(INSERT_NOTICE, [
-            {**_params(n), "recipients": _RECIPIENTS.encode(list(n.recipients)),
+            {**by_name(n), "recipients": _RECIPIENTS.encode(list(n.recipients)),
              "erased": int(n.erased)} for n in rows])
 
     def erase(self, erasure: Erasure) -> None:
@@ -182,44 +170,32 @@ class SqlCaseStore:
                                    "body": ERASED, "recipients": json.dumps([ERASED])})
 
 
-_NAMES: dict[type, tuple[str, ...]] = {}
+def _json_of(row: CaseRow | CaseChange) -> dict[str, str]:
+    """A case's data and records as the JSON text the database keeps."""
+    return {"data": jsontext.dumps(row.data), "records": jsontext.dumps(row.records)}
 
 
-def _params(row: Any) -> dict:
-    """A row's fields as statement parameters (a shallow map: dataclasses.asdict copies every
-    value deeply, which cost a seventh of a transition)."""
-    kind = type(row)
-    names = _NAMES.get(kind)
-    if names is None:
-        names = _NAMES[kind] = tuple(f.name for f in fields(row))
-    return {name: getattr(row, name) for name in names}
+def case_row(values: Sequence[Any]) -> CaseRow:
+    """A case from the values of CASE_COLUMNS."""
+    row = dict(zip(columns(CaseRow), values))
+    row["data"] = jsontext.loads(row["data"])
+    row["records"] = jsontext.loads(row["records"]) if row["records"] else {}
+    return CaseRow(**row)
 
 
-def _case_params(row: CaseRow | CaseChange) -> dict:
-    return {"id": row.id, "state": row.state, "data": jsontext.dumps(row.data),
-            "records": jsontext.dumps(row.records), "last_effective_at": row.last_effective_at,
-            "last_hash": row.last_hash, "updated_at": row.updated_at}
+def log_entry(values: Sequence[Any]) -> LogEntry:
+    """A log entry from the values of LOG_COLUMNS."""
+    row = dict(zip(columns(LogEntry), values))
+    row["erased"] = bool(row["erased"])
+    return LogEntry(**row)
 
 
-def case_row(row: tuple) -> CaseRow:
-    (case_id, kind, state, version, data, records, opened_at, last_effective_at, last_hash,
-     updated_at, erased_at) = row
-    return CaseRow(case_id, kind, state, version, jsontext.loads(data),
-                   jsontext.loads(records) if records else {}, opened_at, last_effective_at,
-                   last_hash, updated_at, erased_at)
-
-
-def log_entry(row: tuple) -> LogEntry:
-    entry = LogEntry(*row)
-    entry.erased = bool(entry.erased)
-    return entry
-
-
-def notice_row(row: tuple) -> NoticeRow:
-    notice = NoticeRow(*row)
-    notice.recipients = tuple(json.loads(row[5]))
-    notice.erased = bool(notice.erased)
-    return notice
+def notice_row(values: Sequence[Any]) -> NoticeRow:
+    """A notice from the values of NOTICE_COLUMNS."""
+    row = dict(zip(columns(NoticeRow), values))
+    row["recipients"] = tuple(json.loads(row["recipients"]))
+    row["erased"] = bool(row["erased"])
+    return NoticeRow(**row)
 
 
 _RECIPIENTS = json.JSONEncoder()   # a notice's addresses as a JSON list, as json.dumps writes it

@@ -22,11 +22,12 @@ class Statements:
         self.cursor: Any = (dbapi.cursor() if db.is_sqlite
                             else dbapi.driver_connection.cursor())   # psycopg's own: tuple rows
 
-    def one(self, sql: str, params: Mapping[str, Any]) -> tuple | None:
+    def one(self, sql: str, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
         self.cursor.execute(self.db.sql(sql), params)
-        return self.cursor.fetchone()
+        row: tuple[Any, ...] | None = self.cursor.fetchone()
+        return row
 
-    def all(self, sql: str, params: Mapping[str, Any]) -> list[tuple]:
+    def all(self, sql: str, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
         self.cursor.execute(self.db.sql(sql), params)
         return list(self.cursor.fetchall())
 
@@ -44,7 +45,8 @@ class Statements:
 
     def run(self, sql: str, params: Mapping[str, Any]) -> int:
         self.cursor.execute(self.db.sql(sql), params)
-        return self.cursor.rowcount
+        changed: int = self.cursor.rowcount
+        return changed
 
     def many(self, sql: str, rows: Iterable[Mapping[str, Any]]) -> None:
         rows = list(rows)

@@ -60,3 +60,37 @@ def test_keys_json_writes_as_text_are_read_back_as_text_when_added_to_previous_d
         dumps({**before, 3: "three"})
     with pytest.raises(TypeError):
         as_read_back({**before, 3: "three"}, previous=before)
+
+
+def test_what_the_memory_store_keeps_cannot_be_changed_so_sharing_it_is_safe():
+    kept = as_read_back({"open": {"school": "Hill", "days": ["2027-01-05"]}})
+    with pytest.raises(TypeError, match="not to be changed"):
+        kept["open"]["school"] = "Dale"
+    with pytest.raises(TypeError, match="not to be changed"):
+        kept["open"].update(school="Dale")
+    with pytest.raises(TypeError, match="not to be changed"):
+        kept["open"]["days"].append("2027-01-06")
+    with pytest.raises(TypeError, match="not to be changed"):
+        del kept["open"]
+    assert kept == {"open": {"school": "Hill", "days": ["2027-01-05"]}}
+    # a copy is the caller's to change; the text it writes is the text the original wrote
+    changed = {**kept, "support": {"a": 1}}
+    assert dumps(kept) == '{"open":{"days":["2027-01-05"],"school":"Hill"}}'
+    assert as_read_back(changed, previous=kept)["open"] is kept["open"]
+
+
+def test_what_the_memory_store_keeps_owns_none_of_what_the_caller_gave_it():
+    given = {"support": {"z": 1, "a": [2, {"b": 3}]}}
+    kept = as_read_back(given)
+    given["support"]["a"][1]["b"] = 4
+    given["support"]["z"] = 5
+    assert kept == {"support": {"a": [2, {"b": 3}], "z": 1}}
+
+
+def test_what_the_memory_store_keeps_is_copied_and_pickled_as_itself():
+    import copy
+    import pickle
+    kept = as_read_back({"open": {"school": "Hill", "days": ["2027-01-05"]}})
+    for again in (copy.deepcopy(kept), pickle.loads(pickle.dumps(kept))):
+        assert again == kept and type(again) is type(kept)
+        assert type(again["open"]["days"]) is type(kept["open"]["days"])

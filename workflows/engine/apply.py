@@ -12,8 +12,7 @@ from typing import Any, Callable, Mapping
 
 from states.spec import Process, Transition
 from storage import hashchain, jsontext
-from storage.rows import CaseChange, CaseRow, Erasure, LogEntry, NewTimer, TimerRow
-from storage.sql_store import ERASED
+from storage.rows import ERASED, CaseChange, CaseRow, Erasure, LogEntry, NewTimer, TimerRow
 from workflows.core.calendar import Calendars, fires_at, local_date
 from workflows.core.config import Config
 from workflows.core.deadlines import Deadline, calendar_for, compute
@@ -143,16 +142,18 @@ def apply(work: UnitOfWork, mode: Mode, setting: Setting, change: Change) -> Out
     salt = mode.salt()
     effective_at = utc_iso(change.at)
     seals = mode.seals
-    # (Positional, in LogEntry's order: see CaseFacts in steps.fire.)
     entry = LogEntry(
-        global_seq, case.id, seq, row.trigger, None if opening else case.state, dest,
-        change.actor.text, change.on_behalf_of.text if change.on_behalf_of else None,
-        effective_at, work.recorded_at, data_text,
-        jsontext.dumps(change.engine) if change.engine else "{}",
-        salt or None,                                                          # data_salt
-        hashchain.data_sha256(salt, data_text) if seals else None,             # data_sha256
-        hashchain.notices_sha256([n.hash or "" for n in stored]) if seals else None,
-        hashchain.CURRENT, case.last_hash, global_prev, "")                    # ..., hash
+        global_seq=global_seq, case_id=case.id, seq=seq, trigger=row.trigger,
+        source=None if opening else case.state, dest=dest, actor=change.actor.text,
+        on_behalf_of=change.on_behalf_of.text if change.on_behalf_of else None,
+        effective_at=effective_at, recorded_at=work.recorded_at, data=data_text,
+        engine=jsontext.dumps(change.engine) if change.engine else "{}",
+        data_salt=salt or None,
+        data_sha256=hashchain.data_sha256(salt, data_text) if seals else None,
+        notices_sha256=hashchain.notices_sha256([n.hash or "" for n in stored]) if seals
+        else None,
+        hash_version=hashchain.CURRENT, prev_hash=case.last_hash, global_prev_hash=global_prev,
+        hash="")
     # Replay rebuilds a case on its own, outside the global chain its hashes link into: they
     # are left empty there (`audit verify` is what checks the stored ones).
     entry.hash = hashchain.entry_hash(entry) if seals else ""
@@ -161,11 +162,13 @@ def apply(work: UnitOfWork, mode: Mode, setting: Setting, change: Change) -> Out
     latest = effective_at if opening else max(case.last_effective_at, effective_at)
     if opening:
         work.store.insert_case(CaseRow(
-            case.id, process.kind, dest, seq, case.data, records, effective_at,
-            latest, entry.hash, work.recorded_at))
+            id=case.id, kind=process.kind, state=dest, version=seq, data=case.data,
+            records=records, opened_at=effective_at, last_effective_at=latest,
+            last_hash=entry.hash, updated_at=work.recorded_at))
     elif work.store.update_case(CaseChange(
-            case.id, dest, seq, case.data, records, latest, entry.hash,
-            work.recorded_at, case.version)) != 1:   # (the version it is expected at)
+            id=case.id, state=dest, version=seq, data=case.data, records=records,
+            last_effective_at=latest, last_hash=entry.hash, updated_at=work.recorded_at,
+            expected_version=case.version)) != 1:
         raise ConcurrentChangeError(
             f"case {case.id} changed while {row.trigger} was being applied; nothing was "
             "written: look at it again and retry", case=case.id, trigger=row.trigger,
@@ -198,11 +201,13 @@ def _timer_row(case_id: str, deadline: Deadline, seq: int) -> NewTimer:
     """A timer as stored: its rule as data and in words, and the calendar it was computed
     with, for explain and replay."""
     counted_on = deadline.counted_on
-    return NewTimer(case_id, deadline.name, deadline.due.isoformat(),
-                    utc_iso(deadline.fires_at), deadline.rule, deadline.rule_kind,
-                    deadline.rule_n, deadline.calendar, deadline.counted_from.isoformat(),
-                    counted_on.nation, counted_on.closures_json(), counted_on.school,
-                    counted_on.school_closures_json(), seq)
+    return NewTimer(
+        case_id=case_id, name=deadline.name, due=deadline.due.isoformat(),
+        fires_at=utc_iso(deadline.fires_at), rule=deadline.rule, rule_kind=deadline.rule_kind,
+        rule_n=deadline.rule_n, calendar=deadline.calendar,
+        counted_from=deadline.counted_from.isoformat(), nation=counted_on.nation,
+        closures=counted_on.closures_json(), school=counted_on.school,
+        school_closures=counted_on.school_closures_json(), started_seq=seq)
 
 
 def _erasure(work: UnitOfWork, case: CaseRow, change: Change) -> Erasure:
@@ -227,7 +232,8 @@ def _erasure(work: UnitOfWork, case: CaseRow, change: Change) -> Erasure:
     if legacy:
         change.engine["legacy"] = legacy
     records = {t: {**r, "data": _erased(r["data"])} for t, r in case.records.items()}
-    return Erasure(case.id, work.recorded_at, _erased(case.data), records, log_data)
+    return Erasure(case_id=case.id, erased_at=work.recorded_at, case_data=_erased(case.data),
+                   records=records, log_data=log_data)
 
 
 def _erased(value: Any) -> Any:

@@ -152,11 +152,11 @@ def render_notice(case_id: str, seq: int, n: int, effect: Notify, ctx: Mapping[s
     salt = mode.salt()
     content = hashchain.notice_content_sha256(salt, to, rendered.subject, rendered.body) \
         if mode.seals else None
-    # (Positional, in NoticeRow's order: see CaseFacts in steps.fire.)
     return NoticeRow(
-        notice_id, case_id, seq, effect.template, rendered.version, tuple(to),
-        rendered.subject, rendered.body, hashlib.sha256(rendered.body.encode()).hexdigest(),
-        salt or None, content,
-        hashchain.notice_hash(notice_id, case_id, seq, effect.template, rendered.version,
-                              content) if mode.seals else None,
-        "pending", 0, None, created_at)                   # status, attempts, last_error, ...
+        id=notice_id, case_id=case_id, log_seq=seq, template=effect.template,
+        template_sha256=rendered.version, recipients=tuple(to), subject=rendered.subject,
+        body=rendered.body, body_sha256=hashlib.sha256(rendered.body.encode()).hexdigest(),
+        salt=salt or None, content_sha256=content,
+        hash=hashchain.notice_hash(notice_id, case_id, seq, effect.template, rendered.version,
+                                   content) if mode.seals else None,
+        status="pending", attempts=0, last_error=None, created_at=created_at)

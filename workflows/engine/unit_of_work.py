@@ -43,7 +43,7 @@ class UnitOfWork:
         return self.head.global_seq + 1, self.head.hash
 
     def appended(self, global_seq: int, hash_: str) -> None:
-        self.head = ChainHead(global_seq, hash_)
+        self.head = ChainHead(global_seq=global_seq, hash=hash_)
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
                  trace: TracebackType | None) -> bool | None:
