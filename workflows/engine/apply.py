@@ -139,9 +139,9 @@ def apply(work: UnitOfWork, mode: Mode, setting: Setting, change: Change) -> Out
     # -- the log entry, chained --------------------------------------------------------------------
     global_seq, global_prev = work.next_in_chain()
     data_text = jsontext.dumps(change.submitted)
-    salt = mode.salt()
+    seal = mode.seal
+    salt = seal.salt()
     effective_at = utc_iso(change.at)
-    seals = mode.seals
     entry = LogEntry(
         global_seq=global_seq, case_id=case.id, seq=seq, trigger=row.trigger,
         source=None if opening else case.state, dest=dest, actor=change.actor.text,
@@ -149,14 +149,11 @@ def apply(work: UnitOfWork, mode: Mode, setting: Setting, change: Change) -> Out
         effective_at=effective_at, recorded_at=work.recorded_at, data=data_text,
         engine=jsontext.dumps(change.engine) if change.engine else "{}",
         data_salt=salt or None,
-        data_sha256=hashchain.data_sha256(salt, data_text) if seals else None,
-        notices_sha256=hashchain.notices_sha256([n.hash or "" for n in stored]) if seals
-        else None,
+        data_sha256=seal.data(salt, data_text),
+        notices_sha256=seal.notices([n.hash or "" for n in stored]),
         hash_version=hashchain.CURRENT, prev_hash=case.last_hash, global_prev_hash=global_prev,
         hash="")
-    # Replay rebuilds a case on its own, outside the global chain its hashes link into: they
-    # are left empty there (`audit verify` is what checks the stored ones).
-    entry.hash = hashchain.entry_hash(entry) if seals else ""
+    entry.hash = seal.entry(entry)
     work.appended(global_seq, entry.hash)
 
     latest = effective_at if opening else max(case.last_effective_at, effective_at)

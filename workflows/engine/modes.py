@@ -12,10 +12,10 @@ from datetime import datetime
 
 from states import editions
 from states.spec import MoveLinked, OpenLinked, Party, Process, Transition
-from storage import queries
+from storage import hashchain, queries
 from storage.db import Database
 from storage.protocol import CaseStore
-from storage.rows import CaseRow, TimerRow
+from storage.rows import CaseRow, LogEntry, TimerRow
 from workflows.core.calendar import WorkingCalendar
 from workflows.engine import admit
 from workflows.engine.actors import Actor
@@ -34,9 +34,9 @@ class Mode(Protocol):
     def edition(self) -> int:
         """The edition of the rules the entry is decided under (states/editions.py)."""
     @property
-    def seals(self) -> bool:
-        """Salts and hashes are made (live); replay compares content and leaves them empty,
-        since a case replayed on its own is outside the global chain its hashes link into."""
+    def seal(self) -> Seal:
+        """How the rows written are sealed: salted and hashed (live), or left unsealed
+        (replay)."""
 
     def check_known(self, process: Process, stored: CaseRow, trigger: str) -> None:
         """Refuse a trigger the kind does not know or has retired (live; replay re-applies a
@@ -75,10 +75,71 @@ class Mode(Protocol):
     def opened_id(self, kind: str, prefix: str) -> str: ...
     def template_version(self, notice_id: str) -> str | None: ...
     def reader(self, store: CaseStore) -> CaseReader: ...
-    def salt(self) -> str: ...
     def recorded_calendar(self, timer: str) -> WorkingCalendar | None:
         """The calendar a timer this entry started was computed with, when it is to be used
         again (replay); None: the calendar in force."""
+
+
+class Seal(Protocol):
+    """The salts and hashes of the rows a transition writes (storage/hashchain.py)."""
+    def salt(self) -> str: ...
+    def data(self, salt: str, text: str) -> str | None: ...
+    def notices(self, hashes: Sequence[str]) -> str | None: ...
+    def entry(self, entry: LogEntry) -> str: ...
+    def notice_content(self, salt: str, to: Sequence[str], subject: str,
+                       body: str) -> str | None: ...
+    def notice(self, notice_id: str, case_id: str, seq: int, template: str,
+               version: str | None, content: str | None) -> str | None: ...
+
+
+class Sealed:
+    """Live: every row salted and hashed, the entry chained."""
+    def salt(self) -> str:
+        return secrets.token_hex(16)
+
+    def data(self, salt: str, text: str) -> str | None:
+        return hashchain.data_sha256(salt, text)
+
+    def notices(self, hashes: Sequence[str]) -> str | None:
+        return hashchain.notices_sha256(hashes)
+
+    def entry(self, entry: LogEntry) -> str:
+        return hashchain.entry_hash(entry)
+
+    def notice_content(self, salt: str, to: Sequence[str], subject: str,
+                       body: str) -> str | None:
+        return hashchain.notice_content_sha256(salt, to, subject, body)
+
+    def notice(self, notice_id: str, case_id: str, seq: int, template: str,
+               version: str | None, content: str | None) -> str | None:
+        return hashchain.notice_hash(notice_id, case_id, seq, template, version, content)
+
+
+class Unsealed:
+    """Replay: a case rebuilt on its own is outside the global chain its hashes link into, so
+    they are left empty (`audit verify` checks the stored ones; replay compares content)."""
+    def salt(self) -> str:
+        return ""
+
+    def data(self, salt: str, text: str) -> str | None:
+        return None
+
+    def notices(self, hashes: Sequence[str]) -> str | None:
+        return None
+
+    def entry(self, entry: LogEntry) -> str:
+        return ""
+
+    def notice_content(self, salt: str, to: Sequence[str], subject: str,
+                       body: str) -> str | None:
+        return None
+
+    def notice(self, notice_id: str, case_id: str, seq: int, template: str,
+               version: str | None, content: str | None) -> str | None:
+        return None
+
+
+SEALED, UNSEALED = Sealed(), Unsealed()
 
 
 @dataclass(frozen=True)
@@ -127,7 +188,7 @@ class Live:
     """A person or a timer acts now: every rule is decided, every effect applied, sealed."""
     new_id: Callable[[str], str] = new_case_id
     edition: int = editions.CURRENT
-    seals: bool = True
+    seal: Seal = SEALED
 
     def check_known(self, process: Process, stored: CaseRow, trigger: str) -> None:
         if not admit.known(process, trigger):
@@ -185,9 +246,6 @@ class Live:
     def reader(self, store: CaseStore) -> CaseReader:
         return StoreReader(store)
 
-    def salt(self) -> str:
-        return secrets.token_hex(16)
-
     def recorded_calendar(self, timer: str) -> WorkingCalendar | None:
         return None
 
@@ -205,7 +263,7 @@ class Replay:
     calendars: Mapping[str, WorkingCalendar]   # timer -> as stored with it
     edition: int = editions.CURRENT
     logged_dest: str | None = None
-    seals: bool = False
+    seal: Seal = UNSEALED
 
     def check_known(self, process: Process, stored: CaseRow, trigger: str) -> None:
         return None
@@ -253,9 +311,6 @@ class Replay:
 
     def reader(self, store: CaseStore) -> CaseReader:
         return self.source
-
-    def salt(self) -> str:
-        return ""
 
     def recorded_calendar(self, timer: str) -> WorkingCalendar | None:
         return self.calendars.get(timer)

@@ -9,7 +9,6 @@ from typing import Any, Callable, Mapping
 
 from notifications.render import TemplateRenderError
 from states.spec import Notify, NotifyEach, Process
-from storage import hashchain
 from storage.rows import NoticeRow, TimerRow
 from workflows.core.calendar import fires_at
 from workflows.core.deadlines import Deadline
@@ -149,14 +148,13 @@ def render_notice(case_id: str, seq: int, n: int, effect: Notify, ctx: Mapping[s
         rendered = render(effect.template, ctx, mode.template_version(notice_id))
     except TemplateRenderError as err:
         raise EngineError(f"case {case_id}: {err}; nothing was written") from err
-    salt = mode.salt()
-    content = hashchain.notice_content_sha256(salt, to, rendered.subject, rendered.body) \
-        if mode.seals else None
+    seal = mode.seal
+    salt = seal.salt()
+    content = seal.notice_content(salt, to, rendered.subject, rendered.body)
     return NoticeRow(
         id=notice_id, case_id=case_id, log_seq=seq, template=effect.template,
         template_sha256=rendered.version, recipients=tuple(to), subject=rendered.subject,
         body=rendered.body, body_sha256=hashlib.sha256(rendered.body.encode()).hexdigest(),
         salt=salt or None, content_sha256=content,
-        hash=hashchain.notice_hash(notice_id, case_id, seq, effect.template, rendered.version,
-                                   content) if mode.seals else None,
+        hash=seal.notice(notice_id, case_id, seq, effect.template, rendered.version, content),
         status="pending", attempts=0, last_error=None, created_at=created_at)
