@@ -131,7 +131,7 @@ def codes(value: Iterable[str] | str) -> str:
     return ", ".join(str(code) for code in value)
 
 
-def names(value: Iterable[Mapping | str] | Mapping | str) -> str:
+def names(value: Iterable[Mapping[str, Any] | str] | Mapping[str, Any] | str) -> str:
     """People as prose: [{'name': 'A'}, 'B', 'C'] -> 'A, B and C'."""
     # (list, str and dict before Mapping: they are matched without the ABC's slower check)
     if not isinstance(value, list) and isinstance(value, (str, dict, Mapping)):
@@ -259,7 +259,7 @@ def _template(name: str, wanted: str | None = None) -> tuple[jinja2.Template, bo
     return found
 
 
-def _legacy_context(context: Mapping) -> Mapping:
+def _legacy_context(context: Mapping[str, Any]) -> Mapping[str, Any]:
     """The context a version from before trigger records were kept apart (migration 5) reads:
     each record under its trigger's name in `case`, with its `effective_date`."""
     if "records" not in context:
@@ -270,7 +270,8 @@ def _legacy_context(context: Mapping) -> Mapping:
     return {**context, "case": case}
 
 
-def render(name: str, context: Mapping, version_wanted: str | None = None) -> RenderedNotice:
+def render(name: str, context: Mapping[str, Any], version_wanted: str | None = None
+           ) -> RenderedNotice:
     """Render notice ``name`` with ``context``, with its current template or, for a notice
     rendered before (replay), the version it recorded; any failure is a
     ``TemplateRenderError``. The template sets ``subject``; what it writes is the body."""
