@@ -13,10 +13,9 @@ from states import standards
 from states.common import (Day, Email, NoData, Official, Person, School, Text, added_later, agency,
                            as_date, candidate, current_headteacher, effective_date, headteacher,
                            la_coordinator, post_school)
-from states.spec import (CalendarDays, CancelTimers, CaseView, Data, Facts, Notify, OpenLinked,
-                         Party,
-                         Process, StartTimer, Timer, TimerFired, Transition, WorkingDays,
-                         every_state_but)
+from states.spec import (CalendarDays, CancelTimers, CaseView, Data, Facts, Guard, Notify,
+                         OpenLinked, Party, Process, StartTimer, Timer, TimerFired, Transition,
+                         WorkingDays, every_state_but)
 
 
 class ApplicationState(Enum):
@@ -218,14 +217,15 @@ def window_as_it_was(f: Facts) -> date:
 
 
 def headteachers_school(f: Facts) -> str:
-    return f.case["school"]["name"]
+    name: str = f.case["school"]["name"]
+    return name
 
 
 def la_funded(f: Facts, source: str | None) -> bool:
     return source in f.policy["la_funded_sources"]
 
 
-def the_post(f: Facts):
+def the_post(f: Facts) -> CaseView | None:
     """The appointment case the application names (None when it names none)."""
     appointment = f.case["post"].get("appointment")
     return f.lookup(appointment) if appointment else None
@@ -243,7 +243,8 @@ def funding_of(case: Mapping[str, Any], records: Mapping[str, Mapping[str, Any]]
     appointment = case["post"].get("appointment")
     post = lookup(appointment) if appointment else None
     if post is not None:
-        return post.data.get("funding_source")
+        source: str | None = post.data.get("funding_source")
+        return source
     declared = records.get("submit_to_agency") or {}
     return (declared.get("funding_declaration") or {}).get("source")
 
@@ -287,7 +288,7 @@ def la_coordinator_if_la_funded(f: Facts) -> str | None:
     return la_coordinator(f) if la_funded(f, post_funding(f)) else None
 
 
-def review_opening(f: Facts) -> dict:
+def review_opening(f: Facts) -> dict[str, Any]:
     """The data a review is opened with: the application's people (its headteacher as it is
     now) and judgement, and the candidate's grounds."""
     scheduled = f.records["schedule_assessment"]
@@ -367,7 +368,7 @@ def unmet_standards_are_assessed_at_this_stage(f: Facts) -> str | None:
     return None
 
 
-def once(trigger: str, what: str):
+def once(trigger: str, what: str) -> Guard:
     def not_yet_done(f: Facts) -> str | None:
         if trigger in f.records:
             return f"the {what} was already sent on {f.done[trigger]}"
@@ -421,7 +422,7 @@ def not_while_under_review(f: Facts) -> str | None:
     return None
 
 
-def rescheduled(f: Facts) -> dict:
+def rescheduled(f: Facts) -> dict[str, Any]:
     """What a new assessment date replaces (recorded with the entry, since the case keeps the
     latest schedule only): the earlier date and assessor."""
     earlier = f.records.get("schedule_assessment")

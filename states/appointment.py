@@ -147,20 +147,22 @@ def funder(f: Facts) -> tuple[str, ...]:
 
 
 def post_school_name(f: Facts) -> str:
-    return f.case["school"]["name"]
+    name: str = f.case["school"]["name"]
+    return name
 
 
 def appointee_email(f: Facts) -> str | None:
     """The appointee's address: as given with `appoint`, else their application's."""
     record = f.event if f.event.get("candidate") else f.records.get("appoint") or {}
-    if record.get("email"):
-        return record["email"]
+    given: str | None = record.get("email")
+    if given:
+        return given
     found = f.lookup(record["certified_application"]) if record.get(
         "certified_application") else None
     return found.data["candidate"]["email"] if found else None
 
 
-def appointee_recorded(f: Facts) -> dict:
+def appointee_recorded(f: Facts) -> dict[str, Any]:
     """What `appoint` records beside the data given: the appointee's address, so that the post
     is found under it (subject access, one live post per AST)."""
     return {"email": appointee_email(f)} if not f.event.get("email") else {}
@@ -171,7 +173,7 @@ def last_day(f: Facts) -> date:
     return as_date(f.records["give_notice"]["last_day"])
 
 
-def live_applications_naming(f: Facts) -> dict:
+def live_applications_naming(f: Facts) -> dict[str, Any]:
     """The applications still open that name this post, and the addresses to tell (recorded
     with the entry, so that replay addresses the same people whatever those cases became
     since; ids and addresses only, since the log's engine record cannot be erased)."""
@@ -190,7 +192,7 @@ def live_applications_naming(f: Facts) -> dict:
     return {"applications": told} if told else {}
 
 
-def next_post(f: Facts) -> dict:
+def next_post(f: Facts) -> dict[str, Any]:
     """Another AST post the appointee is appointed to (moving post), recorded with the entry
     that vacates this one, and whether they stay on the AST spine: only when it starts on the
     next working day after this post's last day or earlier (DOMAIN.md, `post_ends`)."""
@@ -223,11 +225,13 @@ def _email_of(f: Facts, appointed: Mapping[str, Any]) -> str | None:
 
 
 def about_candidate(item: Mapping[str, Any]) -> str | None:
-    return item["candidate"]
+    email: str | None = item["candidate"]
+    return email
 
 
 def about_headteacher(item: Mapping[str, Any]) -> str | None:
-    return item["headteacher"]
+    email: str | None = item["headteacher"]
+    return email
 
 
 # -- guards ---------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 the dates deadlines count from."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from functools import lru_cache
 from typing import Annotated, Any
@@ -83,18 +84,21 @@ class School(Data):
 # -- recipients: where each role's mail goes, read from the case or the configuration ----------
 
 def candidate(f: Facts) -> str | None:
-    return f.case["candidate"]["email"]
+    email: str = f.case["candidate"]["email"]
+    return email
 
 
-def current_headteacher(f: Facts) -> Any:
+def current_headteacher(f: Facts) -> Mapping[str, Any]:
     """The headteacher the case is with now: the last `change_headteacher` names them, else
     the one it was opened with."""
     changed = f.records.get("change_headteacher")
-    return changed["headteacher"] if changed else f.case["headteacher"]
+    person: Mapping[str, Any] = changed["headteacher"] if changed else f.case["headteacher"]
+    return person
 
 
 def headteacher(f: Facts) -> str | None:
-    return current_headteacher(f)["email"]
+    email: str = current_headteacher(f)["email"]
+    return email
 
 
 def post_school(f: Facts) -> str | None:

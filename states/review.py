@@ -57,15 +57,18 @@ class AssignReviewOfficer(Data):
 
 
 def the_application(f: Facts) -> str:
-    return f.case["application"]
+    application: str = f.case["application"]
+    return application
 
 
 def assessor(f: Facts) -> str | None:
-    return f.case["assessor"]["email"]
+    email: str = f.case["assessor"]["email"]
+    return email
 
 
 def review_officer(f: Facts) -> str | None:
-    return f.event["review_officer"]["email"]
+    email: str = f.event["review_officer"]["email"]
+    return email
 
 
 def not_the_original_assessor(f: Facts) -> str | None:
@@ -76,7 +79,8 @@ def not_the_original_assessor(f: Facts) -> str | None:
 
 
 def the_original_assessor(f: Facts) -> Mapping[str, Any] | None:
-    return f.case["assessor"]
+    original: Mapping[str, Any] = f.case["assessor"]
+    return original
 
 
 def the_assigned_officer(f: Facts) -> Mapping[str, Any] | None:
@@ -94,7 +98,7 @@ def la_coordinator_if_la_funded(f: Facts) -> str | None:
     return la_coordinator(f) if source in f.policy["la_funded_sources"] else None
 
 
-def application_after_withdrawal(f: Facts) -> dict:
+def application_after_withdrawal(f: Facts) -> dict[str, Any]:
     """Where withdrawing the review leaves its application, decided once as of the withdrawal
     and recorded with the entry: the notices say it, and the application's `review_withdrawn`
     is told it (states/application.py, window_after_review)."""
@@ -110,7 +114,7 @@ def application_after_withdrawal(f: Facts) -> dict:
     return out
 
 
-def withdrawn_review(f: Facts) -> dict:
+def withdrawn_review(f: Facts) -> dict[str, Any]:
     """The data of the application's `review_withdrawn` entry: which review, and the window as
     the review decided it."""
     out = {"review": f.case_id, "window": f.derived["review_window"]}
@@ -126,7 +130,7 @@ def comment_once(f: Facts) -> str | None:
     return None
 
 
-def this_review(f: Facts) -> dict:
+def this_review(f: Facts) -> dict[str, Any]:
     """The data of the entry a review's decision writes on its application: which review."""
     return {"review": f.case_id}
 

@@ -223,7 +223,7 @@ class Party:
 class OpenLinked:
     """Open a case of another kind in the same transaction (a review from `request_review`)."""
     kind: str
-    data: Callable[[Facts], dict]
+    data: Callable[[Facts], dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -232,7 +232,7 @@ class MoveLinked:
     moves its application), with `data` as that entry's data."""
     trigger: str
     case_id: Callable[[Facts], str]
-    data: Callable[[Facts], dict]
+    data: Callable[[Facts], dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -272,7 +272,7 @@ class Transition:
     guards: tuple[Guard, ...] = ()
     warnings: tuple[Warning_, ...] = ()
     effects: tuple[Effect, ...] = ()
-    derive: Callable[[Facts], dict] | None = None   # facts the engine records with the event
+    derive: Callable[[Facts], dict[str, Any]] | None = None   # facts recorded with the event
     # A trigger that leads to one of several states has one row per destination, each with the
     # condition under which it is the one taken (`submit_ast2`: by the post's funding).
     route: Route | None = None

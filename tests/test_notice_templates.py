@@ -6,6 +6,7 @@ import copy
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+import jinja2
 import pytest
 from jinja2 import StrictUndefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
@@ -477,6 +478,65 @@ def test_the_sandbox_refuses_to_mutate_the_context(scratch_templates):
         "{% block subject %}{{ case.clear() }}{% endblock %}{% block body %}{% endblock %}")
     with pytest.raises(TemplateRenderError, match="evil.*SecurityError"):
         render("evil", SAMPLES["application_received"])
+
+
+@pytest.mark.parametrize("reach", [
+    "''.__class__.__mro__",                          # from a literal to every class loaded
+    "case.__class__.__mro__[1].__subclasses__()",    # from the data
+    "(case|attr('__class__')).__base__",            # through the attr filter
+    "self.__init__.__globals__",                     # from the template's own reference
+    "'{0.__class__}'.format(case)",                  # through a format string
+])
+def test_a_template_cannot_reach_outside_the_sandbox(scratch_templates, reach):
+    (scratch_templates / "escape.txt.j2").write_text(
+        "{% set subject %}Escape{% endset %}{{ " + reach + " }}\n")
+    with pytest.raises(TemplateRenderError, match="escape.*SecurityError"):
+        render("escape", {"case": {"name": "Ann"}})
+
+
+def test_a_template_reads_its_data_and_the_notice_filters_and_nothing_else(scratch_templates):
+    (scratch_templates / "globals.txt.j2").write_text(
+        "{% set subject %}{{ case.day|longdate }}{% endset %}{{ range(3)|list }}\n")
+    with pytest.raises(TemplateRenderError, match="globals.*'range' is undefined"):
+        render("globals", {"case": {"day": "2027-03-10"}})
+
+
+def test_what_a_template_sets_stays_out_of_the_data_it_is_given(scratch_templates):
+    (scratch_templates / "sets.txt.j2").write_text(
+        "{% set case = 'replaced' %}{% set subject %}{{ case }}{% endset %}{{ case }}\n")
+    context = {"case": {"name": "Ann"}}
+    assert render("sets", context).subject == "replaced"
+    assert context == {"case": {"name": "Ann"}}
+
+
+def _as_read(value):
+    """What a template gets from reading a value: its text, or the error it raises."""
+    try:
+        return str(value)
+    except jinja2.TemplateError as exc:   # SecurityError, UndefinedError
+        return f"{type(exc).__name__}: {exc}"
+
+
+class _DictOfItsOwn(dict):
+    pass
+
+
+def test_the_notice_sandbox_reads_every_name_of_a_dict_as_the_stock_sandbox_does():
+    # NoticeEnvironment.getattr reads a plain dict's key at once when no attribute can have
+    # its name: for every attribute a dict has, keys that shadow them, private-looking and
+    # missing keys, on a dict and on a subclass, it answers as Jinja's own sandbox.
+    ours = render_module._environment()
+    stock = ImmutableSandboxedEnvironment(undefined=StrictUndefined)
+    data = {"name": "Ann", "_note": "n", "items": "3 items", "__class__": "a key",
+            "__mro__": "m", "mro": "a key too"}
+    attributes = set(dir(dict)) | set(data) | {"missing", "__dict__", "__name__", "__base__"}
+    for obj in (data, _DictOfItsOwn(data)):
+        for attribute in sorted(attributes):
+            assert (_as_read(ours.getattr(obj, attribute))
+                    == _as_read(stock.getattr(obj, attribute))), attribute
+    assert _as_read(ours.getattr(data, "items")).startswith("<built-in method items")
+    assert _as_read(ours.getattr(data, "__class__")).startswith("SecurityError")
+    assert _as_read(ours.getattr(data, "__mro__")) == "m"
 
 
 def test_case_data_reads_in_notices_as_the_stock_sandbox_reads_it(scratch_templates):

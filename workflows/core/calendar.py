@@ -13,7 +13,7 @@ from functools import lru_cache
 
 import holidays
 
-from workflows.core.times import LONDON  # re-exported: the zone of every due date
+from workflows.core.times import LONDON as LONDON  # re-exported: the zone of every due date
 
 # Our nation names -> the `holidays` package's GB subdivision codes.
 NATIONS = {"england": "ENG", "wales": "WLS"}

@@ -25,7 +25,7 @@ class FixedClock:
     def now(self) -> datetime:
         return self.at
 
-    def advance(self, **delta) -> datetime:
+    def advance(self, **delta: float) -> datetime:
         self.at = self.at + timedelta(**delta)
         return self.at
 
