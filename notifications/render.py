@@ -12,8 +12,8 @@ so a template can read its data and call the notice filters (``longdate``, ``cod
 (``''.__class__``) or call anything the sandbox calls unsafe: that is a ``SecurityError``.
 Two things make rendering cheaper, each measured (bench/count_replay.py), neither letting a
 template reach more: ``NoticeEnvironment.getattr`` reads a key of a plain dict at once, where
-the sandbox would first fail to find an attribute of that name, and answers as the sandbox
-does; and a template is given its data alone (``make_module``'s ``shared``), without Jinja's
+the sandbox would first fail to find an attribute of that name (a plain dict, or one read
+back from a store), and answers as the sandbox does; and a template is given its data alone (``make_module``'s ``shared``), without Jinja's
 default globals (``range``, ``cycler`` ...), which no notice uses. The environment is strict:
 a variable the template needs but the context lacks is an error. Any failure is a
 ``TemplateRenderError``, so the transition that wanted the notice rolls back.
@@ -34,6 +34,8 @@ from zoneinfo import ZoneInfo
 import jinja2
 from jinja2 import FileSystemLoader, StrictUndefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from storage.jsontext import ReadBackDict
 
 TEMPLATES = Path(__file__).parent / "templates"
 LONDON = ZoneInfo("Europe/London")
@@ -176,7 +178,9 @@ def ground(value: str) -> str:
 # The names an attribute of a plain dict can have: an instance of dict has no __dict__ of its own
 # and its type cannot be changed, so what getattr finds on it is what dir(dict) lists (dict's
 # and object's attributes), and nothing else.
-_DICT_ATTRIBUTES = frozenset(dir(dict))
+# The exact types of case data whose every attribute dir() lists (no instance __dict__: a
+# ReadBackDict has empty __slots__): on them, a name dir() does not list can only be a key.
+_ATTRIBUTES_OF = {kind: frozenset(dir(kind)) for kind in (dict, ReadBackDict)}
 
 
 class NoticeEnvironment(ImmutableSandboxedEnvironment):
@@ -184,15 +188,17 @@ class NoticeEnvironment(ImmutableSandboxedEnvironment):
 
     Notices mostly read `case.candidate.name` on plain dicts. For `obj.name` the sandbox first
     asks for the attribute, which raises and catches AttributeError, then reads `obj["name"]`,
-    returned unchecked as a key's value always is. When `obj` is exactly a dict and `name` is
-    not in dir(dict), that attribute cannot exist, so reading the key at once gives the same
-    answer. Everything else (a dict's own attribute such as `items` or `__class__`, a missing
-    key, any other type, a subclass of dict) takes the sandbox's own path, with its safety
-    checks. tests/test_notice_templates.py pins its answers to the stock sandbox's. Without it
+    returned unchecked as a key's value always is. When `obj` is exactly a dict, or a
+    ReadBackDict (case data read back from a store, with no attribute of its own but methods
+    that refuse changes), and `name` is not in dir() of its type, that attribute cannot exist,
+    so reading the key at once gives the same answer. Everything else (a dict's own attribute
+    such as `items` or `__class__`, a missing key, any other type, another subclass of dict)
+    takes the sandbox's own path, with its safety checks. tests/test_notice_templates.py pins its answers to the stock sandbox's. Without it
     a replayed entry costs 10.6% more (460,800 instructions against 416,500, count_replay)."""
 
     def getattr(self, obj: Any, attribute: str) -> Any:
-        if type(obj) is dict and attribute not in _DICT_ATTRIBUTES:
+        names = _ATTRIBUTES_OF.get(type(obj))
+        if names is not None and attribute not in names:
             try:
                 return obj[attribute]
             except KeyError:

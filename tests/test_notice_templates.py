@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from storage.jsontext import ReadBackDict
+
 import copy
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -524,13 +526,14 @@ class _DictOfItsOwn(dict):
 def test_the_notice_sandbox_reads_every_name_of_a_dict_as_the_stock_sandbox_does():
     # NoticeEnvironment.getattr reads a plain dict's key at once when no attribute can have
     # its name: for every attribute a dict has, keys that shadow them, private-looking and
-    # missing keys, on a dict and on a subclass, it answers as Jinja's own sandbox.
+    # missing keys, on a dict, on data read back from a store and on a subclass, it answers
+    # as Jinja's own sandbox.
     ours = render_module._environment()
     stock = ImmutableSandboxedEnvironment(undefined=StrictUndefined)
     data = {"name": "Ann", "_note": "n", "items": "3 items", "__class__": "a key",
             "__mro__": "m", "mro": "a key too"}
     attributes = set(dir(dict)) | set(data) | {"missing", "__dict__", "__name__", "__base__"}
-    for obj in (data, _DictOfItsOwn(data)):
+    for obj in (data, ReadBackDict(data), _DictOfItsOwn(data)):
         for attribute in sorted(attributes):
             assert (_as_read(ours.getattr(obj, attribute))
                     == _as_read(stock.getattr(obj, attribute))), attribute
