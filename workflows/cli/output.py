@@ -40,7 +40,7 @@ def write_file(name: str, content: str | bytes, option: str = "--output") -> Non
         raise RefusedError(f"{option} {name}: cannot write it: {err.strerror}") from None
 
 
-def read_data(text: str | None, limits: Any = None) -> dict:
+def read_data(text: str | None, limits: Any = None) -> dict[str, Any]:
     """`--data`: JSON text, or @FILE. At most [limits] data_bytes of it are read (a file that
     never ends, /dev/zero, is refused, not read), and its nesting is measured before it is
     parsed (the parser recurses)."""
