@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from typing import Any, Callable
 
 EXIT_OK, EXIT_FAILED, EXIT_REFUSED, EXIT_CHECK = 0, 1, 2, 3
 
@@ -371,50 +372,68 @@ def keep_early_signals() -> list[int]:
     return early
 
 
-def dispatch(args) -> int:
+def dispatch(args: argparse.Namespace) -> int:
+    from workflows.cli.args import DemoArgs, ExampleArgs, typed
     if args.command == "demo":
         from workflows.core.clock import REAL
         from workflows.cli.demo import run_demo
-        return run_demo(REAL, keep=args.keep)
+        return run_demo(REAL, keep=typed(DemoArgs, args).keep)
 
     if args.command == "example":   # needs neither a database nor a configuration
-        from workflows.cli.commands import example
-        return example(args)
+        from workflows.cli.cases import example
+        return example(typed(ExampleArgs, args))
 
-    from workflows.cli import commands
     from workflows.core.clock import REAL
     from workflows.core.environment import settings_given
+    from workflows.engine.context import Context
     config = None   # the defaults, made only if the command asks for them
     if settings_given(args.config, os.environ):
         from workflows.core.config import load
         config = load(args.config)
     # The real clock is injected here, once: recorded times and delivery stamps read it.
-    ctx = commands.Context.build(args.db, config, args.now, REAL,
-                                 create=args.command == "init",
-                                 light_reads=args.command not in ("daemon", "web"))
-    handler = {"init": commands.init, "open": commands.open_case, "fire": commands.fire,
-               "show": commands.show, "list": commands.list_cases, "tick": commands.tick,
-               "audit": commands.audit, "deliver": commands.deliver,
-               "daemon": daemon_command, "notices": commands.notices,
-               "status": commands.status, "replay": commands.replay,
-               "explain": commands.explain,
-               "recalendar": commands.recalendar, "diagram": commands.diagram,
-               "export-person": commands.export_person,
-               "retention": commands.retention,
-               "web": console_command("web"), "user": console_command("user")}[args.command]
-    return handler(ctx, args)
+    ctx = Context.build(args.db, config, args.now, REAL, create=args.command == "init",
+                        light_reads=args.command not in ("daemon", "web"))
+    handler, kind = handlers()[command_of(args)]
+    return handler(ctx, typed(kind, args))
 
 
-def daemon_command(ctx, args) -> int:
-    from workflows.daemon.cli import daemon
-    return daemon(ctx, args)
+def command_of(args: argparse.Namespace) -> str:
+    """The command as `handlers` names it, with its subcommand: `audit verify`, `notices`,
+    `notices retry`, `user add`."""
+    sub = {"audit": "audit_command", "notices": "notices_command",
+           "user": "user_command"}.get(args.command)
+    chosen = getattr(args, sub) if sub else None
+    return f"{args.command} {chosen}" if chosen else args.command
 
 
-def console_command(name: str):
-    def run(ctx, args) -> int:
-        from workflows.console import cli as console
-        return getattr(console, name)(ctx, args)
-    return run
+def handlers() -> dict[str, tuple[Callable[[Any, Any], int], type[Any]]]:
+    """Each command's handler and the typed value it takes (workflows/cli/args.py)."""
+    from workflows.cli import args as a, audit, cases, data, delivery, diagram, timers
+    from workflows.console import cli as console
+    from workflows.daemon import cli as daemon
+    return {
+        "init": (cases.init, a.InitArgs), "open": (cases.open_case, a.OpenArgs),
+        "fire": (cases.fire, a.FireArgs), "show": (cases.show, a.ShowArgs),
+        "list": (cases.list_cases, a.ListArgs),
+        "tick": (timers.tick, a.TickArgs), "recalendar": (timers.recalendar, a.RecalendarArgs),
+        "explain": (timers.explain, a.ExplainArgs),
+        "audit verify": (audit.audit_verify, a.AuditVerifyArgs),
+        "audit checkpoint": (audit.audit_checkpoint, a.AuditCheckpointArgs),
+        "audit export": (audit.audit_export, a.AuditExportArgs),
+        "replay": (audit.replay, a.ReplayArgs),
+        "deliver": (delivery.deliver, a.DeliverArgs),
+        "notices": (delivery.notices, a.NoticesArgs),
+        "notices retry": (delivery.notices_retry, a.NoticesRetryArgs),
+        "status": (delivery.status, a.StatusArgs),
+        "diagram": (diagram.diagram, a.DiagramArgs),
+        "export-person": (data.export_person, a.ExportPersonArgs),
+        "retention": (data.retention, a.RetentionArgs),
+        "daemon": (daemon.daemon, daemon.DaemonArgs),
+        "web": (console.web, console.WebArgs),
+        "user add": (console.user_add, console.UserAddArgs),
+        "user list": (console.user_list, console.UserListArgs),
+        "user remove": (console.user_remove, console.UserRemoveArgs),
+    }
 
 
 if __name__ == "__main__":

@@ -7,6 +7,11 @@ import json
 import logging
 import re
 import sys
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from workflows.engine.context import Context
 
 # Imported by run_engine.py to build its parser: what a command needs is imported when it runs,
 # so that `--help` stays quick.
@@ -44,32 +49,65 @@ def add_arguments(sub, parser_class) -> None:
     rm.add_argument("name", metavar="NAME")
 
 
-def user(ctx, args) -> int:
+@dataclass(frozen=True)
+class WebArgs:
+    host: str
+    port: int
+
+
+@dataclass(frozen=True)
+class UserAddArgs:
+    name: str
+    role: str
+
+
+@dataclass(frozen=True)
+class UserListArgs:
+    json: bool
+
+
+@dataclass(frozen=True)
+class UserRemoveArgs:
+    name: str
+
+
+def user_add(ctx: Context, args: UserAddArgs) -> int:
     from storage import users
     from storage.migrations import require_current
     from workflows.core.errors import RefusedError
     from workflows.core.times import utc_iso
     require_current(ctx.db)
-    if args.user_command == "add":
-        from workflows.console.auth import hash_password
-        if not NAME.fullmatch(args.name):
-            raise RefusedError(f"user add: {args.name!r} is not a valid name: use letters, "
-                               "digits and . _ @ - (at most 64), starting with a letter or digit")
-        password = _read_password()
-        if len(password) < MIN_PASSWORD:
-            raise RefusedError(f"user add: the password must be at least {MIN_PASSWORD} "
-                               "characters (read from standard input, one line)")
-        if not users.add_user(ctx.db, args.name, args.role, hash_password(password),
-                              utc_iso(ctx.real.now())):
-            raise RefusedError(f"user add: there is already an account {args.name!r} "
-                               "(`user remove` it first to replace it)")
-        print(f"added {args.role} {args.name}")
-        return 0
-    if args.user_command == "remove":
-        if not users.remove_user(ctx.db, args.name):
-            raise RefusedError(f"user remove: no account {args.name!r}")
-        print(f"removed {args.name}; its sessions ended")
-        return 0
+    from workflows.console.auth import hash_password
+    if not NAME.fullmatch(args.name):
+        raise RefusedError(f"user add: {args.name!r} is not a valid name: use letters, "
+                           "digits and . _ @ - (at most 64), starting with a letter or digit")
+    password = _read_password()
+    if len(password) < MIN_PASSWORD:
+        raise RefusedError(f"user add: the password must be at least {MIN_PASSWORD} "
+                           "characters (read from standard input, one line)")
+    if not users.add_user(ctx.db, args.name, args.role, hash_password(password),
+                          utc_iso(ctx.real.now())):
+        raise RefusedError(f"user add: there is already an account {args.name!r} "
+                           "(`user remove` it first to replace it)")
+    print(f"added {args.role} {args.name}")
+    return 0
+
+
+def user_remove(ctx: Context, args: UserRemoveArgs) -> int:
+    from storage import users
+    from storage.migrations import require_current
+    from workflows.core.errors import RefusedError
+    require_current(ctx.db)
+    if not users.remove_user(ctx.db, args.name):
+        raise RefusedError(f"user remove: no account {args.name!r}")
+    print(f"removed {args.name}; its sessions ended")
+    return 0
+
+
+def user_list(ctx: Context, args: UserListArgs) -> int:
+    from storage import users
+    from storage.migrations import require_current
+    require_current(ctx.db)
     accounts = users.list_users(ctx.db)
     if args.json:
         print(json.dumps([{"name": a.username, "role": a.role, "created_at": a.created_at}
@@ -93,7 +131,7 @@ def _read_password() -> str:
     return line[:-1] if line.endswith("\n") else line
 
 
-def web(ctx, args) -> int:
+def web(ctx: Context, args: WebArgs) -> int:
     import uvicorn
     from storage import users
     from storage.console import refresh_search

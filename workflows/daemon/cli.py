@@ -2,12 +2,18 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+from dataclasses import dataclass, field
 
 from workflows.engine.context import Context, outbox
 
 
-def daemon(ctx: Context, args: Any) -> int:
+@dataclass(frozen=True)
+class DaemonArgs:
+    tick: float | None          # --tick SECONDS; None: [daemon] tick_seconds
+    early_signals: list[int] = field(default_factory=list)   # SIGTERM/SIGINT during start-up
+
+
+def daemon(ctx: Context, args: DaemonArgs) -> int:
     from workflows.daemon import logs
     from workflows.daemon.loop import Daemon
     from workflows.daemon.metrics import Metrics
@@ -19,5 +25,5 @@ def daemon(ctx: Context, args: Any) -> int:
                     tick_seconds=args.tick if args.tick is not None else settings.tick_seconds,
                     log=logs.daemon_logger(sys.stdout), metrics=Metrics(),
                     metrics_at=(settings.metrics_host, settings.metrics_port))
-    runner.early_signals = getattr(args, "early_signals", [])
+    runner.early_signals = args.early_signals
     return runner.run()

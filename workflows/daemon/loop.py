@@ -40,7 +40,7 @@ from storage.errors import (DatabaseUnavailableError, SchemaError, StorageError,
 from storage.daemons import HEARTBEAT_LIMIT_SECONDS
 from storage.migrations import require_current
 from workflows.core.clock import Clock
-from workflows.engine import TIMER_ATTEMPTS, Engine
+from workflows.engine import Engine, timers
 from workflows.engine.deliverer import OneDeliverer
 from workflows.daemon.logs import LOGGER
 from workflows.engine.notice_queue import DeliveryReport, Outbox
@@ -246,9 +246,10 @@ class Daemon:
     # -- timers ------------------------------------------------------------------------------------
 
     def fire_due_timers(self) -> None:
-        """Fire every due timer, each in its own transaction. A timer that cannot fire stays
-        pending (its attempt counted; `failed` after TIMER_ATTEMPTS) and the others go on; a
-        database that goes away ends the pass, which says how many it left pending."""
+        """Fire every due timer, each in its own transaction, through the one timer loop
+        (workflows/engine/timers.py). A timer that cannot fire stays pending (its attempt
+        counted; `failed` after TIMER_ATTEMPTS) and the others go on; a database that goes away
+        ends the pass, which says how many it left pending."""
         catching_up = not self.caught_up
         self.phase = "catch-up" if catching_up else "timer pass"
         due = self.engine.due_timers()
@@ -259,37 +260,39 @@ class Daemon:
         fired = gone = failed = 0
         errors: dict[str, int] = {}
         self.last_timer_pass = float("-inf")   # until the pass completes: wanted again
-        for timer in due:
-            if self.stopping.is_set():
-                break
-            self.left = (f"{total - fired - gone} of {total} "
-                         f"{'overdue' if catching_up else 'due'} timer(s) still pending")
-            try:
-                outcome = self.engine.fire_timer(timer.id)
-            except DatabaseUnavailableError:
-                raise
-            except Exception as err:   # this timer's own fault: the others go on
-                reason = one_line(f"{type(err).__name__}: {err}")[:500]
-                status = queries.timer_attempt_failed(self.db, timer.id, reason, TIMER_ATTEMPTS)
+
+        def still_pending() -> str:
+            return (f"{total - fired - gone} of {total} "
+                    f"{'overdue' if catching_up else 'due'} timer(s) still pending")
+
+        def said(event: timers.TimerEvent) -> None:
+            nonlocal fired, gone, failed
+            if isinstance(event, timers.Failed):   # this timer's own fault: the others go on
                 failed += 1
                 self.totals.errors += 1
                 self.metrics.timer_errors.inc()
-                if reason not in errors:   # the same fault on many timers is said once
+                timer = event.timer
+                if event.reason not in errors:   # the same fault on many timers is said once
                     self.log.error(f"timer {timer.id} ({timer.name} on {timer.case_id}) could "
-                                   f"not fire and stays {status}: {reason}")
-                errors[reason] = errors.get(reason, 0) + 1
-                continue
-            if outcome is None:
+                                   f"not fire and stays {event.status}: {event.reason}")
+                errors[event.reason] = errors.get(event.reason, 0) + 1
+                return
+            if isinstance(event, timers.Gone):
                 gone += 1   # cancelled meanwhile, or fired by another daemon
             else:
                 fired += 1
                 self.totals.timers += 1
                 self.metrics.timers_fired.inc()
+                outcome = event.outcome
                 self.log.info(f"fired {outcome.trigger} on {outcome.case} -> {outcome.state}")
             if catching_up and (fired + gone) % PROGRESS_EVERY == 0 and fired + gone < total:
                 self.log.info(f"catch-up: {fired + gone} of {total} overdue timers done, "
                               f"{total - fired - gone} still pending")
             self.beat()
+            self.left = still_pending()   # what an outage from here on would leave
+
+        self.left = still_pending()
+        timers.fire_due(self.engine, due, said, should_stop=self.stopping.is_set)
         self.left = ""
         pending = total - fired - gone
         if failed > len(errors):

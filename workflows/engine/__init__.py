@@ -11,6 +11,7 @@ outbox: workflows/engine/notice_queue.py).
     engine/admit.py         the case open to the trigger, the trigger allowed, late-keyed
     engine/request.py       what a step is asked (Request) and works with (Step)
     engine/steps.py         open, fire, a timer, a recomputed deadline, in those steps
+    engine/timers.py        THE timer loop: the due timers fired, a failure counted
     engine/modes.py         live or replaying: the strategy the steps are given
     engine/replay.py        rebuild a case from its log and compare it with what is stored
     engine/unit_of_work.py  the transaction, as a context manager
@@ -30,24 +31,21 @@ from storage.sql_store import transaction
 from workflows.core.clock import REAL, Clock
 from workflows.core.config import Config
 from workflows.core.deadlines import calendar_in_force, compute_from
-from workflows.engine import steps
+from workflows.engine import steps, timers
 from workflows.engine.actors import SYSTEM, Actor
 from workflows.engine.apply import Setting
 from workflows.core.calendar import WorkingCalendar
 from workflows.engine.modes import Live, Mode, new_case_id
 from workflows.engine.outcome import Outcome
 from workflows.engine.request import Request, Step
+from workflows.engine.timers import TIMER_ATTEMPTS
 from workflows.engine.unit_of_work import UnitOfWork
 from workflows.engine.validate import refuse_invalid_text
 from workflows.core.errors import RefusedError, RoleNotAllowedError, UnknownTriggerError
 from workflows.core import text
 from workflows.core.times import utc_iso
 
-__all__ = ["Engine", "Actor", "SYSTEM", "Outcome", "ROLES", "new_case_id"]
-
-# After this many failed attempts a timer is `failed` (shown by show, list and status) rather
-# than tried again at every tick: a fault that outlasts them needs a person.
-TIMER_ATTEMPTS = 5
+__all__ = ["Engine", "Actor", "SYSTEM", "Outcome", "ROLES", "TIMER_ATTEMPTS", "new_case_id"]
 
 
 class Engine:
@@ -165,28 +163,26 @@ class Engine:
     def tick(self, on_progress: Callable[[int, int, Outcome | None], None] | None = None,
              should_stop: Callable[[], bool] = lambda: False,
              on_error: Callable[[TimerRow, Exception], None] | None = None) -> list[Outcome]:
-        """Fire every timer due by the business clock, in `fires_at` order, each once. A timer
-        that fails stays pending (it is never lost), its attempt counted; after TIMER_ATTEMPTS
-        it is `failed`. With `on_error` the others go on."""
+        """Fire every timer due by the business clock, in `fires_at` order, each once, through
+        the one timer loop (workflows/engine/timers.py): a timer that fails stays pending, its
+        attempt counted; after TIMER_ATTEMPTS it is `failed`. With `on_error` the others go
+        on; without it the failure is raised."""
         due = self.due_timers()
-        fired = []
-        for done, timer in enumerate(due, start=1):
-            if should_stop():
-                break
-            try:
-                outcome = self.fire_timer(timer.id)
-            except Exception as err:
-                queries.timer_attempt_failed(self.db, timer.id, _one_line(err), TIMER_ATTEMPTS)
-                if on_error is None:
-                    raise
-                on_error(timer, err)
-                outcome = None
-            if outcome is not None:
-                fired.append(outcome)
+        fired: list[Outcome] = []
+        done = 0
+
+        def report(event: timers.TimerEvent) -> None:
+            nonlocal done
+            done += 1
+            if isinstance(event, timers.Fired):
+                fired.append(event.outcome)
+            elif isinstance(event, timers.Failed) and on_error is not None:
+                on_error(event.timer, event.error)
             if on_progress:
-                on_progress(done, len(due), outcome)
+                on_progress(done, len(due),
+                            event.outcome if isinstance(event, timers.Fired) else None)
+
+        timers.fire_due(self, due, report, should_stop=should_stop,
+                        failure_ends_pass=on_error is None)
         return fired
 
-
-def _one_line(err: Exception) -> str:
-    return " ".join(f"{type(err).__name__}: {err}".split())[:500]

@@ -41,3 +41,16 @@ class Actor:
 
 
 SYSTEM = Actor("system", "")   # timers and linked cases; written as plain `system` in the log
+
+
+# Roles in which no person fires a trigger: the engine's own (timers, linked cases) and the
+# auditor's, who only reads (states/roles.py).
+NEVER_FIRE = ("system", "auditor")
+
+
+def refuse_roles_that_never_fire(actor: Actor) -> None:
+    """A person at the command line names who acts (`--actor ROLE:ID`): never the engine
+    itself, nor an auditor. Refused before anything is read, with the actor as written."""
+    if actor.role in NEVER_FIRE:
+        raise RefusedError(f"--actor {actor.role}:{actor.id}: the {actor.role} role cannot fire "
+                           "triggers from the command line")

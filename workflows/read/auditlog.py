@@ -107,13 +107,15 @@ def spreadsheet(db: Database, chosen: ExportFilter, calendar: WorkingCalendar,
                     "keyed in (London)": london(entry.recorded_at)}
             case_timers = timers.get(entry.case_id, [])
             if entry.trigger.startswith("timer:"):
-                fired = [t for t in case_timers if t.ended_seq == entry.seq
-                         and t.name == entry.trigger[6:]]
-                word = ("superseded" if row["superseded_by"] else
-                        deadline_outcome(queries.timer_json(fired[0]), {}, now).word
-                        if fired else "missed")
-                due = row["data"].get("due", "")
-                row["deadlines"] = f"{entry.trigger[6:]} {word}" + (f" (due {due})" if due else "")
+                name, due = entry.trigger[6:], row["data"].get("due", "")
+                fired = next((t for t in case_timers if t.ended_seq == entry.seq
+                              and t.name == name), None)
+                # Read from the entry when its timer's row is not at hand: the rule says it.
+                timer = queries.timer_json(fired) if fired else {
+                    "name": name, "due": due, "fires_at": entry.effective_at,
+                    "status": "superseded" if row["superseded_by"] else "fired"}
+                word = deadline_outcome(timer, {}, now).word
+                row["deadlines"] = f"{name} {word}" + (f" (due {due})" if due else "")
             else:
                 ended = [queries.timer_json(t) for t in case_timers if t.ended_seq == entry.seq]
                 row["deadlines"] = deadline_column(entry.seq, queries.log_json(entry), ended,
