@@ -11,9 +11,7 @@ import os
 from tests.cli import Cli, open_application
 
 
-def test_audit_checkpoint_and_verify_against_it_from_the_command_line(tmp_path):
-    cli = Cli(tmp_path)
-    cli.ok("init")
+def test_audit_checkpoint_and_verify_against_it_from_the_command_line(cli, tmp_path):
     open_application(cli)
     saved = tmp_path / "head.json"
     out = cli.ok("audit", "checkpoint", "--write", str(saved)).stdout
@@ -29,9 +27,7 @@ def test_audit_checkpoint_and_verify_against_it_from_the_command_line(tmp_path):
     assert bad.returncode == 2 and bad.stderr.startswith("error: --checkpoint")
 
 
-def test_audit_export_gives_the_log_in_order_filtered_as_jsonl_or_csv(tmp_path):
-    cli = Cli(tmp_path)
-    cli.ok("init")
+def test_audit_export_gives_the_log_in_order_filtered_as_jsonl_or_csv(cli, tmp_path):
     first = open_application(cli, now="2026-12-18")
     second = open_application(cli, now="2026-12-21")
     cli.ok("fire", first, "support", "--actor", "operator:it.jones", "--for",
