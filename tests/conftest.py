@@ -49,9 +49,6 @@ def pytest_collection_modifyitems(config, items):
         item.add_marker(layer)
         for marker in LAYERS[layer]:
             item.add_marker(marker)
-        if layer == "e2e" and config.pluginmanager.hasplugin("xdist"):
-            # One xdist worker runs the browser tests, so that Chromium is installed once.
-            item.add_marker(pytest.mark.xdist_group("browser"))
 
 
 def layer_of(path: Path) -> str:
