@@ -38,10 +38,13 @@ def _apt_install(package: str) -> str | None:
     """Installs `package`; on failure, the last line apt-get printed. A fresh machine may have no
     package lists yet, so a failed install is tried once more after `apt-get update`."""
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    install = ["apt-get", "install", "-y", "-qq", package]
+    # Waits for the package manager's lock rather than failing at once: two test workers (or
+    # another apt-get) may install at the same time; the second then finds it installed.
+    install = ["apt-get", "install", "-y", "-qq", "-o", "DPkg::Lock::Timeout=600", package]
     result = subprocess.run(install, capture_output=True, text=True, env=env)
     if result.returncode != 0:
-        subprocess.run(["apt-get", "update", "-qq"], capture_output=True, text=True, env=env)
+        subprocess.run(["apt-get", "update", "-qq", "-o", "DPkg::Lock::Timeout=600"],
+                       capture_output=True, text=True, env=env)
         result = subprocess.run(install, capture_output=True, text=True, env=env)
     if result.returncode == 0:
         return None

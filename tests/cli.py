@@ -8,9 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests import ROOT
 from tests.builders import application_data
 
-ENGINE = Path(__file__).resolve().parent.parent / "run_engine.py"
+ENGINE = ROOT / "run_engine.py"
 
 
 class Cli:

@@ -1,5 +1,5 @@
 """Running the daemon as a real process against a database seeded with overdue work: shared by
-tests/test_daemon.py and bench/crash_daemon.py."""
+tests/integration/test_daemon.py and bench/crash_daemon.py."""
 from __future__ import annotations
 
 import os
@@ -13,12 +13,13 @@ from pathlib import Path
 from storage import queries
 from storage.db import Database
 from storage.migrations import migrate
+from tests import ROOT
 from tests.builders import application_data
 from workflows.core.clock import FixedClock
 from workflows.engine import Actor, Engine
 from workflows.core.times import parse_instant
 
-ENGINE = Path(__file__).resolve().parent.parent / "run_engine.py"
+ENGINE = ROOT / "run_engine.py"
 
 
 def seed_overdue(db_url: str, cases: int, first: str = "2026-01-05") -> list[str]:

@@ -8,7 +8,7 @@ verify, replaying every case from its log finds no difference, each case's versi
 with no gap, no case has two pending timers of one name, and every fired timer has exactly one
 `timer:NAME` entry.
 
-Shared by tests/test_fuzz_sequences.py (a bounded run with a fixed seed) and
+Shared by tests/engine/test_fuzz_sequences.py (a bounded run with a fixed seed) and
 bench/fuzz_sequences.py (the long form, with counts).
 """
 from __future__ import annotations

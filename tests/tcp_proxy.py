@@ -114,6 +114,11 @@ class TcpProxy:
                     self._listen()
         threading.Thread(target=reopen, daemon=True).start()
 
+    def away(self) -> bool:
+        """Whether a cut is still refusing connections."""
+        with self.lock:
+            return self.listener is None
+
     def close(self) -> None:
         self.closed.set()
         with self.lock:

@@ -17,7 +17,6 @@ from states.spec import (InvalidDefinition, Notify, Process, StartTimer, Timer, 
 from states.common import NoData, effective_date
 from tests.builders import (AGENCY, ASSESSOR, FUNDING, HEADTEACHER, OFFICER, Driver,
                             application_data, appointment_data, recipients, refused)
-from tests.cli import open_application
 from workflows.core.clock import FixedClock
 from workflows.core.config import Config
 from workflows.engine import Engine
@@ -77,31 +76,6 @@ def test_the_ast2_of_an_appointee_with_a_certificate_from_elsewhere_names_its_re
     assert "agency reference NAA-2019-0042" in form.body
     assert "certified on Friday 14 June 2019" in form.body
     assert driver.timers(post)["ast2_notification"][2] == "cancelled"
-
-
-def test_the_ast2_of_a_certificate_holder_through_the_cli_exits_0(cli):
-    def fire(case, trigger, actor, data=None, now="2027-03-01"):
-        args = ["fire", case, trigger, "--actor", actor]
-        if data is not None:
-            args += ["--data", json.dumps(data)]
-        return cli.ok(*args, now=now)
-    post = cli.ok("open", "appointment", "--actor", "headteacher:v.vale", "--data",
-                  json.dumps(appointment_data()), now="2027-03-01").stdout.strip()
-    fire(post, "secure_funding", "headteacher:v.vale")
-    fire(post, "advertise", "headteacher:v.vale", {"closing_date": "2027-03-01"})
-    fire(post, "close_applications", VALE,
-         {"shortlist": [{"candidate": "Ann Lee", "certificate": CERTIFICATE}]})
-    fire(post, "appoint", VALE, {"candidate": "Ann Lee", "email": CANDIDATE_MAIL,
-                                 "certificate": CERTIFICATE, "start_date": "2027-04-19",
-                                 "spine_point": 5}, now="2027-03-02")
-    fire(post, "submit_ast2", VALE, now="2027-03-05")
-    shown = cli.json("show", post)
-    assert shown["state"] == "filled"
-    (form,) = [n for n in shown["notices"] if n["template"] == "ast2_form"]
-    assert form["to"] == [AGENCY_MAIL, LA_MAIL]
-    cli.ok("deliver", now="2027-03-05")
-    sent = [p.read_text() for p in cli.folder.rglob("*.eml") if form["id"] in p.read_text()]
-    assert len(sent) == 1 and "NAA-2019-0042" in sent[0]
 
 
 @pytest.fixture
@@ -243,16 +217,6 @@ def test_only_the_assigned_review_officer_decides(driver: Driver):
                     at="2027-03-10")
     assert driver.fire(review, "uphold", "review_officer:ro-3", {"reasons": "Sound."},
                        at="2027-03-10").state == "original_stands"
-
-
-def test_a_party_refusal_through_the_cli_exits_2_naming_the_party(cli):
-    case = open_application(cli)
-    result = cli("fire", case, "support", "--actor", "headteacher:x.other", "--data",
-                 '{"evaluation": "Fine."}', now="2027-01-05")
-    assert result.returncode == 2
-    assert "Hugh Brown (headteacher:h.brown)" in result.stderr
-    assert len(result.stderr.strip().splitlines()) == 1
-    assert cli.json("show", case)["state"] == "received"
 
 
 # == Everyone concerned is told =====================================================================
@@ -449,25 +413,6 @@ def test_the_processes_as_written_pass_their_own_checks():
 
 
 # == Found in review ================================================================================
-
-def test_a_post_is_cancelled_though_an_application_naming_it_was_erased(cli):
-    post = cli.ok("open", "appointment", "--actor", "headteacher:v.vale", "--data",
-                  json.dumps(appointment_data()), now="2026-12-18").stdout.strip()
-    case = open_application(cli, post={"school": "Vale Secondary School",
-                                       "email": "office@vale.example.org",
-                                       "advertisement": "external", "appointment": post})
-    cli.ok("fire", case, "withdraw", "--actor", CANDIDATE, now="2026-12-19")
-    cli.ok("deliver", now="2026-12-19")
-    cli.ok("fire", case, "erase_personal_data", "--actor", LA, "--data",
-           '{"reason": "the candidate asked"}', now="2026-12-21")
-
-    result = cli("fire", post, "cancel", "--actor", LA, "--data", '{"reason": "No budget."}',
-                 now="2026-12-22")
-
-    assert result.returncode == 0, result.stderr
-    shown = cli.json("show", post)
-    assert [n["to"] for n in shown["notices"] if n["template"] == "post_cancelled"] == [[LA_MAIL]]
-
 
 def review_before_the_letter(driver: Driver) -> tuple[str, str]:
     """A review asked for on Thu 2027-02-11, the day before the letter: the letter goes on Fri

@@ -4,13 +4,13 @@ checkable: its hash chains verify and every case replays as stored."""
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import pytest
 
+from tests import FIXTURES
 from tests.cli import Cli
 
-LANDED = Path(__file__).parent / "fixtures" / "landed-v3.sqlite3"
+LANDED = FIXTURES / "landed-v3.sqlite3"
 
 
 @pytest.fixture
@@ -86,7 +86,7 @@ def test_an_erased_entry_of_before_the_migration_edited_afterwards_is_caught(lan
 
 # -- a database decided under the first edition of the rules (states/editions.py) ----------------
 
-EDITION1 = Path(__file__).parent / "fixtures" / "edition1-v6.sqlite3"
+EDITION1 = FIXTURES / "edition1-v6.sqlite3"
 
 
 @pytest.fixture

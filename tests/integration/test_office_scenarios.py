@@ -32,18 +32,12 @@ REQUEST = {"grounds": ["relevant_evidence_ignored"], "explanation": "My portfoli
 FUNDING_SCHOOL = {"funding_declaration": {"declared_by": "Hugh Brown", "source": "school"}}
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def office(request, tmp_path) -> "Office":
-    if request.param == "sqlite":
-        office = Office(Cli(tmp_path), tmp_path, f"sqlite:///{tmp_path / 'ast_engine.db'}")
-        yield office
-        office.close()
-    else:
-        from tests.conftest import postgres_schema
-        with postgres_schema(request.getfixturevalue("pg_server_url")) as url:
-            office = Office(Cli(tmp_path, db=url), tmp_path, url)
-            yield office
-            office.close()
+@pytest.fixture
+def office(migrated_url, tmp_path) -> "Office":
+    """On each backend in turn, a database migrated as `init` leaves it (tests/conftest.py)."""
+    office = Office(Cli(tmp_path, db=migrated_url), tmp_path, migrated_url)
+    yield office
+    office.close()
 
 
 class Office:
@@ -54,7 +48,6 @@ class Office:
     def __init__(self, cli: Cli, folder: Path, url: str):
         self.cli, self.folder, self.url = cli, folder, url
         self.env: dict[str, str] = {}
-        cli.ok("init")
         self.db = Database(url)
         self._driver: Driver | None = None
 

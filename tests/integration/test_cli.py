@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from tests import ROOT
 from tests.builders import FUNDING, application_data
-
 from tests.cli import ENGINE, Cli, open_application
 
 
@@ -286,7 +286,7 @@ def test_show_tells_which_deadlines_were_met_and_which_missed(cli):
 
 
 def test_the_readme_embeds_the_current_diagram_of_each_process(tmp_path):
-    readme = (ENGINE.parent / "README.md").read_text()
+    readme = (ROOT / "README.md").read_text()
     for kind in ("application", "review", "appointment"):
         text = Cli(tmp_path).ok("diagram", kind).stdout.rstrip()
         assert f"```mermaid\n{text}\n```" in readme, f"README's {kind} diagram is out of date"
@@ -318,7 +318,7 @@ def test_the_readmes_using_it_blocks_run_as_printed_in_an_empty_folder(tmp_path)
     """Each command of the README's "Using it" session, and the operators' block after it, in
     one shell in a new folder with `ast-engine` on PATH: every one must succeed."""
     import re
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
     section = readme[readme.index("## Using it"):readme.index("### Configuration")]
     blocks = re.findall(r"```sh\n(.*?)```", section, re.S)
     assert blocks[0].strip().startswith(". .venv/bin/activate")

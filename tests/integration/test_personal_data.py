@@ -149,7 +149,7 @@ def test_an_erased_mark_without_its_erasing_entry_fails_audit_verify(cli, tmp_pa
 # -- subject access ------------------------------------------------------------------------------
 
 def test_export_person_finds_the_candidates_application_and_the_appointment_to_their_post(cli):
-    from tests.test_fuzz_findings import HEAD
+    from tests.integration.test_fuzz_findings import HEAD
     post = cli.ok("open", "appointment", "--actor", "headteacher:v.vale", "--data", json.dumps({
         "school": {"name": "Vale Secondary School", "phase": "secondary",
                    "email": "office@vale.example.org"},

@@ -11,20 +11,11 @@ from storage.db import Database
 from storage.errors import SchemaError
 from storage.migrations import MIGRATIONS, migrate, require_current
 from tests.builders import Driver
+from tests.forgery import drop_append_only_guard
 
 
 def verify(db):
     return queries.verify_log(db)
-
-
-def drop_append_only_guard(db):
-    """What someone with direct write access would do first before rewriting history."""
-    with db.engine.begin() as conn:
-        if db.is_sqlite:
-            conn.execute(text("DROP TRIGGER transition_log_no_update"))
-            conn.execute(text("DROP TRIGGER transition_log_no_delete"))
-        else:
-            conn.execute(text("DROP TRIGGER transition_log_append_only ON transition_log"))
 
 
 def test_sqlite_runs_in_wal_mode_with_durable_commits_and_foreign_keys(tmp_path):

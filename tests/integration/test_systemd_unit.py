@@ -7,11 +7,12 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 
-UNIT = Path(__file__).resolve().parent.parent / "workflows" / "daemon" / "systemd" / "ast-engine.service"
+from tests import ROOT
+
+UNIT = ROOT / "workflows" / "daemon" / "systemd" / "ast-engine.service"
 
 
 def settings() -> dict[str, dict[str, list[str]]]:

@@ -71,14 +71,6 @@ def test_a_lease_left_by_a_dead_daemon_expires_and_the_notice_is_claimed_again(d
     assert outbox.mark_sent(db, taken.notice.id, "other", utc_iso(later)) == 1
 
 
-def test_a_notice_is_stamped_sent_by_the_real_clock_not_the_business_clock(cli, tmp_path):
-    from tests.cli import open_application
-    open_application(cli, now="2026-12-18")
-    cli.ok("deliver", now="2031-06-01", env={"AST_ENGINE_DELIVERY_FOLDER": str(tmp_path / "o")})
-    sent = cli.json("notices")[0]["sent_at"]
-    assert abs(datetime.fromisoformat(sent) - datetime.now(timezone.utc)) < timedelta(hours=1)
-
-
 def test_two_outboxes_never_claim_the_same_notice(driver: Driver):
     for day in ("2026-12-18", "2026-12-19", "2026-12-20"):
         driver.open(at=day)

@@ -1,5 +1,6 @@
-"""What an auditor relies on: a head kept outside the system catches even a log rewritten with
-fresh hashes, and the export gives the log in order, filtered, as JSON lines or CSV."""
+"""The audit commands run as a real process, as an auditor runs them: a checkpoint written and
+verified against, the log exported in order and filtered, as JSON lines or CSV, and a CSV for a
+spreadsheet. What the checkpoint catches is tried in process (tests/engine/test_audit.py)."""
 from __future__ import annotations
 
 import csv
@@ -7,69 +8,10 @@ import io
 import json
 import os
 
-import pytest
-from sqlalchemy import text
-
-from storage import hashchain, queries
-from tests.builders import Driver
 from tests.cli import Cli, open_application
-from tests.test_storage import drop_append_only_guard
 
 
-def rewrite_history(db, case: str, seq: int, data: str) -> None:
-    """A forger with write access edits one entry and recomputes every hash after it, the
-    chain head and the cases' heads, so that the chains on their own verify again."""
-    drop_append_only_guard(db)
-    with db.engine.begin() as conn:
-        rows = [dict(r) for r in conn.execute(text(
-            "SELECT * FROM transition_log ORDER BY global_seq")).mappings()]
-        heads, previous = {}, hashchain.GENESIS
-        for row in rows:
-            if (row["case_id"], row["seq"]) == (case, seq):
-                row["data"] = data
-                row["data_sha256"] = hashchain.data_sha256(row["data_salt"] or "", data)
-            row["prev_hash"] = heads.get(row["case_id"], hashchain.GENESIS)
-            row["global_prev_hash"] = previous
-            row["hash"] = hashchain.entry_hash(row)
-            heads[row["case_id"]] = previous = row["hash"]
-            conn.execute(text("UPDATE transition_log SET data = :data, data_sha256 = "
-                              ":data_sha256, prev_hash = :prev_hash, global_prev_hash = "
-                              ":global_prev_hash, hash = :hash WHERE global_seq = :global_seq"),
-                         row)
-        conn.execute(text("UPDATE chain_head SET hash = :h"), {"h": previous})
-        for case_id, head in heads.items():
-            conn.execute(text("UPDATE cases SET last_hash = :h WHERE id = :c"),
-                         {"h": head, "c": case_id})
-
-
-@pytest.mark.no_replay
-def test_a_rewritten_chain_passes_alone_but_not_against_a_kept_checkpoint(driver: Driver):
-    case = driver.to_not_met()
-    db = driver.engine.db
-    kept = queries.chain_head(db)
-    rewrite_history(db, case, 6, '{"unmet_standards":["A3"]}')
-
-    def verify(checkpoint=None):
-        return queries.verify_log(db, checkpoint)
-
-    assert verify().ok                     # the forgery is self-consistent
-    caught = verify(kept)
-    assert not caught.ok
-    assert caught.first_break.global_seq == kept[0]
-    assert "checkpoint" in caught.first_break.problem
-
-
-def test_a_checkpoint_from_a_longer_log_than_exists_is_caught(driver: Driver):
-    driver.open(at="2026-12-18")
-    db = driver.engine.db
-    count, head = queries.chain_head(db)
-    verdict = queries.verify_log(db, checkpoint=(count + 5, head))
-    assert not verdict.ok and "ends at entry 1" in verdict.first_break.problem
-
-
-def test_audit_checkpoint_and_verify_against_it_from_the_command_line(tmp_path):
-    cli = Cli(tmp_path)
-    cli.ok("init")
+def test_audit_checkpoint_and_verify_against_it_from_the_command_line(cli, tmp_path):
     open_application(cli)
     saved = tmp_path / "head.json"
     out = cli.ok("audit", "checkpoint", "--write", str(saved)).stdout
@@ -85,9 +27,7 @@ def test_audit_checkpoint_and_verify_against_it_from_the_command_line(tmp_path):
     assert bad.returncode == 2 and bad.stderr.startswith("error: --checkpoint")
 
 
-def test_audit_export_gives_the_log_in_order_filtered_as_jsonl_or_csv(tmp_path):
-    cli = Cli(tmp_path)
-    cli.ok("init")
+def test_audit_export_gives_the_log_in_order_filtered_as_jsonl_or_csv(cli, tmp_path):
     first = open_application(cli, now="2026-12-18")
     second = open_application(cli, now="2026-12-21")
     cli.ok("fire", first, "support", "--actor", "operator:it.jones", "--for",

@@ -228,7 +228,7 @@ def test_a_withdrawn_deadline_report_says_the_action_was_in_time_and_keyed_late(
 # -- Wales -------------------------------------------------------------------------------------------
 
 def test_no_notice_in_wales_speaks_of_englands_core_standards(db, clock):
-    from tests.test_every_notice_is_rendered import walk_every_notice
+    from tests.engine.test_every_notice_is_rendered import walk_every_notice
     driver = Driver(Engine(db, Config(calendar={"nation": "wales"}), clock=clock), clock)
     walk_every_notice(driver)
     bodies = driver.rows("SELECT template, subject, body FROM notices")

@@ -667,7 +667,7 @@ def test_a_trigger_in_the_wrong_state_is_refused_and_writes_nothing(
 # -- the LA's limit under concurrent secure_funding ----------------------------------------------
 
 def test_two_concurrent_fundings_at_one_primary_school_cannot_both_pass_a_refusing_limit(
-        db, db_url, clock, monkeypatch, request):
+        db, migrated_url, clock, monkeypatch, request):
     """Two LA officers secure funding for two posts at the same primary school at the same time.
     With `la_limit = "refuse"` at most one may end up funded, as when they act one after the
     other."""
@@ -702,7 +702,7 @@ def test_two_concurrent_fundings_at_one_primary_school_cannot_both_pass_a_refusi
     results: list = []
 
     def secure(post: str):
-        engine = Engine(Database(db_url), config, clock=clock)
+        engine = Engine(Database(migrated_url), config, clock=clock)
         try:
             results.append(engine.fire(post, "secure_funding", Actor.parse(LA)))
         except RefusedError as err:

@@ -50,9 +50,7 @@ def test_the_table_show_reads_its_next_triggers_from_agrees_with_the_processes()
     assert NEXT == next_table(), "run `python -m states.examples` to write it again"
 
 
-def test_example_writes_a_file_that_open_takes_as_it_is(tmp_path):
-    cli = Cli(tmp_path)
-    cli.ok("init")
+def test_example_writes_a_file_that_open_takes_as_it_is(cli, tmp_path):
     printed = cli.ok("example", "application")
     (tmp_path / "ast1.json").write_text(printed.stdout)
     assert "open application" in printed.stderr
@@ -73,9 +71,7 @@ def test_example_of_a_review_says_how_a_review_opens_and_an_unknown_name_lists_t
     assert list(tmp_path.iterdir()) == []   # no database was needed, none was made
 
 
-def test_show_lists_the_next_triggers_with_the_keys_each_needs(tmp_path):
-    cli = Cli(tmp_path)
-    cli.ok("init")
+def test_show_lists_the_next_triggers_with_the_keys_each_needs(cli, tmp_path):
     cli.ok("example", "application")
     case = cli.ok("open", "application", "--actor", "headteacher:h.brown", "--data",
                   cli.ok("example", "application").stdout, now="2026-12-18").stdout.strip()
@@ -92,10 +88,8 @@ def test_show_lists_the_next_triggers_with_the_keys_each_needs(tmp_path):
                for line in text.splitlines())
 
 
-def test_list_shows_whom_each_case_is_about_and_finds_them_by_name_school_or_email(tmp_path):
+def test_list_shows_whom_each_case_is_about_and_finds_them_by_name_school_or_email(cli, tmp_path):
     from tests.builders import application_data
-    cli = Cli(tmp_path)
-    cli.ok("init")
     ann = cli.ok("open", "application", "--actor", "headteacher:h.brown", "--data",
                  json.dumps(application_data())).stdout.strip()
     ben = cli.ok("open", "application", "--actor", "headteacher:o.oak", "--data", json.dumps(

@@ -84,12 +84,10 @@ def test_firing_with_a_stale_version_is_refused_cleanly(driver: Driver):
                            expected_version=1)
 
 
-def test_two_concurrent_fires_on_one_case_one_wins_and_the_other_is_refused(db_url, clock,
-                                                                            config):
+def test_two_concurrent_fires_on_one_case_one_wins_and_the_other_is_refused(migrated_url,
+                                                                            clock, config):
     from storage.db import Database
-    from storage.migrations import migrate
-    db = Database(db_url)
-    migrate(db, "2026-11-01T00:00:00+00:00")
+    db = Database(migrated_url)
     driver = Driver(Engine(db, config, clock=clock), clock)
     case = driver.open(at="2026-12-18").case
     clock.set(clock.now().replace(year=2027, month=1, day=5))
@@ -99,7 +97,7 @@ def test_two_concurrent_fires_on_one_case_one_wins_and_the_other_is_refused(db_u
 
     def support(evaluation: str):
         # Each thread has its own Engine over the shared database, as two processes would.
-        engine = Engine(Database(db_url), config, clock=clock)
+        engine = Engine(Database(migrated_url), config, clock=clock)
         barrier.wait()
         try:
             results.append(engine.fire(case, "support", Actor.parse(HEADTEACHER),
@@ -125,20 +123,18 @@ def test_two_concurrent_fires_on_one_case_one_wins_and_the_other_is_refused(db_u
     db.dispose()
 
 
-def test_concurrent_fires_on_different_cases_all_land_in_one_unbroken_chain(db_url, clock,
-                                                                           config):
+def test_concurrent_fires_on_different_cases_all_land_in_one_unbroken_chain(migrated_url,
+                                                                           clock, config):
     from storage import queries
     from storage.db import Database
-    from storage.migrations import migrate
-    db = Database(db_url)
-    migrate(db, "2026-11-01T00:00:00+00:00")
+    db = Database(migrated_url)
     driver = Driver(Engine(db, config, clock=clock), clock)
     cases = [driver.open(at="2026-12-18").case for _ in range(6)]
     clock.set(clock.now().replace(year=2027, month=1, day=5))
     errors: list = []
 
     def support(case: str):
-        engine = Engine(Database(db_url), config, clock=clock)
+        engine = Engine(Database(migrated_url), config, clock=clock)
         try:
             engine.fire(case, "support", Actor.parse(HEADTEACHER), {"evaluation": "ok"})
         except Exception as err:   # collected and asserted below

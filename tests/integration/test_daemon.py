@@ -50,11 +50,14 @@ def test_after_downtime_the_daemon_fires_overdue_timers_in_due_order_and_deliver
     assert h.chains_verify(sqlite_url)
 
 
-def test_a_notice_committed_while_it_runs_goes_out_within_five_seconds(sqlite_url, tmp_path):
+def test_a_notice_committed_while_it_runs_goes_out_at_the_next_notice_poll_not_the_next_tick(
+        sqlite_url, tmp_path):
+    """The tick is an hour: the notice can only go out through the daemon's notice poll
+    (NOTICE_POLL_SECONDS), which the test waits for, generously, instead of timing it."""
     h.seed_overdue(sqlite_url, 1)
     outbox = tmp_path / "outbox"
     env = h.daemon_env(folder=outbox)
-    daemon = h.start_daemon(sqlite_url, tmp_path / "daemon.log", env, tick=5)
+    daemon = h.start_daemon(sqlite_url, tmp_path / "daemon.log", env, tick=3600)
     try:
         assert h.wait_until(lambda: h.counts(sqlite_url)["pending_notices"] == 0, timeout=30)
         opened = cli(sqlite_url, "open", "application", "--actor", "headteacher:h.brown",
@@ -65,7 +68,7 @@ def test_a_notice_committed_while_it_runs_goes_out_within_five_seconds(sqlite_ur
                      '"post": {"school": "Hill", "advertisement": "internal"}}', env=env)
         assert opened.returncode == 0, opened.stderr
         case = opened.stdout.strip()
-        assert h.wait_until(lambda: (outbox / f"{case}.1.1.eml").exists(), timeout=5.5,
+        assert h.wait_until(lambda: (outbox / f"{case}.1.1.eml").exists(), timeout=120,
                             every=0.05)
     finally:
         assert h.stop(daemon, signal.SIGINT) == 0

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from tests.builders import Driver
-from tests.cli import Cli, open_application
+from tests.cli import open_application
 from workflows.core.config import Config
 from workflows.engine import Actor, Engine
 from workflows.core.errors import RoleNotAllowedError
@@ -53,9 +53,7 @@ def test_a_fired_or_cancelled_timer_is_not_recomputed(driver: Driver, db, clock)
     assert Engine(db, CLOSED_11_JAN, clock=clock).recalendar_preview() == []
 
 
-def test_what_if_shows_the_due_dates_under_another_calendar_and_writes_nothing(tmp_path):
-    cli = Cli(tmp_path)
-    cli.ok("init")
+def test_what_if_shows_the_due_dates_under_another_calendar_and_writes_nothing(cli, tmp_path):
     case = open_application(cli)
     (tmp_path / "wales.toml").write_text('[calendar]\nnation = "wales"\n'
                                          'closures = ["2027-01-11", "2027-01-12"]\n')
@@ -77,9 +75,7 @@ def test_what_if_shows_the_due_dates_under_another_calendar_and_writes_nothing(t
     assert again["timers"][0]["stored_calendar"] == "local: England, no LA closure days"
 
 
-def test_recalendar_from_the_command_line_then_replay_verifies(tmp_path):
-    cli = Cli(tmp_path)
-    cli.ok("init")
+def test_recalendar_from_the_command_line_then_replay_verifies(cli, tmp_path):
     case = open_application(cli)
     closed = {"AST_ENGINE_CALENDAR_CLOSURES": "2027-01-11"}
     assert "would move to 2027-01-21" in cli.ok("recalendar", env=closed).stdout
