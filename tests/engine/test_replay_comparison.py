@@ -8,7 +8,7 @@ import pytest
 
 from storage import queries
 from tests.builders import AGENCY, Driver
-from tests.test_storage import drop_append_only_guard
+from tests.forgery import drop_append_only_guard
 from workflows.core.config import Config
 from workflows.engine.replay import Replayer
 
