@@ -28,20 +28,16 @@ def test_every_trigger_that_takes_data_has_an_example_its_model_accepts():
 
 def test_the_engine_reads_each_example_as_its_model_dumps_it():
     """Guards, deadlines and notices read a trigger's data as its model's Python dump (dates as
-    dates); the log stores its JSON dump. A model of text, numbers and lists only is dumped
-    once for both (validate.dumped): it must read the same either way."""
+    dates); the log stores its JSON dump (dates as text): validate.dumped gives both."""
     from workflows.engine.validate import dumped
     examples = [(PROCESSES[kind].opening.data, OPENING[kind]) for kind in OPENING] + [
         (row.data, TRIGGER[row.trigger]) for process in PROCESSES.values()
         for row in process.all_transitions() if row.data is not None and row.trigger in TRIGGER]
-    once = []
     for model, data in examples:
         instance = model.model_validate(data)
         event, stored = dumped(instance)
         assert event == instance.model_dump(), model.__name__
         assert stored == instance.model_dump(mode="json"), model.__name__
-        once.append(event is stored)
-    assert any(once) and not all(once)   # (schedule_assessment's date is dumped twice)
 
 
 def test_the_table_show_reads_its_next_triggers_from_agrees_with_the_processes():

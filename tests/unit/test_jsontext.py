@@ -94,3 +94,18 @@ def test_what_the_memory_store_keeps_is_copied_and_pickled_as_itself():
     for again in (copy.deepcopy(kept), pickle.loads(pickle.dumps(kept))):
         assert again == kept and type(again) is type(kept)
         assert type(again["open"]["days"]) is type(kept["open"]["days"])
+
+
+def test_a_triggers_data_with_number_keys_is_logged_with_text_keys_and_read_with_numbers():
+    # validate.dumped once read pydantic's core schema to dump such data only once, and gave
+    # the guards JSON's text keys: each dump is now made for its reader.
+    from pydantic import BaseModel
+
+    from workflows.engine.validate import dumped
+
+    class Scores(BaseModel):
+        by_standard: dict[int, str]
+
+    event, stored = dumped(Scores(by_standard={1: "met"}))
+    assert event == {"by_standard": {1: "met"}}
+    assert stored == {"by_standard": {"1": "met"}}
