@@ -1,20 +1,29 @@
-"""The engine: each public operation is one unit of work (workflows/engine/unit_of_work.py) that
-runs the named steps of workflows/engine/steps.py on the database. Replay
-(workflows/engine/replay.py) runs the same steps on a store in memory, in its own mode. Delivery of the stored notices happens later, from the notices table (a transactional
-outbox: workflows/engine/notice_queue.py).
+"""The engine: decides and writes. Each public operation is one unit of work
+(workflows/engine/unit_of_work.py) that runs the named steps of workflows/engine/steps.py on
+the database. Replay (workflows/engine/replay.py) runs the same steps on a store in memory, in
+its own mode. Delivery of the stored notices happens later, from the notices table (a
+transactional outbox: workflows/engine/notice_queue.py).
+
+May import: core, notifications, storage, states. Never read or an adapter.
 
     engine/actors.py        who acts (ROLE:ID, system)
+    engine/request.py       what a step is asked (Request) and works with (Step)
+    engine/admit.py         the case open to the trigger, the trigger allowed, late-keyed
     engine/authorise.py     may this role fire this trigger (an operator for someone)
     engine/validate.py      the trigger's data, the effective time
     engine/decide.py        the transitions machine: allowed? which row? where to?
     engine/apply.py         log entry, timers, notices, erasure: one value object, `Change`
-    engine/admit.py         the case open to the trigger, the trigger allowed, late-keyed
-    engine/request.py       what a step is asked (Request) and works with (Step)
+    engine/notices.py       the notices a transition stores, rendered and sealed
+    engine/facts.py         what guards, recipients and deadlines read of a transition
     engine/steps.py         open, fire, a timer, a recomputed deadline, in those steps
-    engine/timers.py        THE timer loop: the due timers fired, a failure counted
     engine/modes.py         live or replaying: the strategy the steps are given
-    engine/replay.py        rebuild a case from its log and compare it with what is stored
     engine/unit_of_work.py  the transaction, as a context manager
+    engine/timers.py        THE timer loop: the due timers fired, a failure counted
+    engine/notice_queue.py  the outbox worker: stored notices delivered, each under a lease
+    engine/deliverer.py     THE one-deliverer policy (one process on SQLite)
+    engine/retention.py     which closed cases are due for erasure
+    engine/replay.py        rebuild a case from its log and compare it with what is stored
+    engine/context.py       what a command runs with: database, configuration, clocks
 """
 from __future__ import annotations
 
