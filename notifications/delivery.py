@@ -90,7 +90,9 @@ class FileChannel:
 
     def send(self, message: EmailMessage, notice: Outgoing) -> None:
         check_seal(notice)
-        self.folder.mkdir(parents=True, exist_ok=True)
+        # The notices hold personal data: a folder made here is its owner's alone, as each
+        # file in it is (0600).
+        self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         target = self.folder / f"{notice.id}.eml"
         # Written beside the target and renamed, so a reader never sees half a message.
         fd, temporary = tempfile.mkstemp(dir=self.folder, prefix=".", suffix=".part")

@@ -145,6 +145,21 @@ def test_the_sqlite_file_and_its_wal_and_shm_are_the_owners_alone(tmp_path):
         os.umask(umask)
 
 
+def test_the_outbox_folder_the_file_channel_makes_is_the_owners_alone(tmp_path):
+    # Each notice file was 0600 but the folder holding them was made 0755 (issue 26, 12).
+    umask = os.umask(0o022)
+    try:
+        cli = Cli(tmp_path)
+        cli.ok("init")
+        open_application(cli)
+        cli.ok("deliver")
+        assert stat.S_IMODE((tmp_path / "outbox").stat().st_mode) == 0o700
+        notices = list((tmp_path / "outbox").glob("*.eml"))
+        assert notices and all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in notices)
+    finally:
+        os.umask(umask)
+
+
 def test_global_options_are_taken_after_the_command_too(tmp_path):
     cli = Cli(tmp_path)
     cli.ok("init", "--db", "sqlite:///cases.db")

@@ -120,3 +120,18 @@ def test_deliver_exits_3_naming_each_notice_that_could_not_be_delivered(cli):
     cli.ok("notices", "retry", "--all")
     again = cli("deliver", "--json", env=nobody)
     assert again.returncode == 3 and f'"{case}.1.1"' in again.stdout
+
+
+def test_a_login_over_a_relay_without_tls_is_refused_at_start_up_and_nothing_is_sent(cli):
+    # smtp_tls = "none" (the default) with smtp_username set sent AUTH PLAIN in clear (issue
+    # 26, 6): the configuration is refused, naming both keys, before the relay is reached.
+    case = open_application(cli)
+    with MailServer(tls="none", accounts=ACCOUNT) as server:
+        delivered = cli("deliver", env=relay_env(server, "none", ""))
+        logins, messages = list(server.recorder.logins), list(server.recorder.messages)
+    assert delivered.returncode == 2, delivered.stdout + delivered.stderr
+    assert "smtp_username" in delivered.stderr and 'smtp_tls is "none"' in delivered.stderr
+    assert len(delivered.stderr.strip().splitlines()) == 1
+    assert (logins, messages) == ([], [])
+    waiting, = notice_rows(cli)
+    assert (waiting["id"], waiting["status"], waiting["attempts"]) == (f"{case}.1.1", "pending", 0)

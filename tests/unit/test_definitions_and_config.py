@@ -112,3 +112,13 @@ def test_a_wrong_type_is_refused_naming_the_key(tmp_path):
 def test_a_missing_file_is_refused_with_its_name(tmp_path):
     with pytest.raises(ConfigError, match="not found"):
         load(tmp_path / "nope.toml", environ={})
+
+
+def test_a_relay_login_without_tls_is_refused_naming_both_keys():
+    from workflows.core.config import ConfigError, load
+    with pytest.raises(ConfigError, match='delivery: smtp_username is set while smtp_tls is '
+                                          '"none"'):
+        load(environ={"AST_ENGINE_DELIVERY_SMTP_USERNAME": "ast-engine"})
+    for tls in ("starttls", "implicit"):
+        assert load(environ={"AST_ENGINE_DELIVERY_SMTP_USERNAME": "ast-engine",
+                             "AST_ENGINE_DELIVERY_SMTP_TLS": tls}).delivery.smtp_tls == tls

@@ -12,7 +12,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Mapping
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from states.common import Email
 from workflows.core import text
@@ -63,6 +63,16 @@ class Delivery(_Section):
                                              # environment (AST_ENGINE_SMTP_PASSWORD)
     sender: Email = "ast-engine@la.example.org"
     max_attempts: int = Field(8, ge=1)
+
+    @model_validator(mode="after")
+    def _no_login_in_clear(self) -> Delivery:
+        # Over smtp_tls = "none" the relay's AUTH would carry the login and the password
+        # in clear: refused at start-up, before anything is sent.
+        if self.smtp_username and self.smtp_tls == "none":
+            raise ValueError('smtp_username is set while smtp_tls is "none": the login and '
+                             'its password would cross the network in clear; set smtp_tls '
+                             'to "starttls" or "implicit", or leave smtp_username empty')
+        return self
 
 
 class Daemon(_Section):
