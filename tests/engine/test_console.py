@@ -290,6 +290,13 @@ def test_the_audit_page_names_the_first_bad_entry_and_compares_a_checkpoint(sign
     bad = signed_in.client.post("/audit", data={"csrf": token},
                                 files={"checkpoint": ("head.json", b"not json")})
     assert bad.status_code == 400 and "not a checkpoint" in bad.text
+    for crafted in (b'{"count": ' + b"9" * 5000 + b', "hash": "' + b"a" * 64 + b'"}',
+                    b'{"count": 1e999, "hash": "' + b"a" * 64 + b'"}', b"[" * 100_000):
+        # Each was a 500 with a traceback in the log (issue 26, 8).
+        refused = signed_in.client.post("/audit", data={"csrf": token},
+                                        files={"checkpoint": ("head.json", crafted)})
+        assert refused.status_code == 400 and "not a checkpoint" in refused.text
+        assert refused.headers["content-security-policy"]
     forged = signed_in.client.post("/audit", data={"csrf": "x"},
                                    files={"checkpoint": ("head.json", checkpoint)})
     assert forged.status_code == 400

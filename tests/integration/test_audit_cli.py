@@ -3,6 +3,8 @@ verified against, the log exported in order and filtered, as JSON lines or CSV, 
 spreadsheet. What the checkpoint catches is tried in process (tests/engine/test_audit.py)."""
 from __future__ import annotations
 
+import pytest
+
 import csv
 import io
 import json
@@ -25,6 +27,21 @@ def test_audit_checkpoint_and_verify_against_it_from_the_command_line(cli, tmp_p
     assert result.returncode == 3 and "checkpoint" in result.stdout
     bad = cli("audit", "verify", "--checkpoint", str(tmp_path / "missing.json"))
     assert bad.returncode == 2 and bad.stderr.startswith("error: --checkpoint")
+
+
+@pytest.mark.parametrize("content", ['{"count": ' + "9" * 5000 + ', "hash": "' + "a" * 64 + '"}',
+                                     '{"count": 1e999, "hash": "' + "a" * 64 + '"}',
+                                     '{"count": Infinity, "hash": "' + "a" * 64 + '"}',
+                                     "[" * 100_000],
+                         ids=["5000 digits", "1e999", "Infinity", "100000 ["])
+def test_a_crafted_checkpoint_is_refused_in_one_line_with_exit_2(cli, tmp_path, content):
+    # Each ended in exit 1 with a traceback (issue 26, 8).
+    crafted = tmp_path / "crafted.json"
+    crafted.write_text(content)
+    result = cli("audit", "verify", "--checkpoint", str(crafted))
+    assert result.returncode == 2, result.stderr[-500:]
+    assert result.stderr.startswith(f"error: --checkpoint {crafted}: not a checkpoint written by")
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
 
 
 def test_audit_export_gives_the_log_in_order_filtered_as_jsonl_or_csv(cli, tmp_path):

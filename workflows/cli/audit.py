@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-from pathlib import Path
 from typing import IO, Any
 
 from storage import queries
@@ -39,12 +38,18 @@ def audit_verify(ctx: Context, args: AuditVerifyArgs) -> int:
 
 
 def read_checkpoint(path: str) -> tuple[int, str]:
+    from workflows.read.checkpoint import MAX_BYTES, NotACheckpointError
+    from workflows.read.checkpoint import read_checkpoint as parse
     try:
-        saved = json.loads(Path(path).read_text(encoding="utf-8"))
-        return int(saved["count"]), str(saved["hash"])
-    except (OSError, ValueError, KeyError, TypeError) as err:
+        with open(path, "rb") as source:
+            content = source.read(MAX_BYTES + 1)
+    except OSError as err:
+        raise RefusedError(f"--checkpoint {path}: cannot read it: {err.strerror}") from None
+    try:
+        return parse(content)
+    except NotACheckpointError as err:
         raise RefusedError(f"--checkpoint {path}: not a checkpoint written by `audit checkpoint "
-                           f"--write` ({type(err).__name__}: {err})") from None
+                           f"--write`: {err}") from None
 
 
 def audit_checkpoint(ctx: Context, args: AuditCheckpointArgs) -> int:

@@ -31,6 +31,8 @@ from storage import console as search_store
 from storage import queries
 from storage.db import Database
 from workflows.read import auditlog
+from workflows.read.checkpoint import MAX_BYTES as CHECKPOINT_BYTES
+from workflows.read.checkpoint import NotACheckpointError, read_checkpoint
 from workflows.core.clock import Clock
 from workflows.core.config import Config
 from workflows.console import statechart, views
@@ -215,7 +217,8 @@ def create_app(db: Database, config: Config, clock: Clock, real: Clock,
         if not secrets.compare_digest(str(form.get("csrf", "")), session.csrf):
             raise HTTPException(400, "the form had expired: reload the page and try again")
         upload = form.get("checkpoint")
-        content = await upload.read(65536) if isinstance(upload, UploadFile) else b""
+        content = await upload.read(CHECKPOINT_BYTES + 1) if isinstance(upload, UploadFile) \
+            else b""
         checkpoint, problem = parse_checkpoint(content)
         return await run_in_threadpool(audit_page, request, checkpoint, problem)
 
@@ -302,13 +305,13 @@ def _pages(total: int) -> int:
 
 
 def parse_checkpoint(content: bytes) -> tuple[tuple[int, str] | None, str | None]:
-    """A file written by `audit checkpoint --write`, or what is wrong with it."""
+    """A file written by `audit checkpoint --write`, or what is wrong with it (one reader for
+    the console and the command line: workflows/read/checkpoint.py)."""
     try:
-        saved = json.loads(content.decode("utf-8"))
-        return (int(saved["count"]), str(saved["hash"])), None
-    except (UnicodeDecodeError, ValueError, KeyError, TypeError):
+        return read_checkpoint(content), None
+    except NotACheckpointError as err:
         return None, ("that file is not a checkpoint written by `ast-engine audit checkpoint "
-                      "--write` (a JSON object with `count` and `hash`)")
+                      f"--write` (a JSON object with `count` and `hash`): {err}")
 
 
 def _batches(db: Database, chosen: auditlog.ExportFilter, size: int = 2000):
