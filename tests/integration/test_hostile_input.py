@@ -69,6 +69,22 @@ HOSTILE = {
     "daemon --tick nan": (["daemon", "--tick", "nan"], "--tick"),
     "daemon --tick 0": (["daemon", "--tick", "0"], "--tick"),
     "daemon --tick inf": (["daemon", "--tick", "inf"], "--tick"),
+    # Issue 26, points 8 and 9: each exited 1, or was stored silently as something else.
+    "a 5,000-digit integer": (["fire", "CASE", "cancel", "--actor", "headteacher:h.brown",
+                               "--data", '{"reason": ' + "9" * 5000 + "}"],
+                              "a number of more than 4,300 digits"),
+    "NaN": (["fire", "CASE", "cancel", "--actor", "headteacher:h.brown",
+             "--data", '{"reason": "r", "n": NaN}'], "n: NaN is not a number"),
+    "Infinity in a list": (["fire", "CASE", "cancel", "--actor", "headteacher:h.brown",
+                            "--data", '{"reason": "r", "x": [1, -Infinity]}'],
+                           "x[1]: -Infinity is not a number"),
+    "1e999999": (["fire", "CASE", "cancel", "--actor", "headteacher:h.brown",
+                  "--data", '{"reason": "r", "n": 1e999999}'], "n: 1e999999 is not a number"),
+    "a key given twice": (["fire", "CASE", "cancel", "--actor", "headteacher:h.brown",
+                           "--data", '{"reason": "first", "reason": "second"}'],
+                          "key 'reason' is given twice"),
+    "a key over 64 KiB": (["fire", "CASE", "cancel", "--actor", "headteacher:h.brown",
+                           "--data", "@longkey.json"], "a key: a text of 70,000 bytes"),
 }
 
 
@@ -77,6 +93,7 @@ def test_hostile_input_is_refused_in_one_line_and_writes_nothing(cli, tmp_path, 
     files(tmp_path, **{"latin1.json": '{"reason": "café"}'.encode("latin-1"),
                        "big.json": json.dumps({"reason": "x" * 2_000_000}).encode(),
                        "long.json": json.dumps({"reason": "é" * 35_000}).encode(),
+                       "longkey.json": json.dumps({"k" * 70_000: 1, "reason": "r"}).encode(),
                        "deep.json": b'{"reason": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"})
     case = open_application(cli)
     before = held(cli)

@@ -109,3 +109,24 @@ def test_a_triggers_data_with_number_keys_is_logged_with_text_keys_and_read_with
     event, stored = dumped(Scores(by_standard={1: "met"}))
     assert event == {"by_standard": {1: "met"}}
     assert stored == {"by_standard": {"1": "met"}}
+
+
+def test_form_data_is_parsed_strictly_naming_the_key():
+    import pytest
+
+    from workflows.core.text import DataTextError, loads_data
+    assert loads_data('{"a": 1.5, "b": [1, {"c": null}]}') == {"a": 1.5, "b": [1, {"c": None}]}
+    for text, says in [('{"a": 1, "a": 2}', "key 'a' is given twice"),
+                       ('{"a": {"b": NaN}}', "a.b: NaN"),
+                       ('{"a": [0, Infinity]}', "a[1]: Infinity"),
+                       ('{"a": 1e999}', "a: 1e999"),
+                       ('{"a": ' + "1" * 5000 + "}", "more than 4,300 digits")]:
+        with pytest.raises(DataTextError) as refused:
+            loads_data(text)
+        assert says in str(refused.value)
+
+
+def test_a_key_counts_as_a_text_against_the_limit():
+    from workflows.core.text import longest_text
+    assert longest_text({"k" * 70: "short"}) == ("a key", 70)
+    assert longest_text({"candidate": {"k" * 70: "x"}}) == ("a key in candidate", 70)

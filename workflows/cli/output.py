@@ -71,10 +71,12 @@ def read_data(text: str | None, limits: Any = None) -> dict[str, Any]:
         raise RefusedError(f"--data: nested {deep} deep; at most {limits.data_depth} "
                            "(configuration [limits] data_depth)")
     try:
-        value = json.loads(text)
+        value = texts.loads_data(text)
     except json.JSONDecodeError as err:
         raise RefusedError(f"--data: not JSON ({err.msg} at line {err.lineno} column "
                            f"{err.colno})") from None
+    except texts.DataTextError as err:
+        raise RefusedError(f"--data: {err}") from None
     except RecursionError:   # text_depth counted what the parser reads; kept as a last guard
         raise RefusedError("--data: nested too deep") from None
     if not isinstance(value, dict):

@@ -6,7 +6,10 @@ NUL cannot be stored by PostgreSQL, and the others (an ANSI escape) would rewrit
 terminal when `show` prints them."""
 from __future__ import annotations
 
+import json
+import math
 import re
+import sys
 from typing import Any
 
 # Lone surrogates, and C0/C1 control characters but tab, line feed and carriage return.
@@ -86,7 +89,8 @@ def text_depth(document: str) -> int:
 
 
 def longest_text(value: Any, path: str = "") -> tuple[str, int]:
-    """(where, UTF-8 bytes) of the longest string in a JSON-like value."""
+    """(where, UTF-8 bytes) of the longest string in a JSON-like value, keys included (a
+    70,000-character key once passed the limit on texts)."""
     best = ("", 0)
     stack = [(value, path)]
     while stack:
@@ -96,7 +100,74 @@ def longest_text(value: Any, path: str = "") -> tuple[str, int]:
             if size > best[1]:
                 best = (where, size)
         elif isinstance(item, dict):
-            stack.extend((v, f"{where}.{k}" if where else str(k)) for k, v in item.items())
+            for k, v in item.items():
+                if isinstance(k, str):
+                    size = len(k.encode("utf-8", "surrogatepass"))
+                    if size > best[1]:
+                        best = (f"a key in {where}" if where else "a key", size)
+                stack.append((v, f"{where}.{k}" if where else str(k)))
         elif isinstance(item, (list, tuple)):
             stack.extend((v, f"{where}[{n}]") for n, v in enumerate(item))
     return best
+
+
+class DataTextError(ValueError):
+    """JSON text a form may not hold, with where in it (a key path) and why."""
+
+
+class _NotFinite:
+    """Stands where the text held NaN, Infinity or a number too large for a float."""
+    __slots__ = ("written",)
+
+    def __init__(self, written: str):
+        self.written = written
+
+
+def loads_data(document: str) -> Any:
+    """JSON text as a form's data, parsed strictly: a key given twice in one object, NaN,
+    Infinity or a number beyond a float (1e999, which JSON parsers read as infinity) and an
+    integer of more digits than Python reads are refused, naming the key (the last silently
+    won, and the numbers were stored as null: issue 26). Nesting is the caller's to measure
+    first (`text_depth`): the parser recurses."""
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        seen: dict[str, Any] = {}
+        for key, value in items:
+            if key in seen:
+                raise DataTextError(f"key {key!r} is given twice in one object; give it once")
+            seen[key] = value
+        return seen
+
+    def number(written: str) -> float | _NotFinite:
+        value = float(written)
+        return value if math.isfinite(value) else _NotFinite(written)
+
+    try:
+        value = json.loads(document, object_pairs_hook=pairs, parse_constant=_NotFinite,
+                           parse_float=number)
+    except json.JSONDecodeError:
+        raise
+    except ValueError as err:   # DataTextError, or an integer beyond sys.get_int_max_str_digits
+        if isinstance(err, DataTextError):
+            raise
+        raise DataTextError(f"a number of more than {sys.get_int_max_str_digits():,} digits"
+                            ) from None
+    found = _first_not_finite(value, "")
+    if found is not None:
+        where, written = found
+        raise DataTextError(f"{where or 'the value'}: {written} is not a number a form may "
+                            "hold (JSON has no NaN or infinity)")
+    return value
+
+
+def _first_not_finite(value: Any, path: str) -> tuple[str, str] | None:
+    stack = [(value, path)]
+    while stack:
+        item, where = stack.pop()
+        if isinstance(item, _NotFinite):
+            return where, item.written
+        if isinstance(item, dict):
+            stack.extend((v, f"{where}.{k}" if where else str(k))
+                         for k, v in reversed(item.items()))
+        elif isinstance(item, list):
+            stack.extend((v, f"{where}[{n}]") for n, v in reversed(list(enumerate(item))))
+    return None
