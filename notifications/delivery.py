@@ -16,6 +16,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
@@ -59,10 +60,28 @@ def message_id(notice_id: str, sender: str) -> str:
     return f"<{notice_id}@{domain}>"
 
 
+def mail_address(address: str) -> str:
+    """An address as mail carries it: its domain in IDNA (`ännä@exämple.org` is
+    `ännä@xn--exmple-cua.org`), its local part as written."""
+    import idna   # email-validator's own dependency
+    local, _, domain = address.rpartition("@")
+    try:
+        ascii_domain = idna.encode(domain, uts46=True).decode("ascii") if domain else domain
+    except idna.IDNAError:
+        ascii_domain = domain   # validated on the way in; a relay refuses what it cannot route
+    return f"{local}@{ascii_domain}"
+
+
 def compose(notice: Outgoing, sender: str) -> EmailMessage:
-    msg = EmailMessage()
+    """The message of a notice. An address whose local part is not ASCII is written as UTF-8
+    (RFC 6531): the encoded words the default policy would write there (`=?utf-8?b?...?=@...`)
+    are no address any mail program reads. Over SMTP such a message needs a relay that offers
+    SMTPUTF8; one that does not refuses it, saying so, and the notice waits."""
+    to = [mail_address(a) for a in notice.recipients]
+    international = not all(a.isascii() for a in (*to, sender))
+    msg = EmailMessage(policy=policy.SMTPUTF8 if international else policy.default)
     msg["From"] = sender
-    msg["To"] = ", ".join(notice.recipients)
+    msg["To"] = ", ".join(to)
     msg["Subject"] = notice.subject
     msg["Date"] = format_datetime(datetime.fromisoformat(notice.created_at))
     msg["Message-ID"] = message_id(notice.id, sender)

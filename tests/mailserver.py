@@ -24,6 +24,11 @@ class Recorder:
         self.refuse = refuse   # refuse this many messages first (a server having a bad day)
         self.unknown = set(unknown)   # mailboxes that do not exist here
         self.delay = delay     # seconds each message takes to be accepted
+        self.smtputf8 = False  # offers SMTPUTF8 in its EHLO (aiosmtpd would always)
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        session.host_name = hostname
+        return responses if self.smtputf8 else [r for r in responses if "SMTPUTF8" not in r]
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address in self.unknown:
@@ -55,7 +60,7 @@ def free_port() -> int:
 class MailServer:
     def __init__(self, refuse: int = 0, unknown: tuple[str, ...] = (), delay: float = 0.0,
                  tls: Literal["none", "starttls", "implicit"] = "none", certificate: Any = None,
-                 accounts: Mapping[str, str] | None = None):
+                 accounts: Mapping[str, str] | None = None, smtputf8: bool = False):
         """`certificate`: a trustme LeafCert the server presents (tls starttls or implicit);
         `accounts`: user -> password; when given, a login is required (over TLS only)."""
         self.recorder = Recorder(refuse, unknown, delay)
@@ -73,6 +78,9 @@ class MailServer:
             # session is encrypted already, so it is told not to look for it.
             options.update(authenticator=self._authenticator(dict(accounts)),
                            auth_required=True, auth_require_tls=tls == "starttls")
+        if smtputf8:   # offers SMTPUTF8 (RFC 6531): addresses with a local part in UTF-8
+            self.recorder.smtputf8 = True
+            options.update(enable_SMTPUTF8=True)
         self.controller = Controller(self.recorder, hostname="127.0.0.1", port=self.port,
                                      **options)
 
