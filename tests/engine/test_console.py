@@ -177,6 +177,28 @@ def test_every_response_carries_a_csp_without_inline_script(signed_in):
     assert "<script>" not in page and " style=" not in page and "onclick" not in page
 
 
+def test_a_page_that_fails_inside_the_console_is_a_500_with_the_same_headers(signed_in,
+                                                                              monkeypatch,
+                                                                              caplog):
+    # Starlette's own 500 came from outside every middleware and carried no CSP (issue 26, 8).
+    from workflows.console import app as console_app
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a fault in the console")
+    monkeypatch.setattr(console_app.queries, "verify_log", broken)
+    caplog.set_level(logging.ERROR, logger="ast_engine.console")
+    client = TestClient(signed_in.app, base_url="http://testserver", follow_redirects=False,
+                        raise_server_exceptions=False, cookies=signed_in.client.cookies)
+    failed = client.get("/audit")
+    assert failed.status_code == 500
+    assert failed.headers["content-security-policy"] == signed_in.get("/").headers[
+        "content-security-policy"]
+    assert failed.headers["x-frame-options"] == "DENY"
+    assert failed.headers["cache-control"] == "no-store"
+    assert "a fault in the console" not in failed.text
+    assert "console: GET /audit failed" in caplog.text
+
+
 # -- the pages ----------------------------------------------------------------------------------
 
 def test_search_finds_cases_by_name_email_school_or_id_with_the_overdue_first(signed_in):

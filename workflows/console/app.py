@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 import re
 import secrets
 from pathlib import Path
@@ -23,7 +24,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from starlette.responses import (HTMLResponse, PlainTextResponse, RedirectResponse, Response,
+                                 StreamingResponse)
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -39,6 +41,8 @@ from workflows.console import statechart, views
 from workflows.console.auth import COOKIE, Accounts, RateLimiter
 from workflows.core.times import day, london
 from workflows.core.times import TimeFormatError, utc_iso
+
+log = logging.getLogger("ast_engine.console")
 
 STATIC = Path(__file__).parent / "static"
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -61,7 +65,9 @@ class LoginRequired(Exception):
 
 class SecurityHeaders:
     """Adds the headers above to every response; pages (not static files) are never cached,
-    as they hold personal data."""
+    as they hold personal data. It also answers a request that failed inside the console
+    with a plain 500 of its own, carrying the same headers: Starlette's own error response
+    comes from a layer outside every middleware, so it carried none (issue 26, point 8)."""
 
     def __init__(self, app):
         self.app = app
@@ -71,8 +77,12 @@ class SecurityHeaders:
             return await self.app(scope, receive, send)
         static = scope["path"].startswith("/static/")
 
+        started = False
+
         async def sending(message):
+            nonlocal started
             if message["type"] == "http.response.start":
+                started = True
                 headers = [(k, v) for k, v in message.get("headers", [])
                            if k.decode("latin-1").lower() not in HEADERS]
                 headers += [(k.encode(), v.encode()) for k, v in HEADERS.items()]
@@ -81,7 +91,16 @@ class SecurityHeaders:
                 message = {**message, "headers": headers}
             await send(message)
 
-        await self.app(scope, receive, sending)
+        try:
+            await self.app(scope, receive, sending)
+        except Exception:
+            if started:
+                raise   # the answer is on its way: the server ends it
+            log.exception("console: %s %s failed", scope.get("method", "-"),
+                          scope.get("path", "-")[:200])
+            await PlainTextResponse("the console could not answer that: the operators have "
+                                    "it in the service log\n", status_code=500)(
+                scope, receive, sending)
 
 
 def _environment() -> Environment:
