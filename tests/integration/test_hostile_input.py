@@ -83,6 +83,12 @@ HOSTILE = {
     "a key given twice": (["fire", "CASE", "cancel", "--actor", "headteacher:h.brown",
                            "--data", '{"reason": "first", "reason": "second"}'],
                           "key 'reason' is given twice"),
+    "a right-to-left override in an actor id": (
+        ["fire", "CASE", "support", "--actor", "headteacher:h.brown\u202egnp.exe", "--data",
+         '{"evaluation": "Ready."}'], "formatting character (U+202E"),
+    "an actor id of 100,000 characters": (
+        ["fire", "CASE", "support", "--actor", "headteacher:" + "h" * 100_000, "--data",
+         '{"evaluation": "Ready."}'], "at most 100"),
     "a key over 64 KiB": (["fire", "CASE", "cancel", "--actor", "headteacher:h.brown",
                            "--data", "@longkey.json"], "a key: a text of 70,000 bytes"),
 }

@@ -3,6 +3,8 @@ the engine's own `system` role and the read-only auditor's are refused before an
 The command line's `--actor` only passes it on (tests/test_cli.py)."""
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from workflows.core.errors import RefusedError
@@ -22,3 +24,20 @@ def test_the_system_and_auditor_roles_never_fire_a_trigger(written):
 def test_the_roles_people_act_in_may_fire(written):
     refuse_roles_that_never_fire(Actor.parse(written))
 
+
+
+@pytest.mark.parametrize("written, says", [
+    ("headteacher:h.brown\u202e", "formatting character (U+202E, RIGHT-TO-LEFT OVERRIDE)"),
+    ("headteacher:h.\u2066brown", "formatting character (U+2066"),
+    ("headteacher:" + "h" * 101, "an id of 101 characters; at most 100"),
+])
+def test_an_id_that_would_change_how_the_log_reads_is_refused_at_the_door(written, says):
+    from workflows.engine.actors import refuse_unreadable_id
+    with pytest.raises(RefusedError, match=re.escape(says)):
+        refuse_unreadable_id(Actor.parse(written))
+
+
+def test_an_ordinary_id_passes_the_door():
+    from workflows.engine.actors import refuse_unreadable_id
+    refuse_unreadable_id(Actor.parse("headteacher:" + "h" * 100))
+    refuse_unreadable_id(Actor.parse("headteacher:ännä.öst"))

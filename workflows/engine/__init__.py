@@ -41,7 +41,7 @@ from workflows.core.clock import REAL, Clock
 from workflows.core.config import Config
 from workflows.core.deadlines import calendar_in_force, compute_from
 from workflows.engine import steps, timers
-from workflows.engine.actors import SYSTEM, Actor
+from workflows.engine.actors import SYSTEM, Actor, refuse_unreadable_id
 from workflows.engine.apply import Setting
 from workflows.core.calendar import WorkingCalendar
 from workflows.engine.modes import Live, Mode, new_case_id
@@ -97,6 +97,9 @@ class Engine:
             raise RefusedError(f"a {kind} case is opened only by {process.opened_by}, not "
                                "directly", trigger="open")
         refuse_invalid_text(data, "open", self.config.limits)
+        for person in (actor, on_behalf_of):
+            if person is not None:
+                refuse_unreadable_id(person)
         request = Request(case=self.live.opened_id(kind, process.case_prefix), trigger="open",
                           actor=actor, on_behalf_of=on_behalf_of, data=data or {},
                           effective_at=effective_at)
@@ -111,6 +114,9 @@ class Engine:
             if why:
                 raise RefusedError(f"{name} {value!r}: {why}")
         refuse_invalid_text(data, trigger, self.config.limits)
+        for person in (actor, on_behalf_of):
+            if person is not None and not person.is_system:
+                refuse_unreadable_id(person)
         request = Request(case=case_id, trigger=trigger, actor=actor, on_behalf_of=on_behalf_of,
                           data=data or {}, effective_at=effective_at,
                           expected_version=expected_version)

@@ -1,6 +1,7 @@
 """Who acts: `ROLE:ID` on the command line, `system` for the engine itself."""
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 
 from states.roles import ROLES
@@ -54,3 +55,21 @@ def refuse_roles_that_never_fire(actor: Actor) -> None:
     if actor.role in NEVER_FIRE:
         raise RefusedError(f"--actor {actor.role}:{actor.id}: the {actor.role} role cannot fire "
                            "triggers from the command line")
+
+
+MAX_ID = 100   # characters of an actor's id: a login name or a staff number, never a document
+
+
+def refuse_unreadable_id(actor: Actor) -> None:
+    """An id a person acting now may give: at most MAX_ID characters, and no character that
+    changes how the audit trail reads rather than what it says (a right-to-left override,
+    U+202E, made `headteacher:h.brown` display as someone else: issue 26). Checked at the
+    door only, so entries logged before the rule still replay."""
+    if len(actor.id) > MAX_ID:
+        raise RefusedError(f"actor {actor.role}:{actor.id[:20]}...: an id of {len(actor.id):,} "
+                           f"characters; at most {MAX_ID}")
+    for char in actor.id:
+        if unicodedata.category(char) == "Cf":
+            raise RefusedError(f"actor {actor.role}:{actor.id!r}: contains a formatting "
+                               f"character (U+{ord(char):04X}, {unicodedata.name(char, '?')}), "
+                               "which changes how the log reads")
