@@ -141,8 +141,15 @@ class MemoryCaseStore:
         return 1
 
     def _replace_timer(self, old: TimerRow, new: TimerRow) -> None:
+        # (a plain loop: a generator given to next() is left suspended and closed later, which
+        # cost more than the search, once for every timer that ends)
         timers = self.timers[old.case_id]
-        timers[next(n for n, t in enumerate(timers) if t is old)] = new
+        for n, timer in enumerate(timers):
+            if timer is old:
+                timers[n] = new
+                break
+        else:
+            raise StorageError(f"timer {old.id} is not among case {old.case_id}'s timers")
         self._timer_by_id[new.id] = new
 
     def store_notices(self, rows: Sequence[NoticeRow]) -> None:
