@@ -152,7 +152,7 @@ def apply(work: UnitOfWork, mode: Mode, setting: Setting, change: Change) -> Out
         engine=jsontext.dumps(change.engine) if change.engine else "{}",
         data_salt=salt or None,
         data_sha256=seal.data(salt, data_text),
-        notices_sha256=seal.notices([n.hash or "" for n in stored]),
+        notices_sha256=seal.notices(stored),
         hash_version=hashchain.CURRENT, prev_hash=case.last_hash, global_prev_hash=global_prev,
         hash="")
     entry.hash = seal.entry(entry)
