@@ -94,8 +94,13 @@ class MemoryCaseStore:
         if row.id in self.cases:
             # (as the database refuses a second row of the same id)
             raise StorageError(f"case {row.id} is already open")
-        self.cases[row.id] = replace(row, data=as_read_back(row.data),
-                                     records=as_read_back(row.records))
+        # Built by name as update_case builds it (dataclasses.replace walks the class's field
+        # list for every case opened).
+        self.cases[row.id] = CaseRow(
+            id=row.id, kind=row.kind, state=row.state, version=row.version,
+            data=as_read_back(row.data), records=as_read_back(row.records),
+            opened_at=row.opened_at, last_effective_at=row.last_effective_at,
+            last_hash=row.last_hash, updated_at=row.updated_at, erased_at=row.erased_at)
         self.log[row.id], self.timers[row.id], self.notices[row.id] = [], [], []
 
     def update_case(self, change: CaseChange) -> int:
@@ -141,8 +146,15 @@ class MemoryCaseStore:
         return 1
 
     def _replace_timer(self, old: TimerRow, new: TimerRow) -> None:
+        # (a plain loop: a generator given to next() is left suspended and closed later, which
+        # cost more than the search, once for every timer that ends)
         timers = self.timers[old.case_id]
-        timers[next(n for n, t in enumerate(timers) if t is old)] = new
+        for n, timer in enumerate(timers):
+            if timer is old:
+                timers[n] = new
+                break
+        else:
+            raise StorageError(f"timer {old.id} is not among case {old.case_id}'s timers")
         self._timer_by_id[new.id] = new
 
     def store_notices(self, rows: Sequence[NoticeRow]) -> None:

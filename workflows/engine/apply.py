@@ -96,6 +96,8 @@ def apply(work: UnitOfWork, mode: Mode, setting: Setting, change: Change) -> Out
             entry_record["engine"] = {k: change.engine[k] for k in ("opened", "derived")
                                       if change.engine.get(k)}
         records = {**records, row.trigger: entry_record}
+    if records is not facts.stored_records:
+        # (what notices and their recipients read: the records with this transition's)
         facts.recorded(records)
 
     started: dict[str, Deadline] = {}
@@ -131,8 +133,8 @@ def apply(work: UnitOfWork, mode: Mode, setting: Setting, change: Change) -> Out
         # The day the notice is read: its own date, or the day it is keyed in when later (a
         # letter never promises a date that has passed by then).
         today = max(facts.effective_date, local_date(datetime.fromisoformat(work.recorded_at)))
-        ctx = notices.context(process, case.id, dest, facts, records, pending,
-                              started, change.fired, setting.contacts, superseded, today)
+        ctx = notices.context(process, case.id, dest, facts, pending, started, change.fired,
+                              setting.contacts, superseded, today)
         stored = notices.render_all(case.id, seq, sending, ctx, facts, setting.render, mode,
                                     work.recorded_at)
 
@@ -150,7 +152,7 @@ def apply(work: UnitOfWork, mode: Mode, setting: Setting, change: Change) -> Out
         engine=jsontext.dumps(change.engine) if change.engine else "{}",
         data_salt=salt or None,
         data_sha256=seal.data(salt, data_text),
-        notices_sha256=seal.notices([n.hash or "" for n in stored]),
+        notices_sha256=seal.notices(stored),
         hash_version=hashchain.CURRENT, prev_hash=case.last_hash, global_prev_hash=global_prev,
         hash="")
     entry.hash = seal.entry(entry)

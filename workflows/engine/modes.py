@@ -15,7 +15,7 @@ from states.spec import MoveLinked, OpenLinked, Party, Process, Transition
 from storage import hashchain, queries
 from storage.db import Database
 from storage.protocol import CaseStore
-from storage.rows import CaseRow, LogEntry, TimerRow
+from storage.rows import CaseRow, LogEntry, NoticeRow, TimerRow
 from workflows.core.calendar import WorkingCalendar
 from workflows.engine import admit
 from workflows.engine.actors import Actor
@@ -84,7 +84,7 @@ class Seal(Protocol):
     """The salts and hashes of the rows a transition writes (storage/hashchain.py)."""
     def salt(self) -> str: ...
     def data(self, salt: str, text: str) -> str | None: ...
-    def notices(self, hashes: Sequence[str]) -> str | None: ...
+    def notices(self, stored: Sequence[NoticeRow]) -> str | None: ...
     def entry(self, entry: LogEntry) -> str: ...
     def notice_content(self, salt: str, to: Sequence[str], subject: str,
                        body: str) -> str | None: ...
@@ -100,8 +100,8 @@ class Sealed:
     def data(self, salt: str, text: str) -> str | None:
         return hashchain.data_sha256(salt, text)
 
-    def notices(self, hashes: Sequence[str]) -> str | None:
-        return hashchain.notices_sha256(hashes)
+    def notices(self, stored: Sequence[NoticeRow]) -> str | None:
+        return hashchain.notices_sha256([n.hash or "" for n in stored])
 
     def entry(self, entry: LogEntry) -> str:
         return hashchain.entry_hash(entry)
@@ -124,7 +124,7 @@ class Unsealed:
     def data(self, salt: str, text: str) -> str | None:
         return None
 
-    def notices(self, hashes: Sequence[str]) -> str | None:
+    def notices(self, stored: Sequence[NoticeRow]) -> str | None:
         return None
 
     def entry(self, entry: LogEntry) -> str:

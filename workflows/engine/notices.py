@@ -18,11 +18,11 @@ from workflows.core.errors import EngineError, InvalidDataError
 
 
 def context(process: Process, case_id: str, state: str, facts: CaseFacts,
-            records: Mapping[str, Mapping[str, Any]], pending: Mapping[str, date],
-            started: Mapping[str, Deadline], fired: TimerRow | None,
-            contacts: Mapping[str, str], superseded: TimerRow | None = None,
-            today: date | None = None) -> dict[str, Any]:
-    """What a template reads (the case as it stands after the transition):
+            pending: Mapping[str, date], started: Mapping[str, Deadline],
+            fired: TimerRow | None, contacts: Mapping[str, str],
+            superseded: TimerRow | None = None, today: date | None = None) -> dict[str, Any]:
+    """What a template reads (the case as it stands after the transition: `facts` holds its
+    records with this transition's, facts.recorded):
     - `case`: the data it was opened with; `records`: trigger -> the data it recorded;
       `done`: trigger -> the day it took effect;
     - `event`: this trigger's data; `effective_date`; `state`: the state it leads to;
@@ -44,8 +44,10 @@ def context(process: Process, case_id: str, state: str, facts: CaseFacts,
         # A deadline this transition starts: what it counts from, as text like the records.
         timers[name] = {"due": started_now.due, "fires_at": started_now.fires_at,
                         "counted_from": started_now.counted_from.isoformat()}
+    records = facts.stored_records
     out = {"case_id": case_id, "kind": process.kind, "state": state, "case": facts.case,
-           "records": {t: r["data"] for t, r in records.items()},
+           # (the same mapping the recipients read: made once for both)
+           "records": facts.records,
            "done": {t: r["effective_date"] for t, r in records.items()},
            "event": _canonical(facts.event) if facts.event else {},
            "effective_date": facts.effective_date, "timers": timers,
