@@ -145,8 +145,9 @@ class RateLimiter:
         return len(times)
 
     def _sweep(self, now: datetime) -> None:
-        """Drops what has aged out, now and then or when the table is full."""
-        if len(self._attempts) < self.limits.table and now - self._swept < timedelta(minutes=1):
+        """Drops what has aged out, once a minute: a counter no login touches again would
+        otherwise stay (the cap in `reserve` bounds the table in between)."""
+        if now - self._swept < timedelta(minutes=1):
             return
         self._swept = now
         for key in list(self._attempts):
@@ -275,4 +276,4 @@ class Accounts:
 
     def logout(self, token: str, who: str, address: str) -> None:
         users.end_session(self.db, token_sha256(token))
-        log.info("logout: %s from %s", who, address)
+        log.info("logout: %s from %s", who, shown_address(address))
