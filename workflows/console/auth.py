@@ -84,13 +84,13 @@ def token_sha256(token: str) -> str:
 
 @dataclass
 class Limits:
-    """Failed logins within `window`: at most `per_user` for one account from one client
-    address (so that failures from elsewhere cannot lock its owner out), `per_address` from one
-    address across accounts, and `per_account` for one account from everywhere, far higher,
-    against a slow spray from many addresses. When one is reached, logins there are refused
+    """Failed logins within `window`: at most `per_account_address` for one account from one
+    client address (so that failures from elsewhere cannot lock its owner out), `per_address`
+    from one address across accounts, and `per_account` for one account from everywhere, far
+    higher, against a slow spray from many addresses. When one is reached, logins there are refused
     until its oldest failure ages out (a correct password included: a guesser learns nothing
     while limited). At most `table` counters are kept."""
-    per_user: int = 5
+    per_account_address: int = 5
     per_address: int = 20
     per_account: int = 100
     window: timedelta = timedelta(minutes=15)
@@ -129,7 +129,7 @@ class RateLimiter:
 
     def _counters(self, username: str, address: str) -> tuple[tuple[Key, int], ...]:
         name = username.casefold()
-        return ((("account+address", name, address), self.limits.per_user),
+        return ((("account+address", name, address), self.limits.per_account_address),
                 (("address", address), self.limits.per_address),
                 (("account", name), self.limits.per_account))
 
