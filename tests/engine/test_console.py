@@ -134,6 +134,33 @@ def test_failed_logins_are_limited_per_client_address_across_accounts(console):
     assert console.login().status_code == 429
 
 
+def test_the_lock_says_when_it_ends_in_the_page_and_in_retry_after(console):
+    for _ in range(5):
+        console.login(password="guess-guess")
+    console.real.advance(minutes=4, seconds=30)
+    limited = console.login()
+    assert limited.status_code == 429 and limited.headers["retry-after"] == "630"
+    assert ("Too many failed logins: try again after Mon 2027-03-01 10:15 (London time), "
+            "in 11 minutes.") in limited.text
+
+
+def test_a_name_or_password_too_long_is_refused_before_any_work_and_logged_short(console,
+                                                                                 caplog):
+    caplog.set_level(logging.INFO, logger="ast_engine.console")
+    for username, password in (("é" * 76, PASSWORD), ("ann", "x" * 1025)):   # 152, 1025 bytes
+        refused = console.login(username=username, password=password)
+        assert refused.status_code == 400 and "too long" in refused.text
+    flood = console.login(username="u" * 500_000)
+    assert flood.status_code == 413 and "too long" in flood.text and "u" * 200 not in flood.text
+    assert console.login(username="\u202eann\r\nforged: yes", password="guess-guess"
+                         ).status_code == 401
+    assert "'\\u202eann\\r\\nforged: yes'" in caplog.text
+    assert "é" * 33 not in caplog.text and len(caplog.text) < 2000
+    assert console.login(username="é" * 75).status_code == 401        # 150 bytes: checked
+    assert console.login(password="y" * 1024).status_code == 401
+    assert console.login().status_code == 303
+
+
 def test_a_login_without_the_forms_token_is_refused(console):
     response = console.client.post("/login", data={"username": "ann", "password": PASSWORD})
     assert response.status_code == 400 and "ast_console=" not in response.headers.get(

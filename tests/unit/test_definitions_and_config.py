@@ -122,3 +122,15 @@ def test_a_relay_login_without_tls_is_refused_naming_both_keys():
     for tls in ("starttls", "implicit"):
         assert load(environ={"AST_ENGINE_DELIVERY_SMTP_USERNAME": "ast-engine",
                              "AST_ENGINE_DELIVERY_SMTP_TLS": tls}).delivery.smtp_tls == tls
+
+
+def test_the_consoles_trusted_proxies_are_none_by_default_and_addresses_only(tmp_path):
+    assert load(environ={}).web.trusted_proxies == ()
+    path = tmp_path / "la.toml"
+    path.write_text('[web]\ntrusted_proxies = ["127.0.0.1", "10.0.0.0/24", "::1"]\n')
+    assert load(path, environ={}).web.trusted_proxies == ("127.0.0.1", "10.0.0.0/24", "::1")
+    assert load(environ={"AST_ENGINE_WEB_TRUSTED_PROXIES": "127.0.0.1, ::1"}
+                ).web.trusted_proxies == ("127.0.0.1", "::1")
+    for anyone in ("*", "localhost", "10.0.0.1/24"):
+        with pytest.raises(ConfigError, match=r"web.trusted_proxies.0: .* is not an IP address"):
+            load(environ={"AST_ENGINE_WEB_TRUSTED_PROXIES": anyone})

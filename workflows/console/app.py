@@ -47,6 +47,7 @@ log = logging.getLogger("ast_engine.console")
 STATIC = Path(__file__).parent / "static"
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 LOGIN_CSRF = "ast_console_login"
+LOGIN_BODY = 8192   # bytes: a username and password at their limits, percent-encoded, fit
 PAGE_SIZE = 50
 KINDS = ("application", "review", "appointment")
 CASE_ID = re.compile(r"(?:app|rev|apt)-[0-9a-z]{10}")
@@ -153,6 +154,11 @@ def create_app(db: Database, config: Config, clock: Clock, real: Clock,
         return login_form(request)
 
     async def login(request: Request) -> Response:
+        # Refused before it is read: the form holds a name, a password and two short values,
+        # and a browser always says how long it is.
+        length = request.headers.get("content-length", "")
+        if not length.isdigit() or int(length) > LOGIN_BODY:
+            return login_form(request, "That username or password is too long.", 413)
         form = await request.form()
         username, password = str(form.get("username", "")), str(form.get("password", ""))
         sent, kept = str(form.get("csrf", "")), request.cookies.get(LOGIN_CSRF, "")
@@ -162,7 +168,11 @@ def create_app(db: Database, config: Config, clock: Clock, real: Clock,
         address = request.client.host if request.client else "-"
         result = await run_in_threadpool(accounts.login, username, password, address)
         if result.token is None:
-            return login_form(request, result.refusal, result.status, username)
+            refused = login_form(request, result.refusal, result.status,
+                                 username if result.status != 400 else "")
+            if result.retry_after is not None:
+                refused.headers["retry-after"] = str(result.retry_after)
+            return refused
         target = _safe_next(str(form.get("next", ""))) or "/"
         response = RedirectResponse(target, status_code=303)
         response.set_cookie(COOKIE, result.token, max_age=int(accounts.lifetime.total_seconds()),

@@ -27,7 +27,8 @@ def add_arguments(sub, parser_class) -> None:
                        "case's timeline and deadlines, incidents, the audit check and the "
                        "log's export. It changes no case; it runs beside the daemon. Add an "
                        "account first with `user add`. Behind a TLS proxy the session cookie is "
-                       "marked Secure (the proxy's X-Forwarded-Proto is trusted from 127.0.0.1).")
+                       "marked Secure, once the proxy is listed in [web] trusted_proxies (its "
+                       "X-Forwarded-For and X-Forwarded-Proto are believed from no one else).")
     w.add_argument("--host", default="127.0.0.1",
                    help="address to listen on (default 127.0.0.1: this machine only)")
     w.add_argument("--port", type=int, default=8080, help="port (default 8080)")
@@ -151,8 +152,11 @@ def web(ctx: Context, args: WebArgs) -> int:
     app = create_app(ctx.db, ctx.config, ctx.clock, ctx.real)
     print(f"web console on http://{args.host}:{args.port}/ (Ctrl-C or SIGTERM stops it)",
           file=sys.stderr, flush=True)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="info", proxy_headers=True,
-                server_header=False)
+    # Forwarded headers are believed only from the proxies configured: uvicorn would trust
+    # 127.0.0.1 by default, and any process on this machine could then choose its address.
+    trusted = list(ctx.config.web.trusted_proxies)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="info",
+                proxy_headers=bool(trusted), forwarded_allow_ips=trusted, server_header=False)
     return 0
 
 

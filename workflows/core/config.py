@@ -5,6 +5,7 @@ Addresses are one plain mailbox each (states/common.py), and no setting may hold
 character (a CR or LF in an address would add mail headers)."""
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import tomllib
@@ -82,8 +83,22 @@ class Daemon(_Section):
     metrics_host: Plain = "127.0.0.1"
 
 
+def _proxy(value: str) -> str:
+    # An address or a network (`10.0.0.0/24`); never `*`, which would let anyone who can reach
+    # the console name their own client address.
+    try:
+        ipaddress.ip_network(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not an IP address or network (e.g. \"127.0.0.1\" "
+                         "or \"10.0.0.0/24\")") from None
+    return value
+
+
 class Web(_Section):
     session_hours: float = Field(8, gt=0, le=24 * 30)
+    # Proxies whose X-Forwarded-For and X-Forwarded-Proto are believed; from anyone else they
+    # are ignored, so a local process cannot choose the address its failed logins count to.
+    trusted_proxies: tuple[Annotated[str, AfterValidator(_proxy)], ...] = ()
 
 
 class Limits(_Section):
