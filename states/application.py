@@ -10,7 +10,8 @@ from typing import Any, Callable, Literal, Mapping
 from pydantic import Field, field_validator, model_validator
 
 from states import standards
-from states.common import (Day, Email, NoData, Official, Person, School, Text, added_later, agency,
+from states.common import (Day, Email, Line, NoData, Official, Person, School, Text, added_later,
+                           agency,
                            as_date, candidate, current_headteacher, effective_date, headteacher,
                            la_coordinator, post_school)
 from states.spec import (CalendarDays, CancelTimers, CaseView, Data, Facts, Guard, Notify,
@@ -47,7 +48,7 @@ FundingSource = Literal["school_development_grant", "school", "group", "local_fo
 # -- the data each trigger needs ------------------------------------------------------------------
 
 class Post(Data):
-    school: Text
+    school: Line
     email: Email | None = None
     advertisement: Literal["internal", "external"]
     appointment: str | None = None
@@ -56,7 +57,7 @@ class Post(Data):
 class Headteacher(Person):
     """The headteacher the AST1 reached; `id` is the opener's own (recorded by the engine when
     not given), the one bound to the case (DOMAIN.md, "Parties bound to a case")."""
-    id: Text | None = added_later()
+    id: Line | None = added_later()
 
 
 class Opening(Data):
@@ -96,7 +97,7 @@ class Evaluation(Data):
 
 
 class FundingDeclaration(Data):
-    declared_by: Text
+    declared_by: Line
     source: FundingSource
 
 

@@ -10,7 +10,7 @@ from typing import Any, Literal, Mapping
 from pydantic import Field, model_validator
 
 from states.application import FINAL as APPLICATION_FINAL, FundingSource
-from states.common import Day, Email, Int, NoData, Person, Text, added_later, agency, \
+from states.common import Day, Email, Int, Line, NoData, Person, Text, added_later, agency, \
     as_date, effective_date, la_coordinator
 from states.spec import (CancelTimers, Data, Facts, Notify, NotifyEach, OnTheDay, Process,
                          StartTimer, Timer, TimerFired, Transition, WorkingDays)
@@ -39,7 +39,7 @@ HELD = frozenset({S.appointed, S.ast2_submitted, S.filled})
 
 
 class PostSchool(Data):
-    name: Text
+    name: Line
     phase: Literal["primary", "secondary", "special"]
     email: Email | None = None
 
@@ -60,8 +60,8 @@ class PayRange(Data):
 
 class Opening(Data):
     school: PostSchool
-    la: Text
-    focus: Text
+    la: Line
+    focus: Line
     advertisement: Literal["internal", "external"]
     funding_source: FundingSource
     pay_range: PayRange
@@ -76,14 +76,14 @@ class Advertise(Data):
 
 class Certificate(Data):
     """A certificate held from another LA, or from before this engine: checked by a person."""
-    agency_reference: Text
+    agency_reference: Line
     certified_on: Day
-    checked_by: Text
+    checked_by: Line
 
 
 class Shortlisted(Data):
-    candidate: Text
-    application: Text | None = added_later()
+    candidate: Line
+    application: Line | None = added_later()
     certificate: Certificate | None = added_later()
 
     @model_validator(mode="after")
@@ -99,9 +99,9 @@ class CloseApplications(Data):
 
 
 class Appoint(Data):
-    candidate: Text
+    candidate: Line
     email: Email | None = added_later()
-    certified_application: Text | None = added_later()
+    certified_application: Line | None = added_later()
     certificate: Certificate | None = added_later()
     start_date: Day
     spine_point: Int

@@ -2,6 +2,7 @@
 the dates deadlines count from."""
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping
 from datetime import date
 from functools import lru_cache
@@ -9,13 +10,33 @@ from typing import Annotated, Any
 
 from email_validator import EmailNotValidError, validate_email
 from pydantic import (AfterValidator, BeforeValidator, Field, StrictBool, StrictInt,
-                      StringConstraints)
+                      StringConstraints, ValidationInfo)
 
 from states.spec import Data, Facts
 
 # -- the types trigger data is written in ------------------------------------------------------
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+
+
+def _one_line(value: str, info: ValidationInfo) -> str:
+    """A name, a school, an id or a reference: one line, whose characters read as written.
+    A line break in a candidate's name reached the letter's body as forged lines (`Ann\r\nBcc:
+    ...`), and a bidi control (U+202E) makes the audit trail display something else (issue 26).
+    Checked when a person gives it (the engine's door says so in the validation context), not
+    when replay reads an entry logged before the rule."""
+    if info.context and info.context.get("at_the_door"):
+        for char in value:
+            if char in "\r\n" or unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp"):
+                what = "a line break" if char in "\r\n\u2028\u2029" else (
+                    f"a control or formatting character (U+{ord(char):04X})")
+                raise ValueError(f"one line of text, without {what}")
+    return value
+
+
+# Names, schools, ids and references; free text (reasons, evaluations) is Text.
+Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1),
+                 AfterValidator(_one_line)]
 Int = StrictInt      # 15, never "15" or true: a spine point read from text is a keying error
 Bool = StrictBool
 
@@ -68,17 +89,17 @@ class NoData(Data):
 
 
 class Person(Data):
-    name: Text
+    name: Line
     email: Email
 
 
 class Official(Person):
     """An assessor or review officer: the same person when the `id` is the same."""
-    id: Text
+    id: Line
 
 
 class School(Data):
-    name: Text
+    name: Line
 
 
 # -- recipients: where each role's mail goes, read from the case or the configuration ----------

@@ -10,7 +10,7 @@ from pydantic import Field
 from typing import Any, Mapping
 
 from states.application import Ground, Post, funding_of, window_after_review
-from states.common import (NoData, Official, Person, Text, candidate, effective_date,
+from states.common import (Line, NoData, Official, Person, Text, candidate, effective_date,
                            headteacher, la_coordinator, post_school, review_coordinator)
 from states.spec import (CancelTimers, Data, Facts, MoveLinked, Notify, Party, Process,
                          StartTimer, Timer, Transition, WorkingDays)
@@ -33,7 +33,7 @@ FINAL = frozenset({S.refused, S.certified, S.original_stands, S.withdrawn})
 
 
 class Opening(Data):
-    application: Text
+    application: Line
     candidate: Person
     headteacher: Person
     post: Post

@@ -4,8 +4,9 @@ difference a method, never a flag tested along the way."""
 from __future__ import annotations
 
 import secrets
+from types import MappingProxyType
 from datetime import date
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Protocol, Sequence
 
 from datetime import datetime
@@ -33,6 +34,10 @@ class Mode(Protocol):
     @property
     def edition(self) -> int:
         """The edition of the rules the entry is decided under (states/editions.py)."""
+    @property
+    def validation(self) -> Mapping[str, Any] | None:
+        """The context the data's models validate in: at the door (live), the rules a person's
+        data meets now; none for an entry replayed as logged."""
     @property
     def seal(self) -> Seal:
         """How the rows written are sealed: salted and hashed (live), or left unsealed
@@ -140,6 +145,7 @@ class Unsealed:
 
 
 SEALED, UNSEALED = Sealed(), Unsealed()
+AT_THE_DOOR: Mapping[str, Any] = MappingProxyType({"at_the_door": True})
 
 
 @dataclass(frozen=True)
@@ -189,6 +195,7 @@ class Live:
     new_id: Callable[[str], str] = new_case_id
     edition: int = editions.CURRENT
     seal: Seal = SEALED
+    validation: Mapping[str, Any] | None = field(default_factory=lambda: AT_THE_DOOR)
 
     def check_known(self, process: Process, stored: CaseRow, trigger: str) -> None:
         if not admit.known(process, trigger):
@@ -264,6 +271,7 @@ class Replay:
     edition: int = editions.CURRENT
     logged_dest: str | None = None
     seal: Seal = UNSEALED
+    validation: Mapping[str, Any] | None = None
 
     def check_known(self, process: Process, stored: CaseRow, trigger: str) -> None:
         return None

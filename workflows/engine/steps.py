@@ -44,7 +44,7 @@ def open_case(step: Step, process: Process, request: Request) -> Outcome:
                       reader=mode.reader(step.work.store), nation=setting.nation)
     facts.role = mode.authorise(row, request.actor, request.on_behalf_of, facts)
     data = mode.sign(row, request.data, acting, facts.role)
-    model = validate(row, data, None, None)
+    model = validate(row, data, None, None, mode.validation)
     at = mode.effective_time(request.effective_at or now, now, person=True, opened_at=None,
                              case_id=None, trigger="open")
     assert model is not None
@@ -109,7 +109,7 @@ def fire(step: Step, request: Request, *, fired: TimerRow | None = None,
                       nation=setting.nation, event={}, pending_timers=pending,
                       deadlines=deadlines, statuses=statuses)
     facts.role = mode.authorise(rows[0], actor, request.on_behalf_of, facts, process.parties)
-    model = validate(rows[0], request.data, case_id, stored.state)
+    model = validate(rows[0], request.data, case_id, stored.state, mode.validation)
     facts.event, submitted = dumped(model)
     facts.effective_date = local_date(at)
     if overtaken:

@@ -44,12 +44,15 @@ def refuse_invalid_text(data: Any, trigger: str, limits: Limits | None = None) -
 
 
 def validate(row: Transition, data: Mapping[str, Any], case_id: str | None,
-             state: str | None) -> BaseModel | None:
-    """The trigger's data as its model reads it; a refusal lists every invalid key."""
+             state: str | None, context: Mapping[str, Any] | None = None) -> BaseModel | None:
+    """The trigger's data as its model reads it; a refusal lists every invalid key. `context`
+    is the mode's (`Mode.validation`): the rules a person's data meets at the door and an
+    entry logged before them need not (states/common.py, `Line`)."""
     if row.data is None:
         return None
     try:
-        return row.data.model_validate(data if type(data) is dict else dict(data))
+        return row.data.model_validate(data if type(data) is dict else dict(data),
+                                       context=context)
     except ValidationError as err:
         problems = []
         for error in err.errors():
