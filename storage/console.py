@@ -22,6 +22,12 @@ from storage.statements import Statements
 
 CHUNK = 500
 
+# Between the fields of a case's haystack: the ASCII unit separator, which no name holds (names
+# are one line of printable text: states/common.py, `Line`). With " | " there, `list --search
+# "|"` matched every case, and a term could match across two fields (issue 26). A term that
+# holds the separator itself matches nothing.
+SEPARATOR = "\x1f"
+
 UPSERT = ("INSERT INTO case_search (case_id, kind, state, opened_at, person, school, haystack) "
           "VALUES (:case_id, :kind, :state, :opened_at, :person, :school, :haystack) "
           "ON CONFLICT (case_id) DO UPDATE SET kind = excluded.kind, state = excluded.state, "
@@ -57,7 +63,26 @@ def search_fields(case_id: str, kind: str, data: dict[str, Any], records: dict[s
         label = person
     words = [case_id, person, email, *schools, _text(data.get("focus"))]
     return {"person": label, "school": schools[0] if schools else "",
-            "haystack": " | ".join(w.casefold() for w in words if w)}
+            "haystack": SEPARATOR.join(w.casefold() for w in words if w)}
+
+
+def matches(term: str, haystack: str) -> bool:
+    """Whether a search term is within one of a case's names (`haystack`)."""
+    wanted = term.strip().casefold()
+    return SEPARATOR not in wanted and wanted in haystack
+
+
+def rebuild_if_written_before_the_separator(db: Database) -> bool:
+    """Whether the search table held rows joined with " | " (before SEPARATOR): if so, the next
+    refresh takes in every case again. Asked once when the console starts."""
+    with db.read() as conn:
+        stale = Statements(db, conn).one(
+            "SELECT 1 FROM case_search WHERE haystack IS NOT NULL AND haystack NOT LIKE :sep "
+            "LIMIT 1", {"sep": f"%{SEPARATOR}%"}) is not None
+    if stale:
+        with db.write() as conn:
+            Statements(db, conn).run("UPDATE case_search_head SET global_seq = 0 WHERE id = 1", {})
+    return stale
 
 
 def refresh_search(db: Database) -> int:
@@ -112,6 +137,8 @@ def search(db: Database, text: str, kind: str | None, state: str | None, overdue
     if text.strip():
         clauses.append("s.haystack LIKE :pattern ESCAPE '\\'")
         params["pattern"] = _like(text.strip().casefold())
+        if SEPARATOR in text:
+            clauses.append("1 = 0")
     if kind:
         clauses.append("s.kind = :kind")
         params["kind"] = kind

@@ -161,7 +161,7 @@ def list_cases(db: Database, kind: str | None = None, state: str | None = None,
                overdue_at: str | None = None, search: str | None = None) -> list[dict[str, Any]]:
     """Cases in the order they were opened; `search` keeps those whose candidate's name or
     email, school or case id holds that text, in any case of letters."""
-    from storage.console import search_fields
+    from storage.console import matches, search_fields
     where, params = _where([
         ("c.kind = :kind", "kind", kind), ("c.state = :state", "state", state),
         ("EXISTS (SELECT 1 FROM timers o WHERE o.case_id = c.id AND o.status = 'pending' "
@@ -178,7 +178,7 @@ def list_cases(db: Database, kind: str | None = None, state: str | None = None,
     for r in rows:
         # The names a person knows the case by, as the console's search shows them.
         names = search_fields(r.id, r.kind, json.loads(r.data), json.loads(r.records or "{}"))
-        if search and search.strip().casefold() not in names["haystack"]:
+        if search and not matches(search, names["haystack"]):
             continue
         found.append({"case": r.id, "kind": r.kind, "state": r.state, "version": r.version,
                       "name": names["person"], "school": names["school"],

@@ -254,6 +254,42 @@ def test_search_finds_cases_by_name_email_school_or_id_with_the_overdue_first(si
     assert 'class="overdue"' in signed_in.get("/").text
 
 
+def test_a_search_term_matches_within_one_name_never_across_two(signed_in):
+    # The index joined a case's names with " | ", so `|` matched every case and a term could
+    # run from one name into the next (issue 26, point 11).
+    d = signed_in.driver
+    ann = d.open(at="2026-12-18").case
+
+    def found(query: str) -> list[str]:
+        return re.findall(r'<a href="/cases/([^"]+)">', signed_in.get("/?" + query).text)
+
+    assert found("q=%7C") == [] and found("q=lee+%7C") == []
+    assert found("q=lee%1Fann") == []
+    assert found("q=%1F") == found("q=") == [ann]   # nothing but a blank: no search
+    assert found("q=ann+lee") == [ann]
+    from storage.queries import list_cases
+    assert [r["case"] for r in list_cases(signed_in.db, None, None, None, "|")] == []
+    assert [r["case"] for r in list_cases(signed_in.db, None, None, None, "ann lee")] == [ann]
+
+
+def test_an_index_written_with_the_old_separator_is_rebuilt_when_the_console_starts(signed_in):
+    from storage.console import SEPARATOR, rebuild_if_written_before_the_separator
+    from storage.statements import Statements
+    db = signed_in.db
+    case = signed_in.driver.open(at="2026-12-18").case
+    refresh_search(db)
+    with db.write() as conn:   # as an index from before the separator changed
+        Statements(db, conn).run("UPDATE case_search SET haystack = REPLACE(haystack, :sep, "
+                                 "' | ')", {"sep": SEPARATOR})
+    assert rebuild_if_written_before_the_separator(db) is True
+    assert refresh_search(db) == 1
+    with db.read() as conn:
+        haystack = Statements(db, conn).one("SELECT haystack FROM case_search WHERE "
+                                            "case_id = :c", {"c": case})[0]
+    assert " | " not in haystack and SEPARATOR in haystack
+    assert rebuild_if_written_before_the_separator(db) is False
+
+
 def test_search_pages_through_many_results(signed_in):
     for n in range(55):
         signed_in.driver.open(data=application_data(candidate={
