@@ -144,11 +144,9 @@ def loads_data(document: str) -> Any:
     try:
         value = json.loads(document, object_pairs_hook=pairs, parse_constant=_NotFinite,
                            parse_float=number)
-    except json.JSONDecodeError:
-        raise
-    except ValueError as err:   # DataTextError, or an integer beyond sys.get_int_max_str_digits
-        if isinstance(err, DataTextError):
-            raise
+    except (json.JSONDecodeError, DataTextError):
+        raise   # the caller says where the text is not JSON; ours name the key already
+    except ValueError:   # an integer of more digits than sys.get_int_max_str_digits
         raise DataTextError(f"a number of more than {sys.get_int_max_str_digits():,} digits"
                             ) from None
     found = _first_not_finite(value, "")
