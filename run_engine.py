@@ -401,7 +401,7 @@ def command_of(args: argparse.Namespace) -> str:
     """The command as `handlers` names it, with its subcommand: `audit verify`, `notices`,
     `notices retry`, `user add`."""
     sub = {"audit": "audit_command", "notices": "notices_command",
-           "user": "user_command"}.get(args.command)
+           "user": "user_command", "token": "token_command"}.get(args.command)
     chosen = getattr(args, sub) if sub else None
     return f"{args.command} {chosen}" if chosen else args.command
 
@@ -433,6 +433,10 @@ def handlers() -> dict[str, tuple[Callable[[Any, Any], int], type[Any]]]:
         "user add": (console.user_add, console.UserAddArgs),
         "user list": (console.user_list, console.UserListArgs),
         "user remove": (console.user_remove, console.UserRemoveArgs),
+        "user disable": (console.user_disable, console.UserDisableArgs),
+        "token add": (console.token_add, console.TokenAddArgs),
+        "token list": (console.token_list, console.TokenListArgs),
+        "token revoke": (console.token_revoke, console.TokenRevokeArgs),
     }
 
 

@@ -15,6 +15,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
+from states.parties import parties_of
 from storage.db import Database
 from storage.rows import TimerRow, row_from
 from storage.sql_store import TIMER_COLUMNS
@@ -28,11 +29,12 @@ CHUNK = 500
 # holds the separator itself matches nothing.
 SEPARATOR = "\x1f"
 
-UPSERT = ("INSERT INTO case_search (case_id, kind, state, opened_at, person, school, haystack) "
-          "VALUES (:case_id, :kind, :state, :opened_at, :person, :school, :haystack) "
+UPSERT = ("INSERT INTO case_search (case_id, kind, state, opened_at, person, school, haystack, "
+          "parties) VALUES (:case_id, :kind, :state, :opened_at, :person, :school, :haystack, "
+          ":parties) "
           "ON CONFLICT (case_id) DO UPDATE SET kind = excluded.kind, state = excluded.state, "
           "opened_at = excluded.opened_at, person = excluded.person, school = excluded.school, "
-          "haystack = excluded.haystack")
+          "haystack = excluded.haystack, parties = excluded.parties")
 
 # A case is overdue when a timer of it is pending past its instant (the daemon has not fired it).
 OVERDUE_IDS = "SELECT o.case_id FROM timers o WHERE o.status = 'pending' AND o.fires_at <= :now"
@@ -64,6 +66,23 @@ def search_fields(case_id: str, kind: str, data: dict[str, Any], records: dict[s
     words = [case_id, person, email, *schools, _text(data.get("focus"))]
     return {"person": label, "school": schools[0] if schools else "",
             "haystack": SEPARATOR.join(w.casefold() for w in words if w)}
+
+
+def joined_parties(parties: Iterable[str]) -> str:
+    """The parties of a case as `case_search.parties` holds them: each between two SEPARATORs,
+    so that one is found by LIKE and never as a part of another (`headteacher:tom` is not
+    within `headteacher:tom.reed`)."""
+    kept = sorted(p for p in parties if SEPARATOR not in p)
+    return SEPARATOR + SEPARATOR.join(kept) + SEPARATOR if kept else ""
+
+
+def party_pattern(party: str) -> str:
+    """The LIKE pattern of one party in `case_search.parties` (escaped: a name may hold `_`)."""
+    return _like(SEPARATOR + party + SEPARATOR)
+
+
+def split_parties(joined: str) -> set[str]:
+    return {p for p in joined.split(SEPARATOR) if p}
 
 
 def matches(term: str, haystack: str) -> bool:
@@ -105,15 +124,25 @@ def refresh_search(db: Database) -> int:
             q = Statements(db, conn)
             rows = q.all(f"SELECT id, kind, state, opened_at, data, records FROM cases "
                          f"WHERE id IN ({marks})", params)
-            q.many(UPSERT, ({"case_id": case_id, "kind": kind, "state": state,
-                             "opened_at": opened_at,
-                             **search_fields(case_id, kind, json.loads(data),
-                                             json.loads(records or "{}"))}
-                            for case_id, kind, state, opened_at, data, records in rows))
+            q.many(UPSERT, (_search_row(q, *row) for row in rows))
     with db.write() as conn:
         Statements(db, conn).run("UPDATE case_search_head SET global_seq = :head "
                                  "WHERE id = 1 AND global_seq < :head", {"head": head[0]})
     return len(ids)
+
+
+def _search_row(q: Statements, case_id: str, kind: str, state: str, opened_at: str,
+                data_text: str, records_text: str | None) -> dict[str, Any]:
+    data, records = json.loads(data_text), json.loads(records_text or "{}")
+
+    def application(app_id: str) -> set[str]:
+        found = q.one("SELECT data, records FROM cases WHERE id = :id", {"id": app_id})
+        return parties_of("application", json.loads(found[0]), json.loads(found[1] or "{}")) \
+            if found else set()
+
+    return {"case_id": case_id, "kind": kind, "state": state, "opened_at": opened_at,
+            **search_fields(case_id, kind, data, records),
+            "parties": joined_parties(parties_of(kind, data, records, application))}
 
 
 @dataclass(frozen=True)
@@ -128,12 +157,15 @@ def _like(text: str) -> str:
 
 
 def search(db: Database, text: str, kind: str | None, state: str | None, overdue_only: bool,
-           now: str, limit: int, offset: int) -> Page:
+           now: str, limit: int, offset: int, party: str | None = None) -> Page:
     """Cases whose names or id contain `text` (any case of letters), overdue ones first, then
     the most recently opened; one page of them and how many there are in all. The overdue and
     the other cases are read apart, each in the order of the index on `opened_at`, so that a
-    deep page does not sort every case."""
+    deep page does not sort every case. With `party`, only the cases that bind that party."""
     clauses, params = [], {"now": now}
+    if party is not None:
+        clauses.append("s.parties LIKE :party ESCAPE '\\'")
+        params["party"] = party_pattern(party)
     if text.strip():
         clauses.append("s.haystack LIKE :pattern ESCAPE '\\'")
         params["pattern"] = _like(text.strip().casefold())
@@ -173,6 +205,56 @@ def search(db: Database, text: str, kind: str | None, state: str | None, overdue
              "school": r[5], "overdue": late_one, "next_due": due.get(r[0])}
             for r, late_one in found]
     return Page(rows, late + rest)
+
+
+def task_cases(db: Database, pairs: Sequence[tuple[str, str]], timer_names: Sequence[str],
+               party: str | None, limit: int, offset: int) -> Page:
+    """The cases in one of the (kind, state) `pairs`, binding `party` when given: one page, the
+    earliest pending timer of `timer_names` first (so the overdue first), then those with none,
+    newest first; and how many there are in all."""
+    params: dict[str, Any] = {}
+    alternatives = []
+    for n, (kind, state) in enumerate(pairs):
+        alternatives.append(f"(s.kind = :k{n} AND s.state = :s{n})")
+        params[f"k{n}"], params[f"s{n}"] = kind, state
+    names = {f"t{n}": name for n, name in enumerate(timer_names)} or {"t0": ""}
+    params.update(names)
+    clauses = ["(" + " OR ".join(alternatives) + ")"]
+    if party is not None:
+        clauses.append("s.parties LIKE :party ESCAPE '\\'")
+        params["party"] = party_pattern(party)
+    where = " AND ".join(clauses)
+    due = ("(SELECT MIN(t.due) FROM timers t WHERE t.case_id = s.case_id AND t.status = "
+           f"'pending' AND t.name IN ({', '.join(':' + n for n in names)}))")
+    with db.read() as conn:
+        q = Statements(db, conn)
+        counted = q.one(f"SELECT COUNT(*) FROM case_search s WHERE {where}", params)
+        rows = q.all(
+            f"SELECT s.case_id, s.kind, s.state, s.opened_at, s.person, s.school, s.parties, "
+            f"{due} AS due FROM case_search s WHERE {where} ORDER BY CASE WHEN {due} IS NULL "
+            f"THEN 1 ELSE 0 END, due, s.opened_at DESC, s.case_id DESC "
+            f"LIMIT {int(limit)} OFFSET {int(offset)}", params)
+    return Page([{"case": r[0], "kind": r[1], "state": r[2], "opened_at": r[3], "person": r[4],
+                  "school": r[5], "parties": r[6]} for r in rows],
+                int(counted[0]) if counted else 0)
+
+
+def cases_of_party(db: Database, party: str) -> set[str]:
+    """The ids of the cases that bind `party`, as the search table last took them in."""
+    with db.read() as conn:
+        return {r[0] for r in Statements(db, conn).all(
+            "SELECT case_id FROM case_search WHERE parties LIKE :party ESCAPE '\\'",
+            {"party": party_pattern(party)})}
+
+
+def parties_of_case(db: Database, case_id: str) -> set[str]:
+    """The parties a case binds, read from the case itself (the search table may lag behind
+    the log until the next refresh)."""
+    with db.read() as conn:
+        q = Statements(db, conn)
+        row = q.one("SELECT id, kind, state, opened_at, data, records FROM cases WHERE id = :id",
+                    {"id": case_id})
+        return split_parties(_search_row(q, *row)["parties"]) if row else set()
 
 
 def _next_due(q: Statements, ids: Sequence[str]) -> dict[str, str]:

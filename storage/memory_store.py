@@ -19,8 +19,8 @@ from storage.errors import StorageError
 from storage.hashchain import GENESIS
 from storage.jsontext import as_read_back
 from storage.protocol import Claim
-from storage.rows import (ERASED, CaseChange, CaseRow, ChainHead, Erasure, LogEntry,
-                          NewTimer, NoticeRow, TimerRow)
+from storage.rows import (ERASED, CaseChange, CaseRow, ChainHead, Erasure, IdempotentRequest,
+                          LogEntry, NewTimer, NoticeRow, TimerRow)
 
 
 class MemoryCaseStore:
@@ -32,6 +32,7 @@ class MemoryCaseStore:
         self.head = ChainHead(global_seq=0, hash=GENESIS)
         self._timer_by_id: dict[int, TimerRow] = {}
         self._timer_ids = 0
+        self.requests: dict[tuple[str, str], IdempotentRequest] = {}
 
     # The unit of work's transaction: this store is its own, with nothing to commit or roll
     # back (a plain context manager: replay opens one per entry).
@@ -172,6 +173,12 @@ class MemoryCaseStore:
         self.notices[case_id] = [
             replace(n, recipients=(ERASED,), subject=ERASED, body=ERASED, salt=None, erased=True)
             for n in self.notices.get(case_id, ())]
+
+    def idempotent_request(self, principal: str, key: str) -> IdempotentRequest | None:
+        return self.requests.get((principal, key))
+
+    def remember_request(self, row: IdempotentRequest) -> None:
+        self.requests[(row.principal, row.key)] = row   # frozen: safe to hand out again
 
 
 def _entry_and_id(notice: NoticeRow) -> tuple[int, str]:

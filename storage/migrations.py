@@ -317,6 +317,22 @@ def _candidate_email_index(db: Database, conn: Connection) -> None:
                          f"(({CANDIDATE_EMAIL[db.dialect]}))")
 
 
+def _front_door(db: Database, conn: Connection) -> None:
+    """Accounts of every role that acts, and ones disabled; the API's tokens and idempotency
+    keys; the parties each case binds, in the search table, which is then built again (a
+    database made since migration 6 has these columns already: tables.py creates them)."""
+    from sqlmodel import SQLModel
+    from storage import tables  # noqa: F401
+    if "disabled_at" not in {c["name"] for c in inspect(conn).get_columns("users")}:
+        conn.exec_driver_sql("ALTER TABLE users ADD COLUMN disabled_at VARCHAR")
+    if "parties" not in {c["name"] for c in inspect(conn).get_columns("case_search")}:
+        conn.exec_driver_sql("ALTER TABLE case_search ADD COLUMN parties TEXT NOT NULL "
+                             "DEFAULT ''")
+    conn.exec_driver_sql("UPDATE case_search_head SET global_seq = 0 WHERE id = 1")
+    SQLModel.metadata.create_all(conn, tables=[SQLModel.metadata.tables["api_tokens"],
+                                               SQLModel.metadata.tables["idempotency_keys"]])
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[Database, Connection], None]]] = [
     (1, "cases, transition log, chain head, timers and notices", _create_tables),
     (2, "the transition log refuses UPDATE and DELETE", _append_only_log),
@@ -331,6 +347,8 @@ MIGRATIONS: list[tuple[int, str, Callable[[Database, Connection], None]]] = [
     (7, "editions of the rules: from which log entry each applies", _rule_edition_2),
     (8, "an index of the cases by their candidate's address", _candidate_email_index),
     (9, "the third edition of the rules: from which log entry it applies", _rule_edition_3),
+    (10, "the front door: accounts of every role, API tokens, idempotency keys, and the "
+         "parties of each case in the search table", _front_door),
 ]
 LATEST = MIGRATIONS[-1][0]
 

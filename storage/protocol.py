@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Literal, Protocol, Sequence
 
-from storage.rows import (CaseChange, CaseRow, ChainHead, Erasure, LogEntry, NewTimer,
-                          NoticeRow, TimerRow)
+from storage.rows import (CaseChange, CaseRow, ChainHead, Erasure, IdempotentRequest,
+                          LogEntry, NewTimer, NoticeRow, TimerRow)
 
 # How a timer is claimed: "skip" passes over one another daemon holds, "wait" waits for it
 # (PostgreSQL row locks; SQLite has one writer at a time anyway), "" reads it unlocked.
@@ -46,3 +46,7 @@ class CaseStore(Protocol):
     def store_notices(self, rows: Sequence[NoticeRow]) -> None: ...
     def erase(self, erasure: Erasure) -> None:
         """Replace the personal fields of a case, its log entries and its notices."""
+
+    # -- the API's idempotency keys ---------------------------------------------------------------
+    def idempotent_request(self, principal: str, key: str) -> IdempotentRequest | None: ...
+    def remember_request(self, row: IdempotentRequest) -> None: ...

@@ -107,10 +107,11 @@ def notice_json(n: NoticeRow) -> dict[str, Any]:
             "status": n.status, "seq": n.log_seq}
 
 
-def case_detail(db: Database, case_id: str, as_of: str | None = None
-                ) -> dict[str, Any] | None:
+def case_detail(db: Database, case_id: str, as_of: str | None = None,
+                version: int | None = None) -> dict[str, Any] | None:
     """One case as `show` prints it; with `as_of` (a UTC instant), as it stood then: its state
-    after the last entry effective by then, the timers pending then, the notices sent by then."""
+    after the last entry effective by then, the timers pending then, the notices sent by then.
+    With `version`, as it stood just after that entry (what one API request made of it)."""
     with db.read() as conn:
         q = Statements(db, conn)
         row = q.one(CASE, {"id": case_id})
@@ -125,10 +126,12 @@ def case_detail(db: Database, case_id: str, as_of: str | None = None
                                                 "case_id = :id ORDER BY log_seq, id",
                                                 {"id": case_id})]
     state: str | None = case.state
+    upto = version
     version, records = case.version, case.records
     shown = [timer_json(t) for t in timers]
-    if as_of is not None:
-        log = [e for e in log if e.effective_at <= as_of]
+    if as_of is not None or (upto is not None and upto < case.version):
+        log = [e for e in log if (as_of is None or e.effective_at <= as_of)
+               and (upto is None or e.seq <= upto)]
         version = log[-1].seq if log else 0
         state = log[-1].dest if log else None
         shown = [{**timer_json(t), "status": "pending",

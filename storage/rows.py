@@ -197,3 +197,19 @@ class Erasure:
     case_data: dict[str, JSON]
     records: dict[str, dict[str, JSON]]
     log_data: dict[int, str] = field(default_factory=dict)   # seq -> erased data text
+
+
+@dataclass(frozen=True, slots=True)
+class IdempotentRequest:
+    """An API request made under an `Idempotency-Key` (migration 10), and where it led: kept in
+    the transaction of the entry it made, so that a retry finds both or neither."""
+    principal: str                   # ROLE:NAME of the token that sent it
+    key: str
+    fingerprint: str                 # sha256 of the method, path and body
+    case_id: str
+    kind: str
+    state: str
+    version: int                     # the case's version (its entry's seq) it led to
+    trigger: str
+    effective_at: str
+    created_at: str

@@ -10,8 +10,8 @@ from typing import Any, Iterator, Mapping, Sequence
 from storage import jsontext
 from storage.db import Database
 from storage.protocol import Claim
-from storage.rows import (ERASED, CaseChange, CaseRow, ChainHead, Erasure, LogEntry,
-                          NewTimer, NoticeRow, TimerRow, by_name, columns, row_from)
+from storage.rows import (ERASED, CaseChange, CaseRow, ChainHead, Erasure, IdempotentRequest,
+                          LogEntry, NewTimer, NoticeRow, TimerRow, by_name, columns, row_from)
 from storage.statements import Statements
 
 
@@ -84,6 +84,10 @@ ERASE_LOG_ENTRY = ("UPDATE transition_log SET data = :data, data_salt = NULL, er
                    "WHERE case_id = :case_id AND seq = :seq")
 ERASE_NOTICES = ("UPDATE notices SET recipients = :recipients, subject = :subject, body = "
                  ":body, salt = NULL, erased = 1 WHERE case_id = :case_id")
+
+IDEMPOTENT_REQUEST = (f"SELECT {select_list(IdempotentRequest)} FROM idempotency_keys "
+                      "WHERE principal = :principal AND key = :key")
+INSERT_IDEMPOTENT_REQUEST = insert_into("idempotency_keys", columns(IdempotentRequest))
 
 LOCKS: dict[Claim, str] = {"": "", "skip": " FOR UPDATE SKIP LOCKED", "wait": " FOR UPDATE"}
 
@@ -168,6 +172,15 @@ class SqlCaseStore:
         # One parameter a column: psycopg will not type one bound to VARCHAR and TEXT at once.
         self.q.run(ERASE_NOTICES, {"case_id": erasure.case_id, "subject": ERASED,
                                    "body": ERASED, "recipients": json.dumps([ERASED])})
+
+    # -- the API's idempotency keys ----------------------------------------------------------------
+
+    def idempotent_request(self, principal: str, key: str) -> IdempotentRequest | None:
+        row = self.q.one(IDEMPOTENT_REQUEST, {"principal": principal, "key": key})
+        return row_from(IdempotentRequest, row) if row else None
+
+    def remember_request(self, row: IdempotentRequest) -> None:
+        self.q.run(INSERT_IDEMPOTENT_REQUEST, by_name(row))
 
 
 def _json_of(row: CaseRow | CaseChange) -> dict[str, str]:

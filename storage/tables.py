@@ -163,9 +163,10 @@ class ConsoleUser(SQLModel, table=True):
     """An account of the web console (`ast-engine user add`): auditors and operators, who read."""
     __tablename__ = "users"
     username: str = Field(primary_key=True)
-    role: str                           # auditor or operator
+    role: str                           # any role of DOMAIN.md but system (migration 10)
     password_hash: str                  # argon2id, salted: the password itself is never stored
     created_at: str
+    disabled_at: Optional[str] = None   # `user disable`: no login, no session (migration 10)
 
 
 class ConsoleSession(SQLModel, table=True):
@@ -192,6 +193,9 @@ class CaseSearch(SQLModel, table=True):
     person: str                         # the candidate's (or appointee's) name, as shown
     school: str                         # the school's name, as shown
     haystack: str = Field(sa_column=Column(Text, nullable=False))   # lower-cased, searched
+    # The parties the case binds (`ROLE:ID`), each between two SEPARATORs (storage/console.py),
+    # so that a headteacher's search and tasks read only their own cases (migration 10).
+    parties: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
 
 
 class CaseSearchHead(SQLModel, table=True):
@@ -199,3 +203,34 @@ class CaseSearchHead(SQLModel, table=True):
     __tablename__ = "case_search_head"
     id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     global_seq: int
+
+
+# -- the front door (migration 10) ---------------------------------------------------------------
+
+class ApiToken(SQLModel, table=True):
+    """A bearer token of the HTTP API (`ast-engine token add`): it acts as `role:name`. Only the
+    sha256 of the token is kept, so a copy of this table authenticates no one."""
+    __tablename__ = "api_tokens"
+    name: str = Field(primary_key=True)
+    role: str
+    token_sha256: str = Field(unique=True)
+    created_at: str
+    revoked_at: Optional[str] = None
+    last_used_at: Optional[str] = None
+
+
+class IdempotencyKey(SQLModel, table=True):
+    """A POST of the API that carried an `Idempotency-Key`: written in the transaction of the
+    entry it made, so that a retry finds either both or neither. `fingerprint` is the sha256 of
+    what was asked (method, path, body): the same key with another request is refused."""
+    __tablename__ = "idempotency_keys"
+    principal: str = Field(primary_key=True)    # ROLE:NAME of the token that sent it
+    key: str = Field(primary_key=True)
+    fingerprint: str
+    case_id: str
+    kind: str
+    state: str
+    version: int
+    trigger: str
+    effective_at: str
+    created_at: str

@@ -9,8 +9,8 @@ import pytest
 from storage import queries, tables
 from storage.hashchain import GENESIS
 from storage.queries import CaseDigest, NoticeDigest, TimerDigest
-from storage.rows import (CaseChange, CaseRow, ChainHead, LogEntry, NewTimer, NoticeRow,
-                          StoredEntry, TimerRow, by_name, columns, row_from)
+from storage.rows import (CaseChange, CaseRow, ChainHead, IdempotentRequest, LogEntry, NewTimer,
+                          NoticeRow, StoredEntry, TimerRow, by_name, columns, row_from)
 from tests.builders import HEADTEACHER
 
 
@@ -26,6 +26,7 @@ ROWS = [
     # the delivery lease is the outbox's own business (storage/outbox.py)
     (NoticeRow, tables.Notice, ["lease_until", "lease_owner"], []),
     (ChainHead, tables.ChainHead, ["id"], []),
+    (IdempotentRequest, tables.IdempotencyKey, [], []),
     # what the engine gives: the store sets the id, status, end and attempts
     (NewTimer, tables.Timer, ["id", "status", "ended_seq", "attempts", "last_error"], []),
     # what replay reads: no hashes, salts or erasure flag (`audit verify` checks those)

@@ -17,8 +17,8 @@ from storage.jsontext import ReadBackDict
 from storage.memory_store import MemoryCaseStore
 from storage.migrations import migrate
 from storage.protocol import CaseStore
-from storage.rows import (CaseChange, CaseRow, ChainHead, Erasure, LogEntry, NewTimer,
-                          NoticeRow)
+from storage.rows import (CaseChange, CaseRow, ChainHead, Erasure, IdempotentRequest, LogEntry,
+                          NewTimer, NoticeRow)
 from storage.sql_store import transaction
 from tests.conftest import postgres_schema
 
@@ -453,3 +453,18 @@ def test_on_postgresql_a_timer_another_transaction_claimed_is_skipped_or_waited_
             assert store.pending_timer(timer_id, "wait") is None   # fired by the holder
     finally:
         db.dispose()
+
+
+# -- the API's idempotency keys ----------------------------------------------------------------------
+
+def test_a_remembered_request_is_found_by_its_sender_and_key_only(stores):
+    asked = IdempotentRequest(principal="agency:nas", key="k-1", fingerprint="f" * 64,
+                              case_id="AST-1", kind="application", state="supported",
+                              version=2, trigger="support", effective_at=AT, created_at=AT)
+    with stores.transaction() as store:
+        assert store.idempotent_request("agency:nas", "k-1") is None
+        store.remember_request(asked)
+    with stores.transaction() as store:
+        assert store.idempotent_request("agency:nas", "k-1") == asked
+        assert store.idempotent_request("agency:other", "k-1") is None
+        assert store.idempotent_request("agency:nas", "k-2") is None

@@ -70,15 +70,10 @@ def fire(ctx: Context, args: FireArgs) -> int:
 def show(ctx: Context, args: ShowArgs) -> int:
     require_current(ctx.db)
     as_of = utc_iso(option_time("--as-of", args.as_of)) if args.as_of else None
-    detail = queries.case_detail(ctx.db, args.case, as_of)
+    from workflows.read.case_view import detail as case_detail
+    detail = case_detail(ctx.db, ctx.config, args.case, as_of)
     if detail is None:
         raise UnknownCaseError(f"no case {args.case!r}", case=args.case)
-    from functools import cache
-    from states.next_steps import NEXT
-    from workflows.read import lateness
-    lateness.annotate(detail["log"], cache(lambda: ctx.config.calendars().national()))
-    if not as_of:
-        detail["next"] = NEXT.get(detail["kind"], {}).get(detail["state"], [])
     if args.json:
         emit(detail)
     else:

@@ -37,8 +37,15 @@ from workflows.read.checkpoint import MAX_BYTES as CHECKPOINT_BYTES
 from workflows.read.checkpoint import NotACheckpointError, read_checkpoint
 from workflows.core.clock import Clock
 from workflows.core.config import Config
+from states.parties import may_see, sees_every_case
+from storage import users
 from workflows.console import statechart, views
+from workflows.console.acting import FrontDoor
+from workflows.console.api import create_api, problem
 from workflows.console.auth import COOKIE, Accounts, RateLimiter
+from workflows.core.calendar import local_date
+from workflows.engine import Engine
+from workflows.read.tasks import Viewer, tasks as tasks_of
 from workflows.core.times import day, london
 from workflows.core.times import TimeFormatError, utc_iso
 
@@ -50,6 +57,9 @@ LOGIN_CSRF = "ast_console_login"
 LOGIN_BODY = 8192   # bytes: a username and password at their limits, percent-encoded, fit
 PAGE_SIZE = 50
 KINDS = ("application", "review", "appointment")
+# The roles an operator may filter its task list by: those it keys forms in for.
+TASK_ROLES = ("candidate", "headteacher", "post_school", "la_coordinator", "agency", "assessor",
+              "review_coordinator", "review_officer")
 CASE_ID = re.compile(r"(?:app|rev|apt)-[0-9a-z]{10}")
 
 # No inline script or style anywhere: the console's one script and one style sheet are files.
@@ -118,9 +128,11 @@ def _environment() -> Environment:
 
 def create_app(db: Database, config: Config, clock: Clock, real: Clock,
                limiter: RateLimiter | None = None) -> Starlette:
-    """`clock`: the business clock (what is overdue); `real`: sessions and failed logins."""
+    """`clock`: the business clock (what is overdue, and the engine's now); `real`: recorded
+    times, sessions and failed logins."""
     env = _environment()
     accounts = Accounts(db, real, config.web.session_hours, limiter or RateLimiter(real))
+    door = FrontDoor(Engine(db, config, clock=clock, recorder=real))
 
     def render(request: Request, name: str, code: int = 200, **context: Any) -> HTMLResponse:
         session = getattr(request.state, "session", None)
@@ -136,6 +148,22 @@ def create_app(db: Database, config: Config, clock: Clock, real: Clock,
 
     def now() -> str:
         return utc_iso(clock.now())
+
+    def viewer_of(session: users.Session) -> Viewer:
+        return Viewer(session.role, session.username)
+
+    def visible_case(session: users.Session, case_id: str) -> None:
+        """A case this account may not see is, to it, no case at all: a 404, as for an id
+        that names no case (shared/CLI.md, "`/tasks`")."""
+        if not sees_every_case(session.role) and not may_see(
+                session.role, session.username, search_store.parties_of_case(db, case_id)):
+            raise HTTPException(404, f"no case {case_id!r}")
+
+    def whole_office(session: users.Session) -> None:
+        """Pages about every case (the audit, its export, the incidents) are for the roles
+        that see every case."""
+        if not sees_every_case(session.role):
+            raise HTTPException(403, f"the {session.role} role sees only its own cases")
 
     # -- logging in and out ---------------------------------------------------------------------
 
@@ -196,7 +224,8 @@ def create_app(db: Database, config: Config, clock: Clock, real: Clock,
     # -- the pages -------------------------------------------------------------------------------
 
     def search(request: Request) -> Response:
-        signed_in(request)
+        session = signed_in(request)
+        party = None if sees_every_case(session.role) else viewer_of(session).party
         p = request.query_params
         q = p.get("q", "")[:200]
         kind = p.get("kind") if p.get("kind") in KINDS else None
@@ -206,7 +235,7 @@ def create_app(db: Database, config: Config, clock: Clock, real: Clock,
         page = _page_number(p.get("page"))
         search_store.refresh_search(db)
         found = search_store.search(db, q, kind, state, overdue, now(), PAGE_SIZE,
-                                    (page - 1) * PAGE_SIZE)
+                                    (page - 1) * PAGE_SIZE, party)
         base = {k: v for k, v in (("q", q), ("kind", kind), ("state", state),
                                   ("overdue", "1" if overdue else None)) if v}
         return render(request, "search.html.j2", q=q, kind=kind, state=state, overdue=overdue,
@@ -214,8 +243,9 @@ def create_app(db: Database, config: Config, clock: Clock, real: Clock,
                       pages=_pages(found.total), query=lambda n: urlencode({**base, "page": n}))
 
     def case_page(request: Request) -> Response:
-        signed_in(request)
+        session = signed_in(request)
         case_id = request.path_params["case_id"]
+        visible_case(session, case_id)
         detail = queries.case_detail(db, case_id)
         if detail is None:
             raise HTTPException(404, f"no case {case_id!r}")
@@ -232,6 +262,7 @@ def create_app(db: Database, config: Config, clock: Clock, real: Clock,
     def audit_page(request: Request, checkpoint: tuple[int, str] | None = None,
                    problem: str | None = None) -> Response:
         session = signed_in(request)
+        whole_office(session)
         verdict = queries.verify_log(db, checkpoint)
         return render(request, "audit.html.j2", 400 if problem else 200, verdict=verdict,
                       checkpoint=checkpoint, problem=problem, csrf=session.csrf,
@@ -252,7 +283,7 @@ def create_app(db: Database, config: Config, clock: Clock, real: Clock,
         return await run_in_threadpool(audit_page, request, checkpoint, problem)
 
     def export(request: Request) -> Response:
-        signed_in(request)
+        whole_office(signed_in(request))
         p = request.query_params
         fmt = p.get("format", "csv")
         if fmt not in ("csv", "jsonl"):
@@ -270,7 +301,7 @@ def create_app(db: Database, config: Config, clock: Clock, real: Clock,
             "content-disposition": f'attachment; filename="{name}"'})
 
     def incidents(request: Request) -> Response:
-        signed_in(request)
+        whole_office(signed_in(request))
         p = request.query_params
         what = p.get("what") if p.get("what") in search_store.INCIDENT_KINDS else None
         page = _page_number(p.get("page"))
@@ -280,6 +311,21 @@ def create_app(db: Database, config: Config, clock: Clock, real: Clock,
         base = {"what": what} if what else {}
         return render(request, "incidents.html.j2", found=found, counts=counts, what=what,
                       page=page, pages=_pages(found.total), duties=views.duties(),
+                      query=lambda n: urlencode({**base, "page": n}))
+
+    def task_page(request: Request) -> Response:
+        session = signed_in(request)
+        viewer = viewer_of(session)
+        p = request.query_params
+        role = p.get("role") if session.role == "operator" and p.get("role") in TASK_ROLES \
+            else None
+        page = _page_number(p.get("page"))
+        search_store.refresh_search(db)
+        found = tasks_of(db, viewer, local_date(clock.now()), PAGE_SIZE, (page - 1) * PAGE_SIZE,
+                         role)
+        base = {"role": role} if role else {}
+        return render(request, "tasks.html.j2", found=found, role=role, roles=TASK_ROLES,
+                      viewer=viewer, page=page, pages=_pages(found.total),
                       query=lambda n: urlencode({**base, "page": n}))
 
     # -- errors ----------------------------------------------------------------------------------
@@ -293,6 +339,8 @@ def create_app(db: Database, config: Config, clock: Clock, real: Clock,
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
+        if request.url.path.startswith("/api/"):
+            return problem(exc.status_code, str(exc.detail))
         return render(request, "error.html.j2", exc.status_code, status=exc.status_code,
                       detail=exc.detail)
 
@@ -306,6 +354,8 @@ def create_app(db: Database, config: Config, clock: Clock, real: Clock,
         Route("/audit", audit_checkpoint, methods=["POST"]),
         Route("/audit/export", export, methods=["GET"]),
         Route("/incidents", incidents, methods=["GET"]),
+        Route("/tasks", task_page, methods=["GET"]),
+        Mount("/api/v1", routes=create_api(db, config, clock, real, door)),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
     app = Starlette(routes=routes, exception_handlers={LoginRequired: login_required,

@@ -22,7 +22,9 @@ from workflows.core.times import london, utc_iso
 
 log = logging.getLogger("ast_engine.console")
 
-ROLES = ("auditor", "operator")
+# Every role of DOMAIN.md but `system` (the engine's own timers): an account acts as ROLE:NAME.
+ROLES = ("candidate", "headteacher", "post_school", "la_coordinator", "agency", "assessor",
+         "review_coordinator", "review_officer", "operator", "auditor")
 COOKIE = "ast_console"
 # Longer input is refused before any work: names are at most 64 characters (`user add`), and
 # argon2 would take a password of any length, slowly.
@@ -250,6 +252,11 @@ class Accounts:
         if not ok or user is None:
             log.warning("failed login for %s from %s", shown(username), shown_address(address))
             return LoginResult(None, None, "Wrong username or password.", 401)
+        if user.disabled_at is not None:
+            # Said only to the one who knows the password: it tells a guesser nothing.
+            log.warning("login refused for %s from %s: the account is disabled",
+                        shown(username), shown_address(address))
+            return LoginResult(None, None, "This account is disabled.", 403)
         self.limiter.succeeded(reserved)
         token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(24)
         now = self.clock.now()
@@ -277,3 +284,42 @@ class Accounts:
     def logout(self, token: str, who: str, address: str) -> None:
         users.end_session(self.db, token_sha256(token))
         log.info("logout: %s from %s", who, shown_address(address))
+
+
+@dataclass(frozen=True)
+class Bearer:
+    """What an API token authenticates: the party it acts as."""
+    name: str
+    role: str
+
+
+def new_token() -> str:
+    """A bearer token: 256 random bits, with a prefix that says what it is when it turns up in
+    a file or a secret scanner's report."""
+    return "ast_" + secrets.token_urlsafe(32)
+
+
+class Tokens:
+    """The API's bearer tokens against one database: each use is logged (the service log, never
+    the hash chain), a failed one with no more than the token's first characters."""
+
+    def __init__(self, db: Database, clock: Clock):
+        self.db, self.clock = db, clock
+        self._noted: dict[str, str] = {}   # token name -> the minute its use was last written
+
+    def bearer(self, header: str | None, address: str) -> Bearer | None:
+        if not header or not header.startswith("Bearer ") or len(header) > 200:
+            return None
+        sent = header[len("Bearer "):].strip()
+        found = users.token(self.db, token_sha256(sent)) if sent else None
+        if found is None:
+            log.warning("api: refused a bearer token %s from %s", shown(sent[:8] + "..."),
+                        shown_address(address[:64]))
+            return None
+        minute = utc_iso(self.clock.now())[:16]
+        if self._noted.get(found.name) != minute:   # a write a minute, not one a request
+            users.token_used(self.db, found.name, minute)
+            self._noted[found.name] = minute
+        log.info("api: token %s (%s) from %s", found.name, found.role,
+                 shown_address(address[:64]))
+        return Bearer(found.name, found.role)

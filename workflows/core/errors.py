@@ -42,5 +42,14 @@ class EffectiveTimeError(RefusedError):
     pass
 
 
+class LaterEntryError(EffectiveTimeError):
+    """An event keyed in late that would pass over another person's entry, or that a standing
+    timer entry leaves no longer allowed: the log as it stands refuses it (the API's 409)."""
+
+
 class ConcurrentChangeError(RefusedError):
     pass
+
+
+class IdempotencyKeyReusedError(RefusedError):
+    """An `Idempotency-Key` sent again with another request: what the first one did stands."""

@@ -24,6 +24,7 @@ May import: core, notifications, storage, states. Never read or an adapter.
     engine/retention.py     which closed cases are due for erasure
     engine/replay.py        rebuild a case from its log and compare it with what is stored
     engine/context.py       what a command runs with: database, configuration, clocks
+    engine/idempotency.py   an API request sent twice under one key writes once
 """
 from __future__ import annotations
 
@@ -43,6 +44,7 @@ from workflows.core.deadlines import calendar_in_force, compute_from
 from workflows.engine import steps, timers
 from workflows.engine.actors import SYSTEM, Actor, refuse_unreadable_id
 from workflows.engine.apply import Setting
+from workflows.engine.idempotency import Idempotency, earlier, remember
 from workflows.core.calendar import WorkingCalendar
 from workflows.engine.modes import Live, Mode, new_case_id
 from workflows.engine.outcome import Outcome
@@ -54,7 +56,8 @@ from workflows.core.errors import RefusedError, RoleNotAllowedError, UnknownTrig
 from workflows.core import text
 from workflows.core.times import utc_iso
 
-__all__ = ["Engine", "Actor", "SYSTEM", "Outcome", "ROLES", "TIMER_ATTEMPTS", "new_case_id"]
+__all__ = ["Engine", "Actor", "SYSTEM", "Outcome", "ROLES", "TIMER_ATTEMPTS", "new_case_id",
+           "Idempotency"]
 
 
 class Engine:
@@ -87,7 +90,8 @@ class Engine:
     # -- the public operations, each one unit of work ----------------------------------------------
 
     def open(self, kind: str, actor: Actor, data: Mapping[str, Any] | None,
-             effective_at: datetime | None = None, on_behalf_of: Actor | None = None) -> Outcome:
+             effective_at: datetime | None = None, on_behalf_of: Actor | None = None,
+             idempotency: Idempotency | None = None) -> Outcome:
         process = PROCESSES.get(kind) if isinstance(kind, str) else None
         if process is None:
             raise UnknownTriggerError(
@@ -104,11 +108,18 @@ class Engine:
                           actor=actor, on_behalf_of=on_behalf_of, data=data or {},
                           effective_at=effective_at)
         with self.work() as work:
-            return steps.open_case(self.step(work), process, request)
+            repeated = idempotency and earlier(work, idempotency)
+            if repeated:
+                return repeated
+            outcome = steps.open_case(self.step(work), process, request)
+            if idempotency:
+                remember(work, idempotency, outcome)
+            return outcome
 
     def fire(self, case_id: str, trigger: str, actor: Actor,
              data: Mapping[str, Any] | None = None, effective_at: datetime | None = None,
-             on_behalf_of: Actor | None = None, expected_version: int | None = None) -> Outcome:
+             on_behalf_of: Actor | None = None, expected_version: int | None = None,
+             idempotency: Idempotency | None = None) -> Outcome:
         for name, value in (("case", case_id), ("trigger", trigger)):
             why = text.problem(value, name=True) if isinstance(value, str) else "not text"
             if why:
@@ -121,7 +132,12 @@ class Engine:
                           data=data or {}, effective_at=effective_at,
                           expected_version=expected_version)
         with self.work() as work:
+            repeated = idempotency and earlier(work, idempotency)
+            if repeated:
+                return repeated
             outcome = steps.fire(self.step(work), request)
+            if idempotency:
+                remember(work, idempotency, outcome)
         if trigger == "erase_personal_data":
             self.db.flush_erased()
         return outcome

@@ -11,6 +11,7 @@ from states.spec import Process
 from storage.protocol import CaseStore
 from storage.rows import CaseRow, LogEntry, TimerRow
 from workflows.core.errors import (ConcurrentChangeError, EffectiveTimeError, InvalidDataError,
+                                   LaterEntryError,
                                    NotAllowedInStateError, RefusedError, UnknownCaseError,
                                    UnknownTriggerError)
 from workflows.engine.actors import Actor
@@ -88,7 +89,7 @@ def refuse_passing_a_person(stored: CaseRow, trigger: str, when: str,
     for e in passed:
         if not e.trigger.startswith("timer:"):
             who = e.actor + (f" for {e.on_behalf_of}" if e.on_behalf_of else "")
-            raise EffectiveTimeError(
+            raise LaterEntryError(
                 f"{trigger} effective {when} would come before entry {e.seq} of case "
                 f"{stored.id} ({e.trigger} by {who}, effective {e.effective_at}): a form keyed "
                 "in late may pass over timers only, never another person's entry; key it in "

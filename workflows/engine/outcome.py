@@ -16,6 +16,7 @@ class Outcome:
     effective_at: datetime
     warnings: list[str] = field(default_factory=list)
     linked: list["Outcome"] = field(default_factory=list)
+    repeated: bool = False   # an idempotent retry: what the first request did, nothing written
 
     def as_json(self) -> dict[str, Any]:
         """The JSON shape of `open` and `fire` (shared/CLI.md)."""

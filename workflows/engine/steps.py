@@ -20,7 +20,8 @@ from storage.hashchain import GENESIS
 from storage.rows import CaseRow, LogEntry, TimerRow
 from workflows.core.calendar import local_date
 from workflows.core.deadlines import calendar_in_force, compute_from
-from workflows.core.errors import (EffectiveTimeError, GuardFailedError, NotAllowedInStateError,
+from workflows.core.errors import (EffectiveTimeError, GuardFailedError, LaterEntryError,
+                                   NotAllowedInStateError,
                                    UnknownTriggerError)
 from workflows.core.times import utc_iso
 from workflows.engine import admit
@@ -181,7 +182,7 @@ def late_keyed(step: Step, request: Request, stored: CaseRow, at: datetime, fact
         return fire(step, request.but(effective_at=at, expected_version=None), judged=True)
     except NotAllowedInStateError:
         moved = [e for e in standing if e.source != e.dest] or standing or passed
-        raise EffectiveTimeError(
+        raise LaterEntryError(
             f"{trigger} effective {when} cannot be applied: timer entry {moved[-1].seq} "
             f"({moved[-1].trigger}, effective {moved[-1].effective_at}) stands and left the "
             f"case in {moved[-1].dest}, from which {trigger} is not allowed",

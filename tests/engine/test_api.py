@@ -1,0 +1,269 @@
+"""The HTTP API under /api/v1 (shared/CLI.md, "HTTP API"), through Starlette's test client on
+SQLite and PostgreSQL: bearer tokens, the statuses of refusals as RFC 9457 problems, parties
+bound to their cases, idempotent retries and stale versions that write nothing."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from starlette.testclient import TestClient
+
+from storage import users
+from tests.builders import ASSESSOR, FUNDING, application_data
+from workflows.console.app import create_app
+from workflows.console.auth import new_token, token_sha256
+from workflows.core.clock import FixedClock
+from workflows.core.config import Config
+from workflows.core.times import parse_instant, utc_iso
+
+PROBLEM = "application/problem+json"
+
+
+class Api:
+    def __init__(self, driver):
+        self.driver, self.db = driver, driver.engine.db
+        self.real = FixedClock(parse_instant("2027-01-04T10:00"))
+        self.client = TestClient(create_app(self.db, Config(), driver.clock, self.real),
+                                 base_url="http://testserver", follow_redirects=False)
+        self.tokens: dict[str, str] = {}
+
+    def token(self, name: str, role: str) -> str:
+        if name not in self.tokens:
+            made = new_token()
+            assert users.add_token(self.db, name, role, token_sha256(made),
+                                   utc_iso(self.real.now()))
+            self.tokens[name] = made
+        return self.tokens[name]
+
+    def headers(self, name: str | None, **more: str) -> dict[str, str]:
+        found = {f"authorization": f"Bearer {self.tokens[name]}"} if name else {}
+        return {**found, **more}
+
+    def get(self, path: str, who: str | None = None, **kw):
+        return self.client.get(path, headers=self.headers(who), **kw)
+
+    def post(self, path: str, who: str | None, body=None, **headers: str):
+        content = body if isinstance(body, (bytes, str)) else json.dumps(body or {})
+        return self.client.post(path, content=content, headers=self.headers(
+            who, **{"content-type": "application/json", **headers}))
+
+    def count(self, table: str) -> int:
+        return self.driver.count(table)
+
+
+@pytest.fixture
+def api(driver, clock) -> Api:
+    clock.set(parse_instant("2027-01-04T09:00"))
+    made = Api(driver)
+    made.token("tom.reed", "headteacher")
+    made.token("other.head", "headteacher")
+    made.token("nas", "agency")
+    made.token("it.desk", "operator")
+    made.token("ann", "auditor")
+    return made
+
+
+def opened(api: Api, who: str = "tom.reed", **body) -> dict:
+    response = api.post("/api/v1/cases", who, {"kind": "application",
+                                               "data": application_data(), **body})
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def test_a_headteacher_token_opens_an_application_bound_to_its_own_party(api):
+    response = api.post("/api/v1/cases", "tom.reed", {"kind": "application",
+                                                      "data": application_data()})
+    assert response.status_code == 201
+    case = response.json()
+    assert response.headers["location"] == f"/api/v1/cases/{case['case']}"
+    assert case["state"] == "received" and case["version"] == 1
+    assert case["log"][0]["actor"] == "headteacher:tom.reed"
+    assert case["data"]["headteacher"]["id"] == "tom.reed"
+    # the same shape as `show --json`, with what may come next
+    assert {"timers", "notices", "records", "next"} <= set(case)
+
+
+def test_no_token_or_a_wrong_one_is_401_as_a_problem(api):
+    for headers in ({}, {"authorization": "Bearer ast_nothing"}, {"authorization": "Basic x"}):
+        response = api.client.get("/api/v1/cases", headers=headers)
+        assert response.status_code == 401
+        assert response.headers["content-type"].startswith(PROBLEM)
+        assert response.headers["www-authenticate"].startswith("Bearer")
+        assert response.json()["status"] == 401 and response.json()["detail"]
+
+
+def test_another_headteacher_gets_404_for_the_case_and_never_finds_it(api):
+    case = opened(api)["case"]
+    assert api.get(f"/api/v1/cases/{case}", "other.head").status_code == 404
+    assert api.get("/api/v1/cases", "other.head").json() == []
+    assert [r["case"] for r in api.get("/api/v1/cases", "tom.reed").json()] == [case]
+    fired = api.post(f"/api/v1/cases/{case}/triggers/support", "other.head",
+                     {"data": {"evaluation": "Strong."}})
+    assert fired.status_code == 404
+    assert api.get("/api/v1/tasks", "other.head").json()["tasks"] == []
+
+
+def test_the_bound_headteacher_sees_its_task_with_the_due_date_and_working_days_left(api):
+    case = opened(api)["case"]
+    found = api.get("/api/v1/tasks", "tom.reed").json()
+    assert found["total"] == 1
+    row = found["tasks"][0]
+    assert row["case"] == case
+    support = next(t for t in row["tasks"] if t["trigger"] == "support")
+    # 20 working days after Mon 4 January 2027 is Mon 1 February; 19 after today are left
+    assert support["due"]["timer"] == "headteacher_deadline"
+    assert support["due"]["due"] == "2027-02-01"
+    assert support["due"]["days_left"] == 20 and support["due"]["overdue"] is False
+
+
+def test_an_operator_sees_every_partys_tasks_and_can_filter_by_role(api):
+    opened(api)
+    every = api.get("/api/v1/tasks", "it.desk").json()
+    assert every["total"] == 1
+    roles = {r for t in every["tasks"][0]["tasks"] for r in t["roles"]}
+    assert {"headteacher", "candidate", "la_coordinator"} <= roles
+    only = api.get("/api/v1/tasks?role=candidate", "it.desk").json()["tasks"][0]["tasks"]
+    assert [t["trigger"] for t in only] == ["withdraw"]
+
+
+def test_a_fired_trigger_answers_201_with_the_case_and_the_refusals_have_their_statuses(api):
+    case = opened(api)["case"]
+    support = api.post(f"/api/v1/cases/{case}/triggers/support", "tom.reed",
+                       {"data": {"evaluation": "Strong practice."}, "expected_version": 1})
+    assert support.status_code == 201 and support.json()["state"] == "supported"
+    statuses = {
+        # the machine refuses: supported already
+        409: api.post(f"/api/v1/cases/{case}/triggers/support", "tom.reed",
+                      {"data": {"evaluation": "Again."}}),
+        # a role that may not
+        403: api.post(f"/api/v1/cases/{case}/triggers/submit_to_agency", "nas", FUNDING
+                      and {"data": FUNDING}),
+        # no such trigger, no such case
+        404: api.post(f"/api/v1/cases/{case}/triggers/no_such_thing", "tom.reed", {}),
+        422: api.post(f"/api/v1/cases/{case}/triggers/submit_to_agency", "tom.reed",
+                      {"data": {"funding_declaration": {"source": "nowhere"}}}),
+    }
+    for status, response in statuses.items():
+        assert response.status_code == status, (status, response.text)
+        assert response.headers["content-type"].startswith(PROBLEM)
+        assert response.json()["title"] and response.json()["detail"]
+    assert api.post("/api/v1/cases/app-0000000000/triggers/support", "tom.reed",
+                    {"data": {"evaluation": "x"}}).status_code == 404
+    assert api.get(f"/api/v1/cases/{case}", "tom.reed").json()["version"] == 2
+
+
+def test_an_auditor_reads_but_its_post_is_403(api):
+    case = opened(api)["case"]
+    assert api.get(f"/api/v1/cases/{case}", "ann").status_code == 200
+    refused = api.post(f"/api/v1/cases/{case}/triggers/withdraw", "ann", {})
+    assert refused.status_code == 403
+    assert api.get(f"/api/v1/cases/{case}", "ann").json()["version"] == 1
+
+
+def test_an_idempotent_retry_answers_the_first_result_and_writes_nothing_more(api):
+    first = api.post("/api/v1/cases", "tom.reed", {"kind": "application",
+                                                   "data": application_data()},
+                     **{"idempotency-key": "ast1-2027-0001"})
+    assert first.status_code == 201
+    before = (api.count("cases"), api.count("transition_log"), api.count("notices"))
+    again = api.post("/api/v1/cases", "tom.reed", {"kind": "application",
+                                                   "data": application_data()},
+                     **{"idempotency-key": "ast1-2027-0001"})
+    assert again.status_code == 201 and again.json() == first.json()
+    assert again.headers["idempotent-replayed"] == "true"
+    assert (api.count("cases"), api.count("transition_log"), api.count("notices")) == before
+    other = api.post("/api/v1/cases", "tom.reed", {"kind": "application",
+                                                   "data": application_data(
+                                                       supporting_evidence="more")},
+                     **{"idempotency-key": "ast1-2027-0001"})
+    assert other.status_code == 422 and "another request" in other.json()["detail"]
+    # keys are each sender's own: another token's same key is a new request
+    mine = api.post("/api/v1/cases", "other.head", {"kind": "application",
+                                                    "data": application_data()},
+                    **{"idempotency-key": "ast1-2027-0001"})
+    assert mine.status_code == 201 and mine.json()["case"] != first.json()["case"]
+
+
+def test_an_idempotent_retry_of_a_trigger_after_the_case_moved_on_answers_the_first(api):
+    case = opened(api)["case"]
+    path = f"/api/v1/cases/{case}/triggers/support"
+    body = {"data": {"evaluation": "Strong."}}
+    first = api.post(path, "tom.reed", body, **{"idempotency-key": "k1"})
+    api.post(f"/api/v1/cases/{case}/triggers/submit_to_agency", "tom.reed", {"data": FUNDING})
+    again = api.post(path, "tom.reed", body, **{"idempotency-key": "k1"})
+    assert again.status_code == 201
+    assert again.json()["version"] == 2 and again.json()["state"] == "supported"
+    assert again.json() == first.json()
+    assert api.get(f"/api/v1/cases/{case}", "tom.reed").json()["version"] == 3
+
+
+def test_a_stale_expected_version_is_409_and_writes_nothing(api):
+    case = opened(api)["case"]
+    before = api.count("transition_log")
+    stale = api.post(f"/api/v1/cases/{case}/triggers/support", "tom.reed",
+                     {"data": {"evaluation": "Strong."}, "expected_version": 7})
+    assert stale.status_code == 409
+    assert api.count("transition_log") == before
+
+
+def test_an_operator_keys_a_form_in_late_for_a_headteacher_as_the_cli_would(api, clock):
+    case = opened(api)["case"]
+    clock.set(parse_instant("2027-01-07T11:00"))   # the paper form came on Tuesday
+    keyed = api.post(f"/api/v1/cases/{case}/triggers/support", "it.desk",
+                     {"data": {"evaluation": "Strong."}, "on_behalf_of": "headteacher:tom.reed",
+                      "effective_at": "2027-01-05T09:30"})
+    assert keyed.status_code == 201, keyed.text
+    entry = keyed.json()["log"][-1]
+    assert entry["actor"] == "operator:it.desk"
+    assert entry["for"] == "headteacher:tom.reed"
+    assert entry["effective_at"] == "2027-01-05T09:30:00+00:00"
+    wrong = api.post(f"/api/v1/cases/{case}/triggers/submit_to_agency", "it.desk",
+                     {"data": FUNDING, "on_behalf_of": "headteacher:other.head"})
+    assert wrong.status_code == 403 and "headteacher:tom.reed" in wrong.json()["detail"]
+
+
+@pytest.mark.parametrize("body, status", [
+    (b"{not json", 422), (b"[1, 2]", 422), (b'{"data": 5}', 422),
+    (b'{"data": {}, "surprise": 1}', 422), (b'{"expected_version": "3"}', 422),
+    (b'{"effective_at": "yesterday"}', 422), (b'{"effective_at": "2099-01-01"}', 422),
+    (b'{"on_behalf_of": "nobody"}', 422), (b"\xff\xfe", 422),
+    (b'{"data": {"a": 1, "a": 2}}', 422), (b"[" * 5000, 422),
+])
+def test_a_body_no_client_should_send_is_refused_with_a_problem_never_a_500(api, body, status):
+    case = opened(api)["case"]
+    response = api.post(f"/api/v1/cases/{case}/triggers/support", "tom.reed", body)
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith(PROBLEM)
+
+
+def test_a_body_over_the_limits_is_413_before_it_is_read(api):
+    case = opened(api)["case"]
+    huge = json.dumps({"data": {"evaluation": "x" * (2 << 20)}})
+    response = api.post(f"/api/v1/cases/{case}/triggers/support", "tom.reed", huge)
+    assert response.status_code == 413
+
+
+def test_a_revoked_token_and_a_disabled_accounts_token_are_401_at_once(api):
+    assert api.get("/api/v1/cases", "nas").status_code == 200
+    users.revoke_token(api.db, "nas", utc_iso(api.real.now()))
+    assert api.get("/api/v1/cases", "nas").status_code == 401
+    users.add_user(api.db, "tom.reed", "headteacher", "x", utc_iso(api.real.now()))
+    users.disable_user(api.db, "tom.reed", utc_iso(api.real.now()))
+    assert api.get("/api/v1/cases", "tom.reed").status_code == 401
+
+
+def test_the_openapi_document_has_a_request_schema_for_every_trigger_a_person_fires(api):
+    doc = api.client.get("/api/v1/openapi.json").json()
+    assert doc["openapi"].startswith("3.1")
+    paths = doc["paths"]
+    support = paths["/api/v1/cases/{case_id}/triggers/support"]["post"]
+    data = support["requestBody"]["content"]["application/json"]["schema"]["properties"]["data"]
+    assert data == {"$ref": "#/components/schemas/Evaluation"} or "$ref" in data
+    scheduled = paths["/api/v1/cases/{case_id}/triggers/schedule_assessment"]["post"]
+    ref = scheduled["requestBody"]["content"]["application/json"]["schema"]["properties"][
+        "data"]["$ref"].rsplit("/", 1)[1]
+    assert set(doc["components"]["schemas"][ref]["required"]) == {"assessment_date", "assessor"}
+    assert not any("timer:" in p for p in paths)
+    for status in ("401", "403", "404", "409", "413", "422"):
+        assert status in support["responses"]
+
