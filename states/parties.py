@@ -51,7 +51,7 @@ def parties_of(kind: str, data: Mapping[str, Any], records: Mapping[str, Any],
             expected = party.expected(recorded)   # type: ignore[arg-type]
         except (KeyError, TypeError, AttributeError):
             expected = None   # an erased or older case records no one
-        if expected and _text(expected.get("id")):
+        if isinstance(expected, Mapping) and _text(expected.get("id")):
             found.add(f"{party.role}:{_text(expected['id'])}")
     email = _text((data.get("candidate") or {}).get("email")
                   if isinstance(data.get("candidate"), Mapping) else None)

@@ -24,7 +24,7 @@ class Api:
         self.driver, self.db = driver, driver.engine.db
         self.real = FixedClock(parse_instant("2027-01-04T10:00"))
         self.client = TestClient(create_app(self.db, Config(), driver.clock, self.real),
-                                 base_url="http://testserver", follow_redirects=False)
+                                 base_url="http://localhost", follow_redirects=False)
         self.tokens: dict[str, str] = {}
 
     def token(self, name: str, role: str) -> str:

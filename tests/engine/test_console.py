@@ -44,7 +44,7 @@ class Console:
         self.real = FixedClock(parse_instant("2027-03-01T10:00"))
         users.add_user(self.db, "ann", "auditor", password_hash(), utc_iso(self.real.now()))
         self.app = create_app(self.db, config or Config(), driver.clock, self.real)
-        self.client = TestClient(self.app, base_url="http://testserver",
+        self.client = TestClient(self.app, base_url="http://localhost",
                                  follow_redirects=False)
 
     def login(self, username: str = "ann", password: str = PASSWORD, client=None):
@@ -92,9 +92,27 @@ def test_a_login_opens_a_session_in_an_httponly_strict_cookie(console, caplog):
     cookie = next(v for k, v in response.headers.multi_items()
                   if k == "set-cookie" and v.startswith("ast_console="))
     assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Max-Age=28800" in cookie
-    assert "Secure" not in cookie      # plain http here; over https it is Secure
+    assert "Secure" not in cookie      # plain http on loopback here
     assert console.get("/").status_code == 200
     assert "login: ann (auditor) from testclient" in caplog.text
+
+
+@pytest.mark.parametrize("base_url", ["http://console.la.example.org", "http://10.0.0.7:8080",
+                                      "https://localhost"])
+def test_the_session_cookie_is_secure_anywhere_but_plain_http_on_loopback(console, base_url):
+    client = TestClient(console.app, base_url=base_url, follow_redirects=False)
+    form = client.get("/login")
+    login_cookie = form.headers["set-cookie"]
+    assert "Secure" in login_cookie and "HttpOnly" in login_cookie
+    csrf = re.search(r'name="csrf" value="([^"]+)"', form.text).group(1)
+    client.cookies.set("ast_console_login", form.cookies.get("ast_console_login") or
+                       re.search(r"ast_console_login=([^;]+)", login_cookie).group(1))
+    response = client.post("/login", data={"username": "ann", "password": PASSWORD,
+                                            "csrf": csrf})
+    assert response.status_code == 303, response.text
+    session = next(v for k, v in response.headers.multi_items()
+                   if k == "set-cookie" and v.startswith("ast_console="))
+    assert "Secure" in session and "HttpOnly" in session and "SameSite=strict" in session
 
 
 def test_a_wrong_password_is_refused_and_logged_and_so_is_an_unknown_name(console, caplog):
@@ -214,7 +232,7 @@ def test_a_page_that_fails_inside_the_console_is_a_500_with_the_same_headers(sig
         raise RuntimeError("a fault in the console")
     monkeypatch.setattr(console_app.queries, "verify_log", broken)
     caplog.set_level(logging.ERROR, logger="ast_engine.console")
-    client = TestClient(signed_in.app, base_url="http://testserver", follow_redirects=False,
+    client = TestClient(signed_in.app, base_url="http://localhost", follow_redirects=False,
                         raise_server_exceptions=False, cookies=signed_in.client.cookies)
     failed = client.get("/audit")
     assert failed.status_code == 500

@@ -173,7 +173,7 @@ def create_app(db: Database, config: Config, clock: Clock, real: Clock,
         response = render(request, "login.html.j2", status, message=message, csrf=token,
                           username=username, next=_safe_next(request.query_params.get("next")))
         response.set_cookie(LOGIN_CSRF, token, httponly=True, samesite="strict",
-                            secure=request.url.scheme == "https", path="/login")
+                            secure=_secure(request), path="/login")
         return response
 
     def login_page(request: Request) -> Response:
@@ -205,7 +205,7 @@ def create_app(db: Database, config: Config, clock: Clock, real: Clock,
         response = RedirectResponse(target, status_code=303)
         response.set_cookie(COOKIE, result.token, max_age=int(accounts.lifetime.total_seconds()),
                             httponly=True, samesite="strict", path="/",
-                            secure=request.url.scheme == "https")
+                            secure=_secure(request))
         response.delete_cookie(LOGIN_CSRF, path="/login", httponly=True, samesite="strict")
         return response
 
@@ -362,6 +362,27 @@ def create_app(db: Database, config: Config, clock: Clock, real: Clock,
                                                        HTTPException: http_error})
     app.add_middleware(SecurityHeaders)
     return app
+
+
+def _secure(request: Request) -> bool:
+    """Whether the session's cookies are marked Secure: always but on this machine's own
+    loopback address over plain HTTP (the one place a browser reaches the console without TLS,
+    and where no one on the network can read the cookie). On any other address the browser
+    sends them back over HTTPS only, so a console exposed without TLS cannot leak a session."""
+    if request.url.scheme == "https":
+        return True
+    server = request.scope.get("server") or ("", 0)
+    return not _loopback(str(server[0]))
+
+
+def _loopback(host: str) -> bool:
+    import ipaddress
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def _safe_next(target: str | None) -> str | None:

@@ -160,7 +160,9 @@ def document() -> dict[str, Any]:
                      "parameters": [IDEMPOTENCY],
                      "requestBody": {"required": True, "content": {"application/json": {
                          "schema": {"oneOf": [_envelope(data_of(m), kind)
-                                              for kind, m in sorted(opened.items())]}}}},
+                                              for kind, m in sorted(opened.items())]},
+                         "examples": {kind: {"value": {"kind": kind, "data": _example(kind)}}
+                                      for kind in sorted(opened)}}}},
                      "responses": _answers(201, {"$ref": REF.format(model="Case")}, WRITES)}},
         f"{PREFIX}/cases/{{case_id}}": {
             "get": {"summary": "one case, as `show --json`", "operationId": "showCase",
@@ -187,7 +189,9 @@ def document() -> dict[str, Any]:
             "summary": f"{trigger.replace('_', ' ')} ({', '.join(sorted(kinds))})",
             "operationId": f"fire_{trigger}", "parameters": [CASE_ID, IDEMPOTENCY],
             "requestBody": {"required": False,
-                            "content": {"application/json": {"schema": _envelope(data)}}},
+                            "content": {"application/json": {
+                                "schema": _envelope(data),
+                                "example": {"data": _example(trigger)}}}},
             "responses": _answers(201, {"$ref": REF.format(model="Case")}, WRITES)}}
     return {"openapi": "3.1.0",
             "info": {"title": "AST case engine", "version": "1",
@@ -198,6 +202,12 @@ def document() -> dict[str, Any]:
                 "bearer": {"type": "http", "scheme": "bearer",
                            "description": "ast-engine token add NAME --role ROLE"}}},
             "security": [{"bearer": []}]}
+
+
+def _example(name: str) -> dict[str, Any]:
+    """As `ast-engine example NAME` prints it: what a form is prefilled with."""
+    from states.examples import example
+    return example(name)[0]
 
 
 def _kinds() -> list[str]:

