@@ -127,7 +127,7 @@ class ScheduleAssessment(Data):
 
 
 class UnmetStandards(Data):
-    unmet_standards: list[str] = Field(
+    unmet_standards: list[standards.Code] = Field(
         min_length=1, description="The standards not met (at least one, of those assessed "
                                   "externally at the candidate's career stage)")
 
