@@ -96,7 +96,7 @@ class FormField:
     hint: str = ""
 
 
-# -- which model a form is made from ---------------------------------------------------------------
+# -- which model a form is made from -----------------------------------------------------------
 
 def model_for_trigger(kind: str, trigger: str, state: str | None = None) -> type[BaseModel] | None:
     """The data model of `trigger` on a case of `kind` (None: it takes no data), as the engine
@@ -144,7 +144,7 @@ def allowed_standards(case_data: Mapping[str, Any], nation: str) -> tuple[str, .
     return standards.externally_assessed(str(stage), nation)
 
 
-# -- what a key's type is, as a form sees it -----------------------------------------------------
+# -- what a key's type is, as a form sees it ---------------------------------------------------
 
 @dataclass(frozen=True)
 class _Shape:
@@ -157,26 +157,25 @@ class _Shape:
     boolean: bool = False
 
 
-def _members(tp: Any) -> tuple[Any, list[Any], bool]:
-    """A type without its `Annotated` wrappers and `None`: (the type, its metadata, whether
-    None is allowed). A union of several types is read as its first."""
+def _unwrapped(tp: Any) -> tuple[Any, list[Any]]:
+    """A type without its `Annotated` wrappers and without `None` (whether a key may be left
+    out is its FieldInfo's to say): the type and the metadata it was wrapped in. A union of
+    several types is read as its first."""
     metadata: list[Any] = []
-    optional = False
     while True:
         origin = typing.get_origin(tp)
         if origin is typing.Annotated:
             tp, *meta = typing.get_args(tp)
             metadata.extend(meta)
         elif origin is Union or origin is types.UnionType:
-            members = [a for a in typing.get_args(tp) if a is not type(None)]
-            optional = optional or len(members) < len(typing.get_args(tp))
-            tp = members[0]
+            tp = [a for a in typing.get_args(tp) if a is not type(None)][0]
         else:
-            return tp, metadata, optional
+            return tp, metadata
 
 
 def _shape(tp: Any, metadata: Sequence[Any] = ()) -> _Shape:
-    tp, more, _ = _members(tp)
+    """How a key of type `tp` (with the metadata pydantic split off it) is offered."""
+    tp, more = _unwrapped(tp)
     meta = [*metadata, *more]
     origin = typing.get_origin(tp)
     if origin is Literal:
@@ -327,7 +326,7 @@ def _as_text(value: Any) -> str:
     return str(value)
 
 
-# -- the way back: a submitted form to data ---------------------------------------------------------
+# -- the way back: a submitted form to data ----------------------------------------------------
 
 def data_from_form(model: type[BaseModel] | None,
                    form: Mapping[str, Sequence[str]]) -> dict[str, Any]:
