@@ -48,26 +48,35 @@ FundingSource = Literal["school_development_grant", "school", "group", "local_fo
 # -- the data each trigger needs ------------------------------------------------------------------
 
 class Post(Data):
-    school: Line
-    email: Email | None = None
-    advertisement: Literal["internal", "external"]
-    appointment: str | None = None
+    school: Line = Field(description="Name of the school advertising the post")
+    email: Email | None = Field(None, description="Email address of the post school (needed "
+                                                  "for an externally advertised post)")
+    advertisement: Literal["internal", "external"] = Field(
+        description="How the post is advertised: within the school or LA (internal), or "
+                    "openly (external)")
+    appointment: str | None = Field(None, description="Case id of the post's appointment "
+                                                      "case, when there is one")
 
 
 class Headteacher(Person):
     """The headteacher the AST1 reached; `id` is the opener's own (recorded by the engine when
     not given), the one bound to the case (DOMAIN.md, "Parties bound to a case")."""
-    id: Line | None = added_later()
+    id: Line | None = added_later("The headteacher's account id (when left out: the id of "
+                                  "whoever opens the application)")
 
 
 class Opening(Data):
-    candidate: Person
-    career_stage: Literal["main_scale", "post_threshold", "excellent_teacher"]
-    school: School
-    headteacher: Headteacher
-    post: Post
-    previous_application: str | None = None
-    supporting_evidence: str | None = None
+    candidate: Person = Field(description="The candidate")
+    career_stage: Literal["main_scale", "post_threshold", "excellent_teacher"] = Field(
+        description="The candidate's career stage (it decides which standards are assessed)")
+    school: School = Field(description="The candidate's employing school")
+    headteacher: Headteacher = Field(description="The candidate's headteacher, who received "
+                                                 "the AST1 form")
+    post: Post = Field(description="The post applied for")
+    previous_application: str | None = Field(
+        None, description="Case id of the previous application, for a re-application")
+    supporting_evidence: str | None = Field(
+        None, description="The headteacher's supporting evidence (needed for a re-application)")
 
     @model_validator(mode="after")
     def external_post_needs_an_address(self) -> "Opening":
@@ -85,34 +94,42 @@ class Opening(Data):
 
 
 class Reasons(Data):
-    reasons: Text
+    reasons: Text = Field(description="Why the application is rejected: a written explanation "
+                                      "for the candidate")
 
 
 class Feedback(Data):
-    feedback: Text
+    feedback: Text = Field(description="Feedback for the candidate: why the headteacher does "
+                                       "not support the application")
 
 
 class Evaluation(Data):
-    evaluation: Text | dict[str, Text]
+    evaluation: Text | dict[str, Text] = Field(
+        description="The headteacher's evaluation of the candidate against the standards "
+                    "assessed externally")
 
 
 class FundingDeclaration(Data):
-    declared_by: Line
-    source: FundingSource
+    declared_by: Line = Field(description="Name of the person making the funding declaration")
+    source: FundingSource = Field(description="Where the post's funding comes from")
 
 
 class SubmitToAgency(Data):
-    funding_declaration: FundingDeclaration
+    funding_declaration: FundingDeclaration = Field(description="The funding declaration")
 
 
 class ScheduleAssessment(Data):
-    assessment_date: Day
-    assessor: Official
-    delay_reason: Text | None = None
+    assessment_date: Day = Field(description="Date of the assessment visit")
+    assessor: Official = Field(description="The assessor who will carry out the assessment")
+    delay_reason: Text | None = Field(
+        None, description="Why the assessment is later than six weeks after the agency "
+                          "received the application (needed only then)")
 
 
 class UnmetStandards(Data):
-    unmet_standards: list[str] = Field(min_length=1)
+    unmet_standards: list[standards.Code] = Field(
+        min_length=1, description="The standards not met (at least one, of those assessed "
+                                  "externally at the candidate's career stage)")
 
     @field_validator("unmet_standards")
     @classmethod
@@ -124,7 +141,8 @@ class UnmetStandards(Data):
 
 
 class WrittenFeedback(Data):
-    feedback: Text | dict[str, Text]
+    feedback: Text | dict[str, Text] = Field(
+        description="Written feedback for the candidate on the assessment")
 
 
 Ground = Literal["relevant_evidence_ignored", "irrelevant_or_inaccurate_evidence",
@@ -132,28 +150,33 @@ Ground = Literal["relevant_evidence_ignored", "irrelevant_or_inaccurate_evidence
 
 
 class RequestReview(Data):
-    grounds: list[Ground] = Field(min_length=1)
-    explanation: Text
-    evidence: list[Text] = []
+    grounds: list[Ground] = Field(min_length=1, description="The grounds for a review (at "
+                                                            "least one)")
+    explanation: Text = Field(description="Why the judgement should be reviewed")
+    evidence: list[Text] = Field([], description="The evidence the candidate offers for the "
+                                                 "grounds, one item each")
 
 
 class ReviewOutcome(Data):
-    review: Text
+    review: Text = Field(description="Case id of the review that decided")
 
 
 class ReviewWithdrawn(Data):
     """What a withdrawn review tells its application: which review, and where the window
     stands (decided by the review as of the withdrawal: states/review.py)."""
-    review: Text
-    window: Literal["open", "not_started", "closed"]
-    review_window_due: Day | None = None
+    review: Text = Field(description="Case id of the review withdrawn")
+    window: Literal["open", "not_started", "closed"] = Field(
+        description="Where the 40 working days to ask for a review stand: still open, not "
+                    "started (no decision letter yet), or closed")
+    review_window_due: Day | None = Field(None, description="Last day to ask for a review, "
+                                                            "when the window has started")
 
 
 class ChangeHeadteacher(Data):
     """Another headteacher takes the application on (a new head, or a line manager designated
     for an unattached teacher): logged, never a silent edit."""
-    headteacher: Official
-    reason: Text
+    headteacher: Official = Field(description="The headteacher who takes the application on")
+    reason: Text = Field(description="Why the headteacher changes")
 
 
 # -- facts the rules read -------------------------------------------------------------------------

@@ -39,14 +39,14 @@ HELD = frozenset({S.appointed, S.ast2_submitted, S.filled})
 
 
 class PostSchool(Data):
-    name: Line
-    phase: Literal["primary", "secondary", "special"]
-    email: Email | None = None
+    name: Line = Field(description="Name of the school")
+    phase: Literal["primary", "secondary", "special"] = Field(description="The school's phase")
+    email: Email | None = Field(None, description="Email address of the school's office")
 
 
 class PayRange(Data):
-    first_point: Int
-    last_point: Int
+    first_point: Int = Field(description="First point of the range on the AST pay spine")
+    last_point: Int = Field(description="Last point of the range (four points above the first)")
 
     @model_validator(mode="after")
     def five_consecutive_points(self) -> "PayRange":
@@ -59,32 +59,38 @@ class PayRange(Data):
 
 
 class Opening(Data):
-    school: PostSchool
-    la: Line
-    focus: Line
-    advertisement: Literal["internal", "external"]
-    funding_source: FundingSource
-    pay_range: PayRange
+    school: PostSchool = Field(description="The school where the post is")
+    la: Line = Field(description="The local authority")
+    focus: Line = Field(description="The post's subject or focus")
+    advertisement: Literal["internal", "external"] = Field(
+        description="How the post is advertised: within the school or LA (internal), or "
+                    "openly (external)")
+    funding_source: FundingSource = Field(description="Where the post's funding comes from")
+    pay_range: PayRange = Field(description="The post's pay range: five consecutive points on "
+                                            "the AST pay spine")
     pay_area: Literal["national", "london_fringe", "outer_london", "inner_london"] | None = \
-        added_later()
-    headteacher: Person
+        added_later("The pay area (national, or one of London's three)")
+    headteacher: Person = Field(description="The headteacher of the post school")
 
 
 class Advertise(Data):
-    closing_date: Day
+    closing_date: Day = Field(description="Closing date for applications")
 
 
 class Certificate(Data):
     """A certificate held from another LA, or from before this engine: checked by a person."""
-    agency_reference: Line
-    certified_on: Day
-    checked_by: Line
+    agency_reference: Line = Field(description="The assessment agency's reference for the "
+                                               "certificate")
+    certified_on: Day = Field(description="Date the candidate was certified")
+    checked_by: Line = Field(description="Name of the person who checked the certificate")
 
 
 class Shortlisted(Data):
-    candidate: Line
-    application: Line | None = added_later()
-    certificate: Certificate | None = added_later()
+    candidate: Line = Field(description="The candidate's name")
+    application: Line | None = added_later("Case id of the candidate's application (or give a "
+                                           "certificate instead)")
+    certificate: Certificate | None = added_later("A certificate held from elsewhere (instead "
+                                                  "of an application)")
 
     @model_validator(mode="after")
     def one_way_in(self) -> "Shortlisted":
@@ -95,16 +101,22 @@ class Shortlisted(Data):
 
 
 class CloseApplications(Data):
-    shortlist: list[Shortlisted] = Field(min_length=1)
+    shortlist: list[Shortlisted] = Field(
+        min_length=1, description="The candidates shortlisted (at least one), each with an "
+                                  "application or a certificate held from elsewhere")
 
 
 class Appoint(Data):
-    candidate: Line
-    email: Email | None = added_later()
-    certified_application: Line | None = added_later()
-    certificate: Certificate | None = added_later()
-    start_date: Day
-    spine_point: Int
+    candidate: Line = Field(description="Name of the candidate appointed")
+    email: Email | None = added_later("The appointee's email address (needed with a "
+                                      "certificate from elsewhere)")
+    certified_application: Line | None = added_later(
+        "Case id of the appointee's certified application (or give a certificate instead)")
+    certificate: Certificate | None = added_later("A certificate held from elsewhere (instead "
+                                                  "of a certified application)")
+    start_date: Day = Field(description="The day the AST starts in the post")
+    spine_point: Int = Field(description="The point on the AST pay spine the AST is appointed "
+                                         "on (within the post's pay range)")
 
     @model_validator(mode="after")
     def certified_one_way(self) -> "Appoint":
@@ -121,16 +133,17 @@ LeavingReason = Literal["left", "funding_ended", "reverted", "moving_post"]
 
 
 class Vacate(Data):
-    reason: LeavingReason
+    reason: LeavingReason = Field(description="Why the post is vacated")
 
 
 class GiveNotice(Data):
-    last_day: Day            # the AST's last day in the post (the post is live through it)
-    reason: LeavingReason
+    # (the post is live through its last day)
+    last_day: Day = Field(description="The AST's last day in the post")
+    reason: LeavingReason = Field(description="Why the AST is leaving the post")
 
 
 class Cancel(Data):
-    reason: Text
+    reason: Text = Field(description="Why the post is cancelled")
 
 
 # -- facts the rules read -------------------------------------------------------------------------

@@ -78,10 +78,11 @@ def _absent(value: Any) -> bool:
     return value is None
 
 
-def added_later() -> Any:
+def added_later(description: str) -> Any:
     """An optional key a trigger's data gained after entries were logged without it: left out
-    when not given, so that those entries read (and replay) exactly as logged."""
-    return Field(None, exclude_if=_absent)
+    when not given, so that those entries read (and replay) exactly as logged. `description`
+    says what it holds, in words (the console's forms label it so)."""
+    return Field(None, exclude_if=_absent, description=description)
 
 
 class NoData(Data):
@@ -89,17 +90,17 @@ class NoData(Data):
 
 
 class Person(Data):
-    name: Line
-    email: Email
+    name: Line = Field(description="Full name")
+    email: Email = Field(description="Email address")
 
 
 class Official(Person):
     """An assessor or review officer: the same person when the `id` is the same."""
-    id: Line
+    id: Line = Field(description="Identifier (the same person always has the same id)")
 
 
 class School(Data):
-    name: Line
+    name: Line = Field(description="Name of the school")
 
 
 # -- recipients: where each role's mail goes, read from the case or the configuration ----------

@@ -33,26 +33,31 @@ FINAL = frozenset({S.refused, S.certified, S.original_stands, S.withdrawn})
 
 
 class Opening(Data):
-    application: Line
-    candidate: Person
-    headteacher: Person
-    post: Post
-    assessor: Official
-    grounds: list[Ground] = Field(min_length=1)
-    explanation: Text
-    evidence: list[str] = []
+    application: Line = Field(description="Case id of the application whose assessment is "
+                                          "reviewed")
+    candidate: Person = Field(description="The candidate")
+    headteacher: Person = Field(description="The candidate's headteacher")
+    post: Post = Field(description="The post applied for")
+    assessor: Official = Field(description="The assessor whose judgement is reviewed")
+    grounds: list[Ground] = Field(min_length=1, description="The grounds for a review (at "
+                                                            "least one)")
+    explanation: Text = Field(description="Why the judgement should be reviewed")
+    evidence: list[str] = Field([], description="The evidence the candidate offers for the "
+                                                "grounds, one item each")
 
 
 class Reasons(Data):
-    reasons: Text
+    reasons: Text = Field(description="The review officer's reasons for the decision")
 
 
 class Comment(Data):
-    comment: Text
+    comment: Text = Field(description="The original assessor's comment on the request for a "
+                                      "review")
 
 
 class AssignReviewOfficer(Data):
-    review_officer: Official
+    review_officer: Official = Field(description="The review officer who will decide (not the "
+                                                 "original assessor)")
 
 
 

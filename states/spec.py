@@ -14,7 +14,7 @@ from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any, Callable, Literal, Mapping, Protocol, Sequence
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from states.roles import ROLES
 
@@ -259,7 +259,7 @@ class Data(BaseModel):
 
 class TimerFired(Data):
     """The data of a `timer:NAME` entry: the due date the timer enforced."""
-    due: date
+    due: date = Field(description="The due date the timer enforced (the last day in time)")
 
 
 @dataclass(frozen=True)
@@ -334,26 +334,28 @@ class Transition:
 
 
 class Reason(Data):
-    reason: str
+    reason: str = Field(description="Why the personal data is erased (e.g. the retention "
+                                    "period ended, or the person's request)")
 
 
 class TimerSuperseded(Data):
     """The data of a `timer_superseded` entry: the timer entry a late-keyed event overtook, and
     the event."""
-    superseded_seq: int
-    timer: str
-    due: date
-    late_trigger: str
-    late_effective_at: str
-    late_recorded_at: str
+    superseded_seq: int = Field(description="Position in the case's log (seq) of the timer "
+                                            "entry superseded")
+    timer: str = Field(description="Name of the timer superseded")
+    due: date = Field(description="Due date of the timer superseded")
+    late_trigger: str = Field(description="Trigger of the late-keyed event")
+    late_effective_at: str = Field(description="When the late-keyed event took effect (UTC)")
+    late_recorded_at: str = Field(description="When the late-keyed event was recorded (UTC)")
 
 
 class TimerChange(Data):
     """The data of a `deadline_recomputed` entry (recalendar --apply)."""
-    timer: str
-    old_due: str
-    new_due: str
-    rule: str
+    timer: str = Field(description="Name of the timer whose due date was recomputed")
+    old_due: str = Field(description="Its due date before")
+    new_due: str = Field(description="Its due date now")
+    rule: str = Field(description="The rule the due date was counted by")
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,9 @@ Excellent Teacher has already met the E standards, which apply in Wales too), an
 be unmet."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Annotated
+
 POST_THRESHOLD = tuple(f"P{n}" for n in range(1, 11))      # P1..P10
 EXCELLENT_TEACHER = tuple(f"E{n}" for n in range(1, 16))   # E1..E15 (E7 a-b and E12 a-c count as one)
 AST = ("A1", "A2", "A3")
@@ -35,3 +38,14 @@ def externally_assessed(career_stage: str, nation: str = "england") -> tuple[str
     if nation == "wales":
         return ASSESSED_IN_WALES[career_stage]
     return ASSESSED_IN_ENGLAND[career_stage]
+
+
+@dataclass(frozen=True)
+class AnnexA:
+    """Marks text that holds one of Annex A's codes (`Code`). It validates nothing (the model's
+    own validator and the engine's guard do): it tells a reader, and the console's forms, that
+    the values to offer are the standards' codes."""
+
+
+ANNEX_A = AnnexA()
+Code = Annotated[str, ANNEX_A]   # a standard's code: P1..P10, E1..E15, A1..A3
