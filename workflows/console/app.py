@@ -15,7 +15,8 @@ import logging
 import re
 import secrets
 from pathlib import Path
-from typing import Any, Iterator
+from datetime import datetime
+from typing import Any, Iterator, Mapping
 from urllib.parse import urlencode
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
@@ -39,14 +40,15 @@ from workflows.core.clock import Clock
 from workflows.core.config import Config
 from states.parties import may_see, sees_every_case
 from storage import users
-from workflows.console import statechart, views
-from workflows.console.acting import FrontDoor
-from workflows.console.api import create_api, problem
+from workflows.console import forms, statechart, views
+from workflows.console.acting import Asked, FrontDoor
+from workflows.console.api import create_api, problem, status_of
+from workflows.core.errors import ConcurrentChangeError, RefusedError
 from workflows.console.auth import COOKIE, Accounts, RateLimiter
 from workflows.core.calendar import local_date
 from workflows.engine import Engine
-from workflows.read.tasks import Viewer, tasks as tasks_of
-from workflows.core.times import day, london
+from workflows.read.tasks import Viewer, case_tasks, tasks as tasks_of
+from workflows.core.times import LONDON, day, london
 from workflows.core.times import TimeFormatError, utc_iso
 
 log = logging.getLogger("ast_engine.console")
@@ -253,7 +255,13 @@ def create_app(db: Database, config: Config, clock: Clock, real: Clock,
         rows = queries.case_timers(db, case_id)
         visited = {e["dest"] for e in detail["log"]} | {e["source"] for e in detail["log"]
                                                         if e["source"]}
-        return render(request, "case.html.j2", case=detail, now=at,
+        parties = search_store.parties_of_case(db, case_id)
+        actions = case_tasks(viewer_of(session), detail["kind"], detail["state"], parties,
+                             rows, local_date(clock.now()))
+        marked = request.query_params.get("entry", "")
+        return render(request, "case.html.j2", case=detail, now=at, actions=actions,
+                      in_words=forms.in_words,
+                      marked=int(marked) if marked.isdigit() and len(marked) < 9 else None,
                       timeline=views.timeline(detail, at),
                       deadlines=views.deadlines(detail, rows, at),
                       diagram=statechart.svg(detail["kind"], detail["state"], visited)
@@ -313,6 +321,111 @@ def create_app(db: Database, config: Config, clock: Clock, real: Clock,
                       page=page, pages=_pages(found.total), duties=views.duties(),
                       query=lambda n: urlencode({**base, "page": n}))
 
+    # -- acting: a form for each trigger, and one for opening each kind of case -----------------
+
+    def form_page(request: Request, session: users.Session, kind: str, model: Any,
+                  values: Mapping[str, Any], *, case: dict[str, Any] | None = None,
+                  trigger: str = "open", effective_at: str = "", on_behalf_of: str = "",
+                  refusal: str | None = None, status: int = 200) -> Response:
+        allowed = forms.allowed_standards(case["data"], config.calendar.nation) if case \
+            else None
+        viewer = viewer_of(session)
+        open_now = True
+        if case is not None:
+            open_now = any(t["trigger"] == trigger for t in case_tasks(
+                viewer, kind, case["state"], search_store.parties_of_case(db, case["case"]),
+                [], local_date(clock.now())))
+        return render(request, "act.html.j2", status, kind=kind, case=case, trigger=trigger,
+                      button=forms.in_words(trigger) if trigger != "open"
+                      else f"Open the {kind}", csrf=session.csrf,
+                      form_fields=forms.fields_for(model, values, allowed_standards=allowed),
+                      effective_at=effective_at or _wall_clock(clock.now()),
+                      latest=_wall_clock(clock.now()), on_behalf_of=on_behalf_of,
+                      operator=session.role == "operator", refusal=refusal, open_now=open_now,
+                      expected=_expected_party(viewer, kind, case, trigger))
+
+    def act_form(request: Request) -> Response:
+        session = signed_in(request)
+        case_id, trigger = request.path_params["case_id"], request.path_params["trigger"]
+        visible_case(session, case_id)
+        case = queries.case_detail(db, case_id)
+        if case is None:
+            raise HTTPException(404, f"no case {case_id!r}")
+        model = _model(lambda: forms.model_for_trigger(case["kind"], trigger))
+        return form_page(request, session, case["kind"], model, _example(trigger), case=case,
+                         trigger=trigger)
+
+    def open_form(request: Request) -> Response:
+        session = signed_in(request)
+        kind = request.path_params["kind"]
+        model = _model(lambda: forms.model_for_opening(kind))
+        return form_page(request, session, kind, model, _example(kind))
+
+    async def submitted(request: Request, session: users.Session) -> dict[str, list[str]]:
+        length = request.headers.get("content-length", "")
+        if not length.isdigit() or int(length) > config.limits.data_bytes:
+            raise HTTPException(413, f"the form is larger than {config.limits.data_bytes:,} "
+                                "bytes (configuration [limits] data_bytes)")
+        form = await request.form(max_files=0, max_fields=2000)
+        sent = {k: [str(v) for v in form.getlist(k) if isinstance(v, str)] for k in form.keys()}
+        if not secrets.compare_digest((sent.get("csrf") or [""])[0], session.csrf):
+            raise HTTPException(400, "the form had expired: reload the page and try again")
+        return sent
+
+    async def act(request: Request) -> Response:
+        session = await run_in_threadpool(signed_in, request)
+        case_id, trigger = request.path_params["case_id"], request.path_params["trigger"]
+        await run_in_threadpool(visible_case, session, case_id)
+        sent = await submitted(request, session)
+        return await run_in_threadpool(act_on, request, session, case_id, trigger, sent)
+
+    def act_on(request: Request, session: users.Session, case_id: str, trigger: str,
+               sent: dict[str, list[str]]) -> Response:
+        case = queries.case_detail(db, case_id)
+        if case is None:
+            raise HTTPException(404, f"no case {case_id!r}")
+        model = _model(lambda: forms.model_for_trigger(case["kind"], trigger))
+        first = {k: (v[0] if v else "") for k, v in sent.items()}
+        version = first.get("version", "")
+        asked = Asked(forms.data_from_form(model, sent), first.get("effective_at"),
+                      first.get("on_behalf_of"),
+                      int(version) if version.isdigit() and len(version) < 10 else -1)
+        try:
+            outcome = door.fire(viewer_of(session), case_id, trigger, asked)
+        except RefusedError as err:
+            said = str(err)
+            if isinstance(err, ConcurrentChangeError):
+                said = f"The case changed since you opened this form: nothing was written. {said}"
+            return form_page(request, session, case["kind"], model,
+                             forms.values_from_form(model, sent), case=case, trigger=trigger,
+                             effective_at=first.get("effective_at", ""),
+                             on_behalf_of=first.get("on_behalf_of", ""), refusal=said,
+                             status=status_of(err))
+        return RedirectResponse(f"/cases/{outcome.case}?entry={outcome.version}"
+                                f"#seq-{outcome.version}", status_code=303)
+
+    async def open_kind(request: Request) -> Response:
+        session = await run_in_threadpool(signed_in, request)
+        sent = await submitted(request, session)
+        return await run_in_threadpool(open_with, request, session, request.path_params["kind"],
+                                       sent)
+
+    def open_with(request: Request, session: users.Session, kind: str,
+                  sent: dict[str, list[str]]) -> Response:
+        model = _model(lambda: forms.model_for_opening(kind))
+        first = {k: (v[0] if v else "") for k, v in sent.items()}
+        asked = Asked(forms.data_from_form(model, sent), first.get("effective_at"),
+                      first.get("on_behalf_of"))
+        try:
+            outcome = door.open(viewer_of(session), kind, asked)
+        except RefusedError as err:
+            return form_page(request, session, kind, model, forms.values_from_form(model, sent),
+                             effective_at=first.get("effective_at", ""),
+                             on_behalf_of=first.get("on_behalf_of", ""), refusal=str(err),
+                             status=status_of(err))
+        return RedirectResponse(f"/cases/{outcome.case}?entry={outcome.version}"
+                                f"#seq-{outcome.version}", status_code=303)
+
     def task_page(request: Request) -> Response:
         session = signed_in(request)
         viewer = viewer_of(session)
@@ -355,6 +468,10 @@ def create_app(db: Database, config: Config, clock: Clock, real: Clock,
         Route("/audit/export", export, methods=["GET"]),
         Route("/incidents", incidents, methods=["GET"]),
         Route("/tasks", task_page, methods=["GET"]),
+        Route("/cases/{case_id}/act/{trigger}", act_form, methods=["GET"]),
+        Route("/cases/{case_id}/act/{trigger}", act, methods=["POST"]),
+        Route("/open/{kind}", open_form, methods=["GET"]),
+        Route("/open/{kind}", open_kind, methods=["POST"]),
         Mount("/api/v1", routes=create_api(db, config, clock, real, door)),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
@@ -362,6 +479,50 @@ def create_app(db: Database, config: Config, clock: Clock, real: Clock,
                                                        HTTPException: http_error})
     app.add_middleware(SecurityHeaders)
     return app
+
+
+def _model(lookup: Any) -> Any:
+    """The data model of a trigger or an opening; a 404 for one no person fires."""
+    try:
+        return lookup()
+    except RefusedError as err:
+        raise HTTPException(404, str(err)) from None
+
+
+def _example(name: str) -> dict[str, Any]:
+    """What a form is prefilled with: as `ast-engine example NAME` prints it."""
+    from states.examples import UnknownExampleError, example
+    try:
+        return example(name)[0]
+    except UnknownExampleError:
+        return {}
+
+
+def _wall_clock(instant: datetime) -> str:
+    """An instant as a datetime-local field shows it: London wall-clock, to the minute."""
+    return instant.astimezone(LONDON).strftime("%Y-%m-%dT%H:%M")
+
+
+def _expected_party(viewer: Viewer, kind: str, case: dict[str, Any] | None,
+                    trigger: str) -> list[str]:
+    """For an operator's "on behalf of": the parties the trigger is keyed in for, as the case
+    records them (`headteacher:tom.reed`), or as the role alone (`candidate:`)."""
+    if viewer.role != "operator":
+        return []
+    from states.parties import parties_of
+    from workflows.read.tasks import roles_open
+    if case is None:
+        from states import PROCESSES
+        roles = PROCESSES[kind].opening.roles if kind in PROCESSES else ()
+        bound: set[str] = set()
+    else:
+        roles = roles_open(kind, case["state"], trigger)
+        bound = parties_of(kind, case["data"], case["records"])
+    found = []
+    for role in roles if isinstance(roles, tuple) else ():
+        named = sorted(p for p in bound if p.startswith(role + ":"))
+        found += named or [role + ":"]
+    return found
 
 
 def _secure(request: Request) -> bool:
