@@ -1,7 +1,11 @@
 """The web console on a large database: how long the case search and the incident list take to
-answer with 100,000 cases (issue 13's target: under 300 ms), on SQLite and on PostgreSQL.
+answer with 100,000 cases (issue 13's target: under 300 ms), on SQLite and on PostgreSQL; and
+the front door's figures (issue 24's targets, at 10,000 cases: a form POST or an API trigger
+under 150 ms at the 95th percentile, an operator's /tasks under 300 ms, API triggers at least
+half as many a second as `Engine.fire` called directly in the same run).
 
     python bench/bench_console.py                          # 100,000 cases on SQLite
+    python bench/bench_console.py --cases 10000            # issue 24's database
     python bench/bench_console.py --pg postgresql+psycopg://postgres@127.0.0.1:5432/test
     python bench/bench_console.py --cases 20000 --repeat 30
 
@@ -16,6 +20,11 @@ that failed to fire. Then it times, each `--repeat` times (median and 95th perce
 - each query alone (storage/console.py), and
 - the whole HTTP request through the console's Starlette app (session check, refresh check,
   query, template), signed in, in this process.
+Then the front door (workflows/console/api.py and the forms), in this process through the
+Starlette app: an operator's /tasks; and `--act` fresh applications each supported three ways:
+by `Engine.fire` itself, by `POST /api/v1/cases/CASE/triggers/support` with a bearer token, and
+by the support form of a signed-in headteacher, each timed per call (median, p95) and as
+calls a second.
 Figures are printed, never asserted; the business clock is 2027-06-01.
 """
 from __future__ import annotations
@@ -24,13 +33,15 @@ import argparse
 import random
 import re
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 import uuid
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import create_engine, insert, select, text, update  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
@@ -167,7 +178,8 @@ def timed(label: str, repeat: int, call) -> list[float]:
     return times
 
 
-def run(url: str, n: int, repeat: int, folder: Path, templates: list[dict]) -> None:
+def run(url: str, n: int, repeat: int, folder: Path, templates: list[dict],
+        act: int = 200) -> None:
     db = Database(url)
     migrate(db, "2026-11-01T00:00:00+00:00")
     print(f"cloning {n:,} cases into {db.dialect} ...", file=sys.stderr)
@@ -204,6 +216,7 @@ def run(url: str, n: int, repeat: int, folder: Path, templates: list[dict]) -> N
     print(f"  ({found.total:,} cases; {incidents(db, duty, None, NOW, 1, 0)[0].total:,} "
           "incidents)")
     http(db, repeat)
+    front_door(db, url, folder, repeat, act)
     db.dispose()
 
 
@@ -213,7 +226,8 @@ def http(db: Database, repeat: int) -> None:
     from workflows.console.auth import hash_password
     real = FixedClock(parse_instant(NOW))
     users.add_user(db, "bench", "auditor", hash_password("bench-password"), NOW)
-    client = TestClient(create_app(db, Config(), FixedClock(parse_instant(NOW)), real))
+    client = TestClient(create_app(db, Config(), FixedClock(parse_instant(NOW)), real),
+                        base_url="http://localhost")
     form = client.get("/login").text
     csrf = re.search(r'name="csrf" value="([^"]+)"', form).group(1)
     assert client.post("/login", data={"username": "bench", "password": "bench-password",
@@ -230,6 +244,138 @@ def http(db: Database, repeat: int) -> None:
         timed(label, repeat, lambda p=path: client.get(p).raise_for_status())
 
 
+def summary(label: str, times: list[float]) -> None:
+    times = sorted(times)
+    p95 = times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))]
+    print(f"  {label:<58} median {statistics.median(times):7.1f} ms   p95 {p95:7.1f} ms   "
+          f"{1000 * len(times) / sum(times):6.1f}/s")
+
+
+class Http:
+    """One keep-alive connection to the console, as another system (or a browser) holds one,
+    with the cookies it was given."""
+
+    def __init__(self, port: int):
+        import http.client
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        self.cookies: dict[str, str] = {}
+
+    def call(self, method: str, path: str, body: bytes | None = None,
+             headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+        sent = dict(headers or {})
+        if self.cookies:
+            sent["cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        self.conn.request(method, path, body, sent)
+        answer = self.conn.getresponse()
+        for header, value in answer.getheaders():
+            if header.lower() == "set-cookie":
+                name, _, rest = value.partition("=")
+                self.cookies[name] = rest.split(";", 1)[0]
+        return answer.status, answer.read()
+
+    def log_in(self, name: str, password: str) -> str:
+        from urllib.parse import urlencode
+        _, page = self.call("GET", "/login")
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page.decode()).group(1)
+        status, _ = self.call("POST", "/login", urlencode({
+            "username": name, "password": password, "csrf": csrf}).encode(),
+            {"content-type": "application/x-www-form-urlencoded"})
+        assert status == 303, status
+        _, page = self.call("GET", "/tasks")
+        return re.search(r'name="csrf" value="([^"]+)"', page.decode()).group(1)
+
+
+def serve(url: str, folder: Path) -> tuple[subprocess.Popen, int]:
+    """`ast-engine web` on this database, as it is run: a process of its own, on a free port."""
+    import socket
+    import urllib.request
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen([sys.executable, str(ROOT / "run_engine.py"), "--db", url,
+                               "--now", NOW, "web", "--port", str(port)],
+                              stdout=subprocess.DEVNULL,
+                              stderr=open(folder / "web.log", "w"))
+    while True:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=2).close()
+            return server, port
+        except OSError:
+            if server.poll() is not None:
+                sys.exit((folder / "web.log").read_text())
+            time.sleep(0.1)
+
+
+def front_door(db: Database, url: str, folder: Path, repeat: int, act: int) -> None:
+    """Issue 24's figures: the task list, and a trigger three ways on fresh applications. The
+    console runs as `ast-engine web` in a process of its own, and this process is its client,
+    as the agency's system would be: each figure is a whole HTTP request on a keep-alive
+    connection. `Engine.fire` is called in this process, on the same database, while the
+    console is idle."""
+    import json
+    from urllib.parse import urlencode
+    from tests.builders import application_data
+    from workflows.console.auth import hash_password, new_token, token_sha256
+    from workflows.engine import Actor
+    clock = FixedClock(parse_instant(NOW))
+    hashed = hash_password("bench-password")
+    users.add_user(db, "desk", "operator", hashed, NOW)
+    users.add_user(db, "tom.reed", "headteacher", hashed, NOW)
+    token = new_token()
+    users.add_token(db, "tom.reed", "headteacher", token_sha256(token), NOW)
+    engine = Engine(db, Config(), clock=clock)
+    head = Actor("headteacher", "tom.reed")
+    fresh = [engine.open("application", head, application_data()).case for _ in range(3 * act)]
+    server, port = serve(url, folder)
+    try:
+        desk = Http(port)
+        desk.log_in("desk", "bench-password")
+        bearer = {"authorization": f"Bearer {token}"}
+        print("  the front door (issue 24; `ast-engine web` in its own process, whole HTTP "
+              "requests):")
+        for label, path, headers in (
+                ("GET /tasks (an operator: every party's, page 1)", "/tasks", {}),
+                ("GET /tasks?role=agency&page=20", "/tasks?role=agency&page=20", {}),
+                ("GET /api/v1/tasks (a headteacher's, by token)", "/api/v1/tasks", bearer)):
+            timed(label, repeat, lambda p=path, h=headers: _ok(desk.call("GET", p, None, h)))
+        support = {"evaluation": "Strong practice across the school."}
+        direct, api, form = [], [], []
+        for case in fresh[:act]:
+            started = time.perf_counter()
+            engine.fire(case, "support", head, support)
+            direct.append((time.perf_counter() - started) * 1000)
+        system = Http(port)
+        body = json.dumps({"data": support}).encode()
+        for case in fresh[act:2 * act]:
+            started = time.perf_counter()
+            status, answer = system.call("POST", f"/api/v1/cases/{case}/triggers/support", body,
+                                         {**bearer, "content-type": "application/json"})
+            api.append((time.perf_counter() - started) * 1000)
+            assert status == 201, answer[-500:]
+        tom = Http(port)
+        csrf = tom.log_in("tom.reed", "bench-password")
+        for case in fresh[2 * act:]:
+            sent = urlencode({"csrf": csrf, "version": "1", "evaluation": support["evaluation"],
+                              "effective_at": ""}).encode()
+            started = time.perf_counter()
+            status, answer = tom.call("POST", f"/cases/{case}/act/support", sent,
+                                      {"content-type": "application/x-www-form-urlencoded"})
+            form.append((time.perf_counter() - started) * 1000)
+            assert status == 303, answer[-500:]
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    summary(f"Engine.fire support, called directly ({act})", direct)
+    summary(f"POST /api/v1/cases/CASE/triggers/support ({act})", api)
+    summary(f"POST /cases/CASE/act/support, the form ({act})", form)
+    ratio = (len(api) / sum(api)) / (len(direct) / sum(direct))
+    print(f"  API triggers a second / Engine.fire calls a second: {ratio:.2f}")
+
+
+def _ok(answer: tuple[int, bytes]) -> None:
+    assert answer[0] == 200, answer
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cases", type=int, default=100_000)
@@ -237,13 +383,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pg", metavar="URL", help="also on this PostgreSQL server (in a "
                         "schema of its own, dropped at the end)")
     parser.add_argument("--no-sqlite", action="store_true")
+    parser.add_argument("--act", type=int, default=200,
+                        help="fresh applications supported each way (default 200)")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         print("walking the template cases through the engine ...", file=sys.stderr)
         templates = read_templates(folder, walk_templates(folder))
         if not args.no_sqlite:
-            run(f"sqlite:///{folder / 'console.db'}", args.cases, args.repeat, folder, templates)
+            run(f"sqlite:///{folder / 'console.db'}", args.cases, args.repeat, folder, templates,
+                args.act)
         if args.pg:
             schema = f"bench_{uuid.uuid4().hex[:8]}"
             admin = create_engine(args.pg, isolation_level="AUTOCOMMIT")
@@ -252,7 +401,7 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 url = make_url(args.pg).update_query_dict({"options": f"-csearch_path={schema}"})
                 run(url.render_as_string(hide_password=False), args.cases, args.repeat, folder,
-                    templates)
+                    templates, args.act)
             finally:
                 with admin.connect() as conn:
                     conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
