@@ -5,20 +5,13 @@ deadline and its arithmetic, checks the audit page; a candidate named with marku
 Screenshots of the search, case and audit pages go to each test's temporary folder."""
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-
 import pytest
 
 from storage import users
 from storage.db import Database
 from storage.migrations import migrate
 from tests.builders import Driver, application_data
-from tests.cli import ENGINE
+from tests.web import served
 from workflows.core.clock import FixedClock
 from workflows.core.config import Config
 from workflows.console.auth import hash_password
@@ -28,12 +21,6 @@ from workflows.core.times import parse_instant
 PASSWORD = "correct horse battery"
 INJECTED = "<script>window.pwned=1</script><img src=x onerror=\"window.pwned=2\">"
 BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -54,27 +41,8 @@ def site(tmp_path_factory):
     driver.tick("2027-03-01")
     users.add_user(db, "ann", "auditor", hash_password(PASSWORD), "2027-03-01T09:00:00+00:00")
     db.dispose()
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AST_ENGINE_")}
-    log = open(folder / "web.log", "w")
-    server = subprocess.Popen([sys.executable, str(ENGINE), "--db", url, "--now", "2027-03-01",
-                               "web", "--port", str(port)], stdout=log, stderr=subprocess.STDOUT,
-                              env=env, cwd=folder)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:   # the one wait in these tests: for the server to answer
-        try:
-            urllib.request.urlopen(base + "/login", timeout=2).close()
-            break
-        except OSError:
-            if server.poll() is not None or time.monotonic() > deadline:
-                log.close()
-                pytest.fail(f"the console did not start: {(folder / 'web.log').read_text()}")
-            time.sleep(0.1)
-    yield {"base": base, "missed": missed, "certified": certified, "log": folder / "web.log"}
-    server.terminate()
-    server.wait(timeout=30)
-    log.close()
+    with served(folder, "2027-03-01", url) as (base, log):
+        yield {"base": base, "missed": missed, "certified": certified, "log": log}
 
 
 @pytest.fixture(scope="module")

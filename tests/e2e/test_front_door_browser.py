@@ -5,11 +5,6 @@ with its due date and supports, at 390 px wide and by the keyboard alone; anothe
 gets a 404. The task list and a form are photographed for the README (tests/e2e/screenshots/)."""
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -17,8 +12,8 @@ import pytest
 from storage import users
 from storage.db import Database
 from storage.migrations import migrate
-from tests.cli import ENGINE
-from tests.e2e.test_console_browser import BROWSER_ARGS, free_port
+from tests.e2e.test_console_browser import browser  # noqa: F401  (the module's Chromium)
+from tests.web import served
 from workflows.console.auth import hash_password
 
 PASSWORD = "correct horse battery"
@@ -37,36 +32,8 @@ def site(tmp_path_factory):
                        ("other.head", "headteacher")):
         users.add_user(db, name, role, hashed, "2027-01-01T09:00:00+00:00")
     db.dispose()
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AST_ENGINE_")}
-    log = open(folder / "web.log", "w")
-    server = subprocess.Popen([sys.executable, str(ENGINE), "--db", url, "--now", NOW, "web",
-                               "--port", str(port)], stdout=log, stderr=subprocess.STDOUT,
-                              env=env, cwd=folder)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:   # the one wait: for the server to answer
-        try:
-            urllib.request.urlopen(base + "/login", timeout=2).close()
-            break
-        except OSError:
-            if server.poll() is not None or time.monotonic() > deadline:
-                log.close()
-                pytest.fail(f"the console did not start: {(folder / 'web.log').read_text()}")
-            time.sleep(0.1)
-    yield {"base": base, "log": folder / "web.log", "db": url}
-    server.terminate()
-    server.wait(timeout=30)
-    log.close()
-
-
-@pytest.fixture(scope="module")
-def browser(chromium):
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=chromium, args=BROWSER_ARGS)
-        yield launched
-        launched.close()
+    with served(folder, NOW, url) as (base, log):
+        yield {"base": base, "log": log, "db": url}
 
 
 def new_page(browser, width: int = 1280):

@@ -6,11 +6,6 @@ must be one the document promises: its status, its media type, its headers and i
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import time
-import urllib.request
 
 import pytest
 import schemathesis
@@ -22,14 +17,8 @@ from schemathesis.specs.openapi.checks import (content_type_conformance,
                                                status_code_conformance)
 
 from tests.builders import application_data
-from tests.cli import ENGINE, Cli
-
-def free_port() -> int:
-    import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
+from tests.cli import Cli
+from tests.web import served
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_headers_conformance, response_schema_conformance]
@@ -46,27 +35,8 @@ def live(tmp_path_factory):
                     now=now).stdout.strip() for _ in range(3)]
     tokens = {role: cli.ok("token", "add", name, "--role", role).stdout.strip()
               for name, role in (("it.desk", "operator"), ("tom.reed", "headteacher"))}
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AST_ENGINE_")}
-    log = open(folder / "web.log", "w")
-    server = subprocess.Popen([sys.executable, str(ENGINE), "--now", now, "web", "--port",
-                               str(port)], stdout=log, stderr=subprocess.STDOUT, env=env,
-                              cwd=folder)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:   # the one wait: for the server to answer
-        try:
-            urllib.request.urlopen(base + "/api/v1/openapi.json", timeout=2).close()
-            break
-        except OSError:
-            if server.poll() is not None or time.monotonic() > deadline:
-                log.close()
-                pytest.fail(f"the console did not start: {(folder / 'web.log').read_text()}")
-            time.sleep(0.1)
-    yield {"base": base, "tokens": tokens, "log": folder / "web.log", "cases": cases}
-    server.terminate()
-    server.wait(timeout=30)
-    log.close()
+    with served(folder, now) as (base, log):
+        yield {"base": base, "tokens": tokens, "log": log, "cases": cases}
     assert "Traceback" not in (folder / "web.log").read_text()
 
 

@@ -1,11 +1,14 @@
-"""The web console (shared/CLI.md, "The web console"): a Starlette application that reads the
-engine's database and changes no case. Pages are Jinja2 templates (workflows/console/templates/,
-autoescaped: every value is text, never markup), the few static files sit in static/ beside
-this module, and every response carries a Content-Security-Policy that lets only the
-console's own script and style run.
+"""The web console (shared/CLI.md, "The web console" and "Acting through the console and the
+HTTP API"): a Starlette application on the engine's database. Accounts act on cases as the
+parties they are, through forms made from the trigger models (workflows/console/forms.py),
+and other systems through the API under /api/v1 (workflows/console/api.py); both call the
+engine as the CLI does (workflows/console/acting.py), which decides everything about a case.
+Pages are Jinja2 templates (workflows/console/templates/, autoescaped: every value is text,
+never markup), the few static files sit in static/ beside this module, and every response
+carries a Content-Security-Policy that lets only the console's own script and style run.
 
-What it writes, it writes to its own tables only: a session row at login (deleted at logout),
-and the search table it refreshes from the log (storage/console.py)."""
+Besides the entries the engine makes, it writes its own tables only: a session row at login
+(deleted at logout), and the search table it refreshes from the log (storage/console.py)."""
 from __future__ import annotations
 
 import csv

@@ -26,11 +26,14 @@ ROLES = ("candidate", "headteacher", "post_school", "la_coordinator", "agency", 
 
 def add_arguments(sub, parser_class) -> None:
     """The `web` and `user` subcommands, added to run_engine.py's parser."""
-    w = sub.add_parser("web", help="serve the read-only web console for auditors and operators",
-                       description="Serve the web console on the same database: search, each "
-                       "case's timeline and deadlines, incidents, the audit check and the "
-                       "log's export. It changes no case; it runs beside the daemon. Add an "
-                       "account first with `user add`. Behind a TLS proxy the session cookie is "
+    w = sub.add_parser("web", help="serve the web console and the HTTP API (/api/v1)",
+                       description="Serve the web console and the HTTP API on the same "
+                       "database, beside the daemon: each account's tasks, forms for every "
+                       "trigger (through the engine, as `fire` does), search, each case's "
+                       "timeline and deadlines, incidents, the audit check and the log's "
+                       "export; and /api/v1 for other systems, with bearer tokens (`token "
+                       "add`; the OpenAPI document at /api/v1/openapi.json). Add an account "
+                       "first with `user add`. Behind a TLS proxy the session cookie is "
                        "marked Secure, once the proxy is listed in [web] trusted_proxies (its "
                        "X-Forwarded-For and X-Forwarded-Proto are believed from no one else).")
     w.add_argument("--host", default="127.0.0.1",
