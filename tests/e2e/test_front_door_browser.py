@@ -2,7 +2,8 @@
 Chromium through Playwright. An operator keys an application from the AST1 to its certificate
 through the forms alone, paper keyed in late among them; a headteacher's account finds its task
 with its due date and supports, at 390 px wide and by the keyboard alone; another headteacher
-gets a 404. The task list and a form are photographed for the README (tests/e2e/screenshots/)."""
+gets a 404. The task list and a form are photographed; with AST_ENGINE_TEST_SCREENSHOTS=1 into
+tests/e2e/screenshots/, the README's pictures."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -18,7 +19,16 @@ from workflows.console.auth import hash_password
 
 PASSWORD = "correct horse battery"
 NOW = "2027-03-01T12:00"   # the business clock of the console under test
-SHOTS = Path(__file__).parent / "screenshots"
+# The README's screenshots are written here when AST_ENGINE_TEST_SCREENSHOTS=1 (then commit
+# them); otherwise into the run's own folder, so that a test run leaves the tree as it was.
+README_SHOTS = Path(__file__).parent / "screenshots"
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory) -> Path:
+    import os
+    return README_SHOTS if os.environ.get("AST_ENGINE_TEST_SCREENSHOTS") == "1" \
+        else tmp_path_factory.mktemp("screenshots")
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +83,7 @@ def keyed(page, base: str, path: str, fields: dict[str, str], *, on_behalf_of: s
     return page.url.split("/cases/")[1].split("?")[0]
 
 
-def test_an_operator_keys_an_application_from_the_ast1_to_the_certificate(site, browser):
+def test_an_operator_keys_an_application_from_the_ast1_to_the_certificate(site, browser, shots):
     base, page = site["base"], new_page(browser)
     log_in(page, base, "it.desk")
     case = keyed(page, base, "/open/application", {"candidate.name": "Ann Lee"},
@@ -81,7 +91,7 @@ def test_an_operator_keys_an_application_from_the_ast1_to_the_certificate(site, 
     keyed(page, base, f"/cases/{case}/act/support", {}, on_behalf_of="headteacher:tom.reed",
           effective_at="2027-01-05T10:00")
     page.goto(base + f"/cases/{case}/act/submit_to_agency")
-    page.screenshot(path=str(SHOTS / "form.png"), full_page=True)
+    page.screenshot(path=str(shots / "form.png"), full_page=True)
     keyed(page, base, f"/cases/{case}/act/submit_to_agency",
           {"funding_declaration.source": "school"}, on_behalf_of="headteacher:tom.reed",
           effective_at="2027-01-06T10:00")
@@ -104,7 +114,7 @@ def test_an_operator_keys_an_application_from_the_ast1_to_the_certificate(site, 
     assert page.blocked == []
 
 
-def test_a_headteacher_finds_its_task_and_supports_by_keyboard_at_390_px(site, browser):
+def test_a_headteacher_finds_its_task_and_supports_by_keyboard_at_390_px(site, browser, shots):
     base = site["base"]
     desk = new_page(browser)
     log_in(desk, base, "it.desk")
@@ -119,7 +129,7 @@ def test_a_headteacher_finds_its_task_and_supports_by_keyboard_at_390_px(site, b
     assert row.locator("time").get_attribute("datetime") == "2027-03-25"
     assert "working days left" in row.text_content()
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390
-    phone.screenshot(path=str(SHOTS / "tasks-390px.png"), full_page=True)
+    phone.screenshot(path=str(shots / "tasks-390px.png"), full_page=True)
     phone.goto(base + f"/cases/{case}/act/support")
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390   # no sideways scroll
     for _ in range(80):   # the keyboard alone: Tab to the button, Enter
@@ -136,7 +146,7 @@ def test_a_headteacher_finds_its_task_and_supports_by_keyboard_at_390_px(site, b
     assert phone.blocked == []
 
 
-def test_another_headteacher_gets_a_404_for_that_application(site, browser):
+def test_another_headteacher_gets_a_404_for_that_application(site, browser, shots):
     base = site["base"]
     desk = new_page(browser)
     log_in(desk, base, "it.desk")
@@ -145,7 +155,7 @@ def test_another_headteacher_gets_a_404_for_that_application(site, browser):
                  on_behalf_of="headteacher:tom.reed", effective_at="2027-02-26T09:00")
     desk.goto(base + "/tasks")   # every party's tasks, as the operator sees them
     assert case in desk.content()
-    desk.screenshot(path=str(SHOTS / "tasks.png"), full_page=True)
+    desk.screenshot(path=str(shots / "tasks.png"), full_page=True)
     other = new_page(browser)
     log_in(other, base, "other.head")
     answer = other.goto(base + f"/cases/{case}")

@@ -189,3 +189,16 @@ def test_a_disabled_account_loses_its_session_mid_use(desk):
     assert refused.status_code == 401 and len(desk.driver.log(case)) == 1
     again = desk.login("tom.reed", PASSWORD, TestClient(desk.app, base_url="http://localhost"))
     assert again.status_code == 403 and "disabled" in again.text
+
+
+def test_an_auditors_form_is_refused_by_the_engine_naming_who_may(desk):
+    case = opened_by_tom(desk)
+    _, values = desk.form("tom.reed", f"/cases/{case}/act/support")
+    desk.login()   # ann, the auditor
+    refused = desk.client.post(f"/cases/{case}/act/support",
+                               data={**values, "csrf": desk.csrf()})
+    assert refused.status_code == 403
+    assert "role auditor may not fire support" in unescape(refused.text)
+    assert "allowed: headteacher" in unescape(refused.text)
+    alert = re.search(r'role="alert"[^>]*>(.*?)</div>', refused.text, re.S).group(1)
+    assert "--actor" not in alert and len(desk.driver.log(case)) == 1

@@ -31,7 +31,7 @@ from storage import queries
 from storage.db import Database
 from storage.errors import DatabaseUnavailableError
 from workflows.console.acting import Asked, FrontDoor
-from workflows.console.auth import Tokens
+from workflows.console.auth import ACTED_FOR, Tokens
 from workflows.console.openapi import document
 from workflows.core import text as texts
 from workflows.core.clock import Clock
@@ -161,8 +161,8 @@ def create_api(db: Database, config: Config, clock: Clock, real: Clock,
         viewer = bearer(request)
         p = request.query_params
         role = p.get("role") or None
-        if role is not None and role not in _ROLES:
-            raise Problem(422, f"role {role!r}: one of {', '.join(_ROLES)}")
+        if role is not None and role not in ACTED_FOR:
+            raise Problem(422, f"role {role!r}: one of {', '.join(ACTED_FOR)}")
         page = p.get("page", "1")
         if not page.isdigit() or not 1 <= int(page) <= 100_000:
             raise Problem(422, "page: a whole number from 1")
@@ -307,7 +307,3 @@ def create_api(db: Database, config: Config, clock: Clock, real: Clock,
         Route("/cases/{case_id}/triggers/{trigger}", handled(fire), methods=["POST"]),
         Route("/tasks", handled(sync(task_list)), methods=["GET"]),
     ]
-
-
-_ROLES = ("candidate", "headteacher", "post_school", "la_coordinator", "agency", "assessor",
-          "review_coordinator", "review_officer")

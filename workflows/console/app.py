@@ -47,7 +47,7 @@ from workflows.console import forms, statechart, views
 from workflows.console.acting import Asked, FrontDoor
 from workflows.console.api import create_api, problem, status_of
 from workflows.core.errors import ConcurrentChangeError, RefusedError
-from workflows.console.auth import COOKIE, Accounts, RateLimiter
+from workflows.console.auth import ACTED_FOR, COOKIE, Accounts, RateLimiter
 from workflows.core.calendar import local_date
 from workflows.engine import Engine
 from workflows.read.tasks import Viewer, case_tasks, tasks as tasks_of
@@ -62,9 +62,6 @@ LOGIN_CSRF = "ast_console_login"
 LOGIN_BODY = 8192   # bytes: a username and password at their limits, percent-encoded, fit
 PAGE_SIZE = 50
 KINDS = ("application", "review", "appointment")
-# The roles an operator may filter its task list by: those it keys forms in for.
-TASK_ROLES = ("candidate", "headteacher", "post_school", "la_coordinator", "agency", "assessor",
-              "review_coordinator", "review_officer")
 CASE_ID = re.compile(r"(?:app|rev|apt)-[0-9a-z]{10}")
 
 # No inline script or style anywhere: the console's one script and one style sheet are files.
@@ -433,14 +430,14 @@ def create_app(db: Database, config: Config, clock: Clock, real: Clock,
         session = signed_in(request)
         viewer = viewer_of(session)
         p = request.query_params
-        role = p.get("role") if session.role == "operator" and p.get("role") in TASK_ROLES \
+        role = p.get("role") if session.role == "operator" and p.get("role") in ACTED_FOR \
             else None
         page = _page_number(p.get("page"))
         search_store.refresh_search(db)
         found = tasks_of(db, viewer, local_date(clock.now()), PAGE_SIZE, (page - 1) * PAGE_SIZE,
                          role)
         base = {"role": role} if role else {}
-        return render(request, "tasks.html.j2", found=found, role=role, roles=TASK_ROLES,
+        return render(request, "tasks.html.j2", found=found, role=role, roles=ACTED_FOR,
                       viewer=viewer, page=page, pages=_pages(found.total),
                       query=lambda n: urlencode({**base, "page": n}))
 

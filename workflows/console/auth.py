@@ -25,6 +25,8 @@ log = logging.getLogger("ast_engine.console")
 # Every role of DOMAIN.md but `system` (the engine's own timers): an account acts as ROLE:NAME.
 ROLES = ("candidate", "headteacher", "post_school", "la_coordinator", "agency", "assessor",
          "review_coordinator", "review_officer", "operator", "auditor")
+# The roles an operator keys forms in for, and its task list filters by.
+ACTED_FOR = tuple(r for r in ROLES if r not in ("operator", "auditor"))
 COOKIE = "ast_console"
 # Longer input is refused before any work: names are at most 64 characters (`user add`), and
 # argon2 would take a password of any length, slowly.

@@ -10,7 +10,7 @@ from typing import Any, Mapping
 from states.spec import Process
 from storage.protocol import CaseStore
 from storage.rows import CaseRow, LogEntry, TimerRow
-from workflows.core.errors import (ConcurrentChangeError, EffectiveTimeError, InvalidDataError,
+from workflows.core.errors import (ConcurrentChangeError, InvalidDataError,
                                    LaterEntryError,
                                    NotAllowedInStateError, RefusedError, UnknownCaseError,
                                    UnknownTriggerError)

@@ -20,7 +20,7 @@ from storage.hashchain import GENESIS
 from storage.rows import CaseRow, LogEntry, TimerRow
 from workflows.core.calendar import local_date
 from workflows.core.deadlines import calendar_in_force, compute_from
-from workflows.core.errors import (EffectiveTimeError, GuardFailedError, LaterEntryError,
+from workflows.core.errors import (GuardFailedError, LaterEntryError,
                                    NotAllowedInStateError,
                                    UnknownTriggerError)
 from workflows.core.times import utc_iso
