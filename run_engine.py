@@ -392,7 +392,7 @@ def dispatch(args: argparse.Namespace) -> int:
         config = load(args.config)
     # The real clock is injected here, once: recorded times and delivery stamps read it.
     ctx = Context.build(args.db, config, args.now, REAL, create=args.command == "init",
-                        light_reads=args.command not in ("daemon", "web"))
+                        light_reads=args.command != "daemon")
     handler, kind = handlers()[command_of(args)]
     return handler(ctx, typed(kind, args))
 

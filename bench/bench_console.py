@@ -20,11 +20,14 @@ that failed to fire. Then it times, each `--repeat` times (median and 95th perce
 - each query alone (storage/console.py), and
 - the whole HTTP request through the console's Starlette app (session check, refresh check,
   query, template), signed in, in this process.
-Then the front door (workflows/console/api.py and the forms), in this process through the
-Starlette app: an operator's /tasks; and `--act` fresh applications each supported three ways:
-by `Engine.fire` itself, by `POST /api/v1/cases/CASE/triggers/support` with a bearer token, and
-by the support form of a signed-in headteacher, each timed per call (median, p95) and as
-calls a second.
+Then the front door (workflows/console/api.py and the forms), against `ast-engine web` run as a
+process of its own, as it is deployed, through whole HTTP requests on keep-alive connections: an
+operator's /tasks; and `--act` fresh applications each supported three ways, one call at a
+time: by `Engine.fire` itself, by `POST /api/v1/cases/CASE/triggers/support` with a bearer
+token, and by the support form of a signed-in headteacher, each timed per call (median, p95)
+and as calls a second. Last, throughput under load (`--clients` callers at once, `--act` more
+applications): the API from that many connections, against `Engine.fire` from that many threads
+of this process, one write at a time as the console makes them.
 Figures are printed, never asserted; the business clock is 2027-06-01.
 """
 from __future__ import annotations
@@ -179,7 +182,7 @@ def timed(label: str, repeat: int, call) -> list[float]:
 
 
 def run(url: str, n: int, repeat: int, folder: Path, templates: list[dict],
-        act: int = 200) -> None:
+        act: int = 200, clients: int = 4) -> None:
     db = Database(url)
     migrate(db, "2026-11-01T00:00:00+00:00")
     print(f"cloning {n:,} cases into {db.dialect} ...", file=sys.stderr)
@@ -216,7 +219,7 @@ def run(url: str, n: int, repeat: int, folder: Path, templates: list[dict],
     print(f"  ({found.total:,} cases; {incidents(db, duty, None, NOW, 1, 0)[0].total:,} "
           "incidents)")
     http(db, repeat)
-    front_door(db, url, folder, repeat, act)
+    front_door(db, url, folder, repeat, act, clients)
     db.dispose()
 
 
@@ -306,7 +309,8 @@ def serve(url: str, folder: Path) -> tuple[subprocess.Popen, int]:
             time.sleep(0.1)
 
 
-def front_door(db: Database, url: str, folder: Path, repeat: int, act: int) -> None:
+def front_door(db: Database, url: str, folder: Path, repeat: int, act: int,
+               clients: int = 4) -> None:
     """Issue 24's figures: the task list, and a trigger three ways on fresh applications. The
     console runs as `ast-engine web` in a process of its own, and this process is its client,
     as the agency's system would be: each figure is a whole HTTP request on a keep-alive
@@ -325,7 +329,10 @@ def front_door(db: Database, url: str, folder: Path, repeat: int, act: int) -> N
     users.add_token(db, "tom.reed", "headteacher", token_sha256(token), NOW)
     engine = Engine(db, Config(), clock=clock)
     head = Actor("headteacher", "tom.reed")
-    fresh = [engine.open("application", head, application_data()).case for _ in range(3 * act)]
+    fresh = [engine.open("application", head, application_data()).case
+             for _ in range((3 + 2) * act)]
+    busy = fresh[3 * act:]   # for the figures under load, below
+    fresh = fresh[:3 * act]
     server, port = serve(url, folder)
     try:
         desk = Http(port)
@@ -362,6 +369,7 @@ def front_door(db: Database, url: str, folder: Path, repeat: int, act: int) -> N
                                       {"content-type": "application/x-www-form-urlencoded"})
             form.append((time.perf_counter() - started) * 1000)
             assert status == 303, answer[-500:]
+        loaded = under_load(engine, head, support, busy, port, bearer, clients)
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -369,7 +377,48 @@ def front_door(db: Database, url: str, folder: Path, repeat: int, act: int) -> N
     summary(f"POST /api/v1/cases/CASE/triggers/support ({act})", api)
     summary(f"POST /cases/CASE/act/support, the form ({act})", form)
     ratio = (len(api) / sum(api)) / (len(direct) / sum(direct))
-    print(f"  API triggers a second / Engine.fire calls a second: {ratio:.2f}")
+    print(f"  API triggers a second / Engine.fire calls a second, one at a time: {ratio:.2f}")
+    (fired, fire_wall), (posted, post_wall) = loaded
+    print(f"  under load, {clients} at once: Engine.fire from {clients} threads "
+          f"{fired / fire_wall:6.1f}/s; the API from {clients} connections "
+          f"{posted / post_wall:6.1f}/s")
+    print(f"  API triggers a second / Engine.fire calls a second, {clients} at once: "
+          f"{(posted / post_wall) / (fired / fire_wall):.2f}")
+
+
+def under_load(engine, head, support, cases, port, bearer, clients):
+    """Throughput as a server is asked for it: `clients` callers at once, each with its own
+    keep-alive connection, against `Engine.fire` called from as many threads of this process
+    (one at a time, as the console's FrontDoor writes: SQLite has one writer). Half the cases
+    each way; (calls, seconds) for each."""
+    import json
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+    half = len(cases) // 2
+    writing = threading.Lock()
+
+    def fire(case):
+        with writing:
+            engine.fire(case, "support", head, support)
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(clients) as pool:
+        list(pool.map(fire, cases[:half]))
+    fire_wall = time.perf_counter() - started
+    body = json.dumps({"data": support}).encode()
+    local = threading.local()
+
+    def post(case):
+        if not hasattr(local, "http"):
+            local.http = Http(port)
+        status, answer = local.http.call("POST", f"/api/v1/cases/{case}/triggers/support",
+                                         body, {**bearer, "content-type": "application/json"})
+        assert status == 201, answer[-500:]
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(clients) as pool:
+        list(pool.map(post, cases[half:]))
+    return (half, fire_wall), (len(cases) - half, time.perf_counter() - started)
 
 
 def _ok(answer: tuple[int, bytes]) -> None:
@@ -385,6 +434,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-sqlite", action="store_true")
     parser.add_argument("--act", type=int, default=200,
                         help="fresh applications supported each way (default 200)")
+    parser.add_argument("--clients", type=int, default=4,
+                        help="callers at once for the throughput under load (default 4)")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -392,7 +443,7 @@ def main(argv: list[str] | None = None) -> int:
         templates = read_templates(folder, walk_templates(folder))
         if not args.no_sqlite:
             run(f"sqlite:///{folder / 'console.db'}", args.cases, args.repeat, folder, templates,
-                args.act)
+                args.act, args.clients)
         if args.pg:
             schema = f"bench_{uuid.uuid4().hex[:8]}"
             admin = create_engine(args.pg, isolation_level="AUTOCOMMIT")
@@ -401,7 +452,7 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 url = make_url(args.pg).update_query_dict({"options": f"-csearch_path={schema}"})
                 run(url.render_as_string(hide_password=False), args.cases, args.repeat, folder,
-                    templates, args.act)
+                    templates, args.act, args.clients)
             finally:
                 with admin.connect() as conn:
                     conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))

@@ -134,15 +134,19 @@ def refresh_search(db: Database) -> int:
 def _search_row(q: Statements, case_id: str, kind: str, state: str, opened_at: str,
                 data_text: str, records_text: str | None) -> dict[str, Any]:
     data, records = json.loads(data_text), json.loads(records_text or "{}")
+    return {"case_id": case_id, "kind": kind, "state": state, "opened_at": opened_at,
+            **search_fields(case_id, kind, data, records),
+            "parties": joined_parties(_parties(q, kind, data, records))}
 
+
+def _parties(q: Statements, kind: str, data: dict[str, Any], records: dict[str, Any]
+             ) -> set[str]:
     def application(app_id: str) -> set[str]:
         found = q.one("SELECT data, records FROM cases WHERE id = :id", {"id": app_id})
         return parties_of("application", json.loads(found[0]), json.loads(found[1] or "{}")) \
             if found else set()
 
-    return {"case_id": case_id, "kind": kind, "state": state, "opened_at": opened_at,
-            **search_fields(case_id, kind, data, records),
-            "parties": joined_parties(parties_of(kind, data, records, application))}
+    return parties_of(kind, data, records, application)
 
 
 @dataclass(frozen=True)
@@ -252,9 +256,10 @@ def parties_of_case(db: Database, case_id: str) -> set[str]:
     the log until the next refresh)."""
     with db.read() as conn:
         q = Statements(db, conn)
-        row = q.one("SELECT id, kind, state, opened_at, data, records FROM cases WHERE id = :id",
-                    {"id": case_id})
-        return split_parties(_search_row(q, *row)["parties"]) if row else set()
+        row = q.one("SELECT kind, data, records FROM cases WHERE id = :id", {"id": case_id})
+        found = _parties(q, row[0], json.loads(row[1]), json.loads(row[2] or "{}")) \
+            if row else set()
+        return {p for p in found if SEPARATOR not in p}   # as the search table keeps them
 
 
 def _next_due(q: Statements, ids: Sequence[str]) -> dict[str, str]:

@@ -520,3 +520,18 @@ def test_the_console_changes_no_case(signed_in):
     for path in ("/", f"/cases/{case}", "/audit", "/incidents", "/audit/export?format=csv"):
         assert signed_in.get(path).status_code == 200
     assert d.snapshot() == before
+
+
+def test_web_logs_each_request_only_when_asked(tmp_path, monkeypatch):
+    """Logins and token use are logged always (above); the line per request is an operator's
+    choice (`web --access-log`), off by default, as a proxy in front usually keeps it."""
+    import uvicorn
+
+    import run_engine
+    served = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: served.append(options))
+    url = f"sqlite:///{tmp_path / 'engine.db'}"
+    assert run_engine.main(["--db", url, "init"]) == 0
+    assert run_engine.main(["--db", url, "web", "--port", "8123"]) == 0
+    assert run_engine.main(["--db", url, "web", "--port", "8123", "--access-log"]) == 0
+    assert [(o["port"], o["access_log"]) for o in served] == [(8123, False), (8123, True)]

@@ -19,7 +19,6 @@ import json
 import logging
 from typing import Any, Awaitable, Callable
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -33,6 +32,7 @@ from storage.errors import DatabaseUnavailableError
 from workflows.console.acting import Asked, FrontDoor
 from workflows.console.auth import ACTED_FOR, Tokens
 from workflows.console.openapi import document
+from workflows.console.workers import Workers
 from workflows.core import text as texts
 from workflows.core.clock import Clock
 from workflows.core.config import Config
@@ -85,7 +85,7 @@ def status_of(err: RefusedError) -> int:
 
 
 def create_api(db: Database, config: Config, clock: Clock, real: Clock,
-               door: FrontDoor) -> list[Route]:
+               door: FrontDoor, workers: Workers) -> list[Route]:
     """The API's routes, to be mounted under /api/v1 by the console's application."""
     tokens = Tokens(db, real)
     openapi = document()
@@ -268,7 +268,7 @@ def create_api(db: Database, config: Config, clock: Clock, real: Clock,
 
     async def open_case(request: Request) -> Response:
         raw, body = await read_body(request)
-        return await run_in_threadpool(opened, request, raw, body)
+        return await workers.run(opened, request, raw, body)
 
     def opened(request: Request, raw: bytes, body: Any) -> Response:
         viewer = sender(request, body)
@@ -281,7 +281,7 @@ def create_api(db: Database, config: Config, clock: Clock, real: Clock,
 
     async def fire(request: Request) -> Response:
         raw, body = await read_body(request)
-        return await run_in_threadpool(fired, request, raw, body)
+        return await workers.run(fired, request, raw, body)
 
     def fired(request: Request, raw: bytes, body: Any) -> Response:
         viewer = sender(request, body)
@@ -293,7 +293,7 @@ def create_api(db: Database, config: Config, clock: Clock, real: Clock,
 
     def sync(endpoint: Callable[[Request], Response]) -> Callable[[Request], Awaitable[Response]]:
         async def run(request: Request) -> Response:
-            return await run_in_threadpool(endpoint, request)
+            return await workers.run(endpoint, request)
         return run
 
     async def schema(request: Request) -> Response:

@@ -24,7 +24,6 @@ from urllib.parse import urlencode
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -48,6 +47,7 @@ from workflows.console.acting import Asked, FrontDoor
 from workflows.console.api import create_api, problem, status_of
 from workflows.core.errors import ConcurrentChangeError, RefusedError
 from workflows.console.auth import ACTED_FOR, COOKIE, Accounts, RateLimiter
+from workflows.console.workers import Workers
 from workflows.core.calendar import local_date
 from workflows.engine import Engine
 from workflows.read.tasks import Viewer, case_tasks, tasks as tasks_of
@@ -135,6 +135,7 @@ def create_app(db: Database, config: Config, clock: Clock, real: Clock,
     env = _environment()
     accounts = Accounts(db, real, config.web.session_hours, limiter or RateLimiter(real))
     door = FrontDoor(Engine(db, config, clock=clock, recorder=real))
+    workers = Workers()
 
     def render(request: Request, name: str, code: int = 200, **context: Any) -> HTMLResponse:
         session = getattr(request.state, "session", None)
@@ -196,7 +197,7 @@ def create_app(db: Database, config: Config, clock: Clock, real: Clock,
             return login_form(request, "The form had expired: please log in again.", 400,
                               username)
         address = request.client.host if request.client else "-"
-        result = await run_in_threadpool(accounts.login, username, password, address)
+        result = await workers.run(accounts.login, username, password, address)
         if result.token is None:
             refused = login_form(request, result.refusal, result.status,
                                  username if result.status != 400 else "")
@@ -212,12 +213,12 @@ def create_app(db: Database, config: Config, clock: Clock, real: Clock,
         return response
 
     async def logout(request: Request) -> Response:
-        session = await run_in_threadpool(signed_in, request)
+        session = await workers.run(signed_in, request)
         form = await request.form()
         if not secrets.compare_digest(str(form.get("csrf", "")), session.csrf):
             raise HTTPException(400, "the form had expired: reload the page and try again")
         address = request.client.host if request.client else "-"
-        await run_in_threadpool(accounts.logout, request.cookies[COOKIE], session.username,
+        await workers.run(accounts.logout, request.cookies[COOKIE], session.username,
                                 address)
         response = RedirectResponse("/login", status_code=303)
         response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
@@ -280,7 +281,7 @@ def create_app(db: Database, config: Config, clock: Clock, real: Clock,
         return audit_page(request)
 
     async def audit_checkpoint(request: Request) -> Response:
-        session = await run_in_threadpool(signed_in, request)
+        session = await workers.run(signed_in, request)
         form = await request.form(max_files=1, max_fields=5)
         if not secrets.compare_digest(str(form.get("csrf", "")), session.csrf):
             raise HTTPException(400, "the form had expired: reload the page and try again")
@@ -288,7 +289,7 @@ def create_app(db: Database, config: Config, clock: Clock, real: Clock,
         content = await upload.read(CHECKPOINT_BYTES + 1) if isinstance(upload, UploadFile) \
             else b""
         checkpoint, problem = parse_checkpoint(content)
-        return await run_in_threadpool(audit_page, request, checkpoint, problem)
+        return await workers.run(audit_page, request, checkpoint, problem)
 
     def export(request: Request) -> Response:
         whole_office(signed_in(request))
@@ -373,11 +374,11 @@ def create_app(db: Database, config: Config, clock: Clock, real: Clock,
         return sent
 
     async def act(request: Request) -> Response:
-        session = await run_in_threadpool(signed_in, request)
+        session = await workers.run(signed_in, request)
         case_id, trigger = request.path_params["case_id"], request.path_params["trigger"]
-        await run_in_threadpool(visible_case, session, case_id)
+        await workers.run(visible_case, session, case_id)
         sent = await submitted(request, session)
-        return await run_in_threadpool(act_on, request, session, case_id, trigger, sent)
+        return await workers.run(act_on, request, session, case_id, trigger, sent)
 
     def act_on(request: Request, session: users.Session, case_id: str, trigger: str,
                sent: dict[str, list[str]]) -> Response:
@@ -405,9 +406,9 @@ def create_app(db: Database, config: Config, clock: Clock, real: Clock,
                                 f"#seq-{outcome.version}", status_code=303)
 
     async def open_kind(request: Request) -> Response:
-        session = await run_in_threadpool(signed_in, request)
+        session = await workers.run(signed_in, request)
         sent = await submitted(request, session)
-        return await run_in_threadpool(open_with, request, session, request.path_params["kind"],
+        return await workers.run(open_with, request, session, request.path_params["kind"],
                                        sent)
 
     def open_with(request: Request, session: users.Session, kind: str,
@@ -458,6 +459,8 @@ def create_app(db: Database, config: Config, clock: Clock, real: Clock,
                       detail=exc.detail)
 
     routes = [
+        # First: the API's callers are other systems, many requests a second each.
+        Mount("/api/v1", routes=create_api(db, config, clock, real, door, workers)),
         Route("/login", login_page, methods=["GET"]),
         Route("/login", login, methods=["POST"]),
         Route("/logout", logout, methods=["POST"]),
@@ -472,7 +475,6 @@ def create_app(db: Database, config: Config, clock: Clock, real: Clock,
         Route("/cases/{case_id}/act/{trigger}", act, methods=["POST"]),
         Route("/open/{kind}", open_form, methods=["GET"]),
         Route("/open/{kind}", open_kind, methods=["POST"]),
-        Mount("/api/v1", routes=create_api(db, config, clock, real, door)),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
     app = Starlette(routes=routes, exception_handlers={LoginRequired: login_required,

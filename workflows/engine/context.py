@@ -25,7 +25,7 @@ class Context:
     clock: Clock     # the business clock: --now, else the real one
     real: Clock      # the real clock: recorded times, delivery stamps, exports
     create: bool = False   # whether a missing SQLite file may be made (only `init`)
-    light_reads: bool = True   # storage/db.py; off for the long-running daemon and console
+    light_reads: bool = True   # storage/db.py; off for the long-running daemon
     _db: Database | None = None
 
     @classmethod
