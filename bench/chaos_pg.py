@@ -1,4 +1,4 @@
-"""Chaos on PostgreSQL, the long form of tests/test_outages.py against the real server: two
+"""Chaos on PostgreSQL, the long form of tests/integration/test_outages.py against the real server: two
 daemons under a supervisor (it starts a daemon again half a second after it ends, as systemd's
 Restart= would), 1,000 overdue cases, the server restarted (or stopped for two seconds and
 started) several times and a daemon SIGKILLed several times per run, while the work goes on.

@@ -193,7 +193,7 @@ class NoticeEnvironment(ImmutableSandboxedEnvironment):
     that refuse changes), and `name` is not in dir() of its type, that attribute cannot exist,
     so reading the key at once gives the same answer. Everything else (a dict's own attribute
     such as `items` or `__class__`, a missing key, any other type, another subclass of dict)
-    takes the sandbox's own path, with its safety checks. tests/test_notice_templates.py pins its answers to the stock sandbox's. Without it
+    takes the sandbox's own path, with its safety checks. tests/unit/test_notice_templates.py pins its answers to the stock sandbox's. Without it
     a replayed entry costs 10.6% more (460,800 instructions against 416,500, count_replay)."""
 
     def getattr(self, obj: Any, attribute: str) -> Any:

@@ -5,7 +5,7 @@ that equal data is equal text, which the hash chain and replay's comparison rely
 without writing it: replay's memory store (storage/memory_store.py) keeps case data that way.
 What it gives cannot be changed (`ReadBackDict`, `ReadBackList`), so the memory store can keep
 the entries a transition did not touch shared between a case's versions, as nothing can change
-one through another (tests/test_jsontext.py)."""
+one through another (tests/unit/test_jsontext.py)."""
 from __future__ import annotations
 
 import json

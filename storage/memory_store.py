@@ -4,7 +4,7 @@ one column for column, but nothing is locked or committed, and case data is kept
 database would give back (jsontext.as_read_back), not written out and parsed again.
 
 A write replaces a row rather than changing it, so a row handed out earlier keeps what it was
-read with, as a row read from the database does (tests/test_store_contract.py). Case data that
+read with, as a row read from the database does (tests/engine/test_store_contract.py). Case data that
 a transition did not touch is shared between the case's versions, not copied: it is read back
 as values nothing can change (jsontext.ReadBackDict), so no row can change another's.
 

@@ -2,7 +2,7 @@
 columns and the memory store (replay) keeps them as they are; the engine sees only these.
 
 A row's fields are named as its table's columns and kept in the table's order
-(tests/test_row_columns.py pins them): SQL column lists are derived from a row class with
+(tests/engine/test_row_columns.py pins them): SQL column lists are derived from a row class with
 `columns`, and a row is built from what the database gives back by name, with `row_from`.
 
 Instants are UTC ISO 8601 text ending `+00:00`, days `YYYY-MM-DD` text: both sort correctly as
@@ -32,7 +32,7 @@ def columns(row_class: type) -> tuple[str, ...]:
 def row_from(row_class: type[Row], values: Iterable[Any]) -> Row:
     """A row from the values of its columns, as a `SELECT` of `select_list(row_class)`
     (storage/sql_store.py) returns them: that list is `columns(row_class)`, so the values come
-    in the fields' own order and each goes to the field of its name (tests/test_row_columns.py
+    in the fields' own order and each goes to the field of its name (tests/engine/test_row_columns.py
     pins the fields against the tables). Handed over in that order rather than through a dict
     of names, which cost 23,000 instructions a replayed entry (bench/count_replay.py)."""
     return row_class(*values)

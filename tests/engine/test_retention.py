@@ -1,6 +1,6 @@
 """Retention's rule at its home (workflows/engine/retention.py): when a closed case's personal
 data has been kept long enough, which cases that makes, and their erasure. The command line's
-`retention` only prints it (tests/test_personal_data.py)."""
+`retention` only prints it (tests/integration/test_personal_data.py)."""
 from __future__ import annotations
 
 from datetime import datetime

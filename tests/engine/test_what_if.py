@@ -1,7 +1,7 @@
 """The what-if comparison at its home (workflows/read/what_if.py): a case replayed under another
 configuration, each deadline as stored beside the one that configuration gives, each with the
 calendar it counted on; nothing written. `replay CASE --config` prints it
-(tests/test_recalendar.py)."""
+(tests/integration/test_recalendar.py)."""
 from __future__ import annotations
 
 from tests.builders import AGENCY, Driver

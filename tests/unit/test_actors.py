@@ -1,6 +1,6 @@
 """Who may act, at its home (workflows/engine/actors.py): a person names a role people act in;
 the engine's own `system` role and the read-only auditor's are refused before anything is read.
-The command line's `--actor` only passes it on (tests/test_cli.py)."""
+The command line's `--actor` only passes it on (tests/integration/test_cli.py)."""
 from __future__ import annotations
 
 import re

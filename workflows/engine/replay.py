@@ -187,7 +187,7 @@ class Replayer:
         stored one in every column the comparison (`compared`) reads, and in the seqs that
         tie each timer and notice to its entry. It compares those columns and more, so when
         it finds no difference the comparison would find none either; when it finds one,
-        the comparison runs and names it (tests/test_replay_comparison.py: they agree on a
+        the comparison runs and names it (tests/engine/test_replay_comparison.py: they agree on a
         log corrupted in each column)."""
         now, log, timers, notices = self.rebuilt(stored.case.id)
         return (now is not None and (now.state, now.version) ==
