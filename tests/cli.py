@@ -6,10 +6,12 @@ import json
 import os
 import subprocess
 import sys
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 from tests import ROOT
-from tests.builders import application_data
+from tests.builders import Driver, application_data
 
 ENGINE = ROOT / "run_engine.py"
 
@@ -50,11 +52,12 @@ def url_of(cli: Cli) -> str:
     return cli.db or f"sqlite:///{cli.folder / 'ast_engine.db'}"
 
 
-def open_in_process(cli: Cli, now: str = "2026-12-18", **changes) -> str:
-    """The application `open_application` opens, opened by the engine in this process on the
-    command line's database: for a test whose point is a later command, not the opening."""
+@contextmanager
+def in_process(cli: Cli, now: str = "2026-12-18") -> Iterator[Driver]:
+    """The engine in this process on the command line's database (the built-in
+    configuration), its business clock at `now`: to bring a case to where a test's commands
+    start, when the walk there is not what the test is about."""
     from storage.db import Database
-    from tests.builders import Driver
     from workflows.core.clock import FixedClock
     from workflows.core.config import Config
     from workflows.core.times import parse_instant
@@ -62,10 +65,16 @@ def open_in_process(cli: Cli, now: str = "2026-12-18", **changes) -> str:
     db = Database(url_of(cli))
     try:
         clock = FixedClock(parse_instant(now))
-        return Driver(Engine(db, Config(), clock=clock), clock).open(
-            data=application_data(**changes), actor="headteacher:h.brown").case
+        yield Driver(Engine(db, Config(), clock=clock), clock)
     finally:
         db.dispose()
+
+
+def open_in_process(cli: Cli, now: str = "2026-12-18", **changes) -> str:
+    """The application `open_application` opens, opened by the engine in this process on the
+    command line's database: for a test whose point is a later command, not the opening."""
+    with in_process(cli, now) as driver:
+        return driver.open(data=application_data(**changes), actor="headteacher:h.brown").case
 
 
 def stored(cli: Cli) -> dict:
