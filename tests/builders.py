@@ -147,10 +147,14 @@ class Driver:
 
     def snapshot(self) -> dict:
         """Every row of every table, to prove a refusal or a failure wrote nothing."""
-        out = {}
-        for table in ("cases", "transition_log", "chain_head", "timers", "notices"):
-            out[table] = [tuple(r) for r in self.rows(f"SELECT * FROM {table} ORDER BY 1")]
-        return out
+        return snapshot(self.engine.db)
+
+
+def snapshot(db) -> dict:
+    """Every row of every table of `db` (a storage.db.Database)."""
+    with db.engine.connect() as conn:
+        return {table: [tuple(r) for r in conn.execute(text(f"SELECT * FROM {table} ORDER BY 1"))]
+                for table in ("cases", "transition_log", "chain_head", "timers", "notices")}
 
 
 def recipients(notice) -> list[str]:

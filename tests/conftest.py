@@ -11,6 +11,7 @@ line, the daemon, the web console, a browser), and their tests are also marked `
 that `-m "not process"` is the quick loop."""
 from __future__ import annotations
 
+import os
 import shutil
 import uuid
 from contextlib import contextmanager
@@ -72,6 +73,26 @@ def say(config, line: str) -> None:
     capture = config.pluginmanager.getplugin("capturemanager")
     with capture.global_and_fixture_disabled():
         config.get_terminal_writer().line(line)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def compiled_once(tmp_path_factory) -> Iterator[None]:
+    """The processes the tests start (about a thousand: the command line, the daemon, the
+    console) each import the engine. Under PYTHONDONTWRITEBYTECODE, as some shells and CI
+    images set it, each of them compiled every module of the engine from source again, a tenth
+    of a second or more apiece; here they keep the compiled modules in a folder of this
+    session's temporary directory instead (PYTHONPYCACHEPREFIX), never in the tree, which
+    PYTHONDONTWRITEBYTECODE is there to keep clean. What the processes do is the same."""
+    if not os.environ.get("PYTHONDONTWRITEBYTECODE") or os.environ.get("PYTHONPYCACHEPREFIX"):
+        yield
+        return
+    saved = os.environ.pop("PYTHONDONTWRITEBYTECODE")
+    os.environ["PYTHONPYCACHEPREFIX"] = str(tmp_path_factory.mktemp("pycache"))
+    try:
+        yield
+    finally:
+        os.environ["PYTHONDONTWRITEBYTECODE"] = saved
+        del os.environ["PYTHONPYCACHEPREFIX"]
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,7 @@ from sqlalchemy import create_engine, text
 
 from tests import ROOT
 from tests.builders import FUNDING, application_data
-from tests.cli import ENGINE, Cli, open_application
+from tests.cli import ENGINE, Cli, open_application, open_in_process, stored
 
 
 def test_init_creates_the_default_database_file_here_and_is_safe_to_repeat(tmp_path):
@@ -81,13 +81,13 @@ def test_an_operator_keys_in_a_paper_form_for_someone_with_an_earlier_effective_
     (["--actor", "nobody", "--data", '{"evaluation": "x"}'], "ROLE:ID"),
 ])
 def test_refusals_exit_2_with_one_error_line_and_write_nothing(cli, args, message):
-    case = open_application(cli)
-    before = cli.json("show", case)
+    case = open_in_process(cli)   # the refused command is the process under test
+    before = stored(cli)
     result = cli("fire", case, "support", *args, now="2027-01-05")
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0]
-    assert cli.json("show", case) == before
+    assert stored(cli) == before
 
 
 def test_unknown_case_and_trigger_and_state_are_refused_with_exit_2(cli):

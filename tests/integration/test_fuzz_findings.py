@@ -7,16 +7,20 @@ import json
 import pytest
 
 from tests.builders import ASSESSOR, OFFICER, application_data
-from tests.cli import Cli, open_application
+from tests.cli import Cli, in_process, open_application, open_in_process, stored
 
 HEAD = ("--actor", "headteacher:h.brown")
 AGENCY = ("--actor", "agency:naa")
 COORDINATOR = ("--actor", "review_coordinator:rc")
 
 
-def to_review(cli: Cli) -> tuple[str, str]:
+def to_review(cli: Cli, through_the_command_line: bool = True) -> tuple[str, str]:
     """An application judged not met, its letter sent and a review requested on 2027-03-01;
-    returns (application, review)."""
+    returns (application, review). The walk goes through the command line, step by step as
+    an office keys it, or (where the finding is what comes after) through the engine in this
+    process on the same database, by the same steps at the same times."""
+    if not through_the_command_line:
+        return walked_in_process(cli)
     case = open_application(cli, now="2026-12-18")
     cli.ok("fire", case, "support", *HEAD, "--data", '{"evaluation": "Ready."}', now="2027-01-05")
     cli.ok("fire", case, "submit_to_agency", *HEAD, "--data", json.dumps(
@@ -34,6 +38,25 @@ def to_review(cli: Cli) -> tuple[str, str]:
     review = next(c["case"] for c in cli.json("list", "--kind", "review"))
     assert fired["state"] == "under_review"
     return case, review
+
+
+def walked_in_process(cli: Cli) -> tuple[str, str]:
+    with in_process(cli, now="2026-12-18") as d:
+        case = d.open(data=application_data(), actor="headteacher:h.brown").case
+        d.fire(case, "support", HEAD[1], {"evaluation": "Ready."}, at="2027-01-05")
+        d.fire(case, "submit_to_agency", HEAD[1], {"funding_declaration": {
+            "declared_by": "Hugh Brown", "source": "school"}}, at="2027-01-06")
+        d.fire(case, "agency_receive", AGENCY[1], at="2027-01-08")
+        d.fire(case, "schedule_assessment", AGENCY[1],
+               {"assessment_date": "2027-02-10", "assessor": ASSESSOR}, at="2027-01-11")
+        d.fire(case, "judge_not_met", "assessor:as-17", {"unmet_standards": ["E3"]},
+               at="2027-02-10T16:00")
+        d.fire(case, "send_decision_letter", AGENCY[1], at="2027-02-12")
+        fired = d.fire(case, "request_review", "candidate:ann",
+                       {"grounds": ["relevant_evidence_ignored"],
+                        "explanation": "My portfolio was not read."}, at="2027-03-01")
+    assert fired.state == "under_review"
+    return case, fired.linked[0].case
 
 
 def test_a_review_past_its_deadline_can_still_go_to_a_review_officer(cli):
@@ -55,7 +78,7 @@ def test_a_review_past_its_deadline_can_still_go_to_a_review_officer(cli):
 
 
 def test_the_late_review_officer_is_told_the_decision_date_has_passed(cli, tmp_path):
-    _, review = to_review(cli)
+    _, review = to_review(cli, through_the_command_line=False)
     cli.ok("fire", review, "invite_assessor_comment", *COORDINATOR, now="2027-03-02")
     cli.ok("tick", now="2027-06-01")
     cli.ok("fire", review, "assign_review_officer", *COORDINATOR, "--data",
@@ -83,7 +106,7 @@ def test_a_submitted_warnings_key_is_kept_as_data_and_replay_still_verifies(cli,
 
 
 def test_the_engines_own_warnings_are_recorded_apart_from_the_data(cli):
-    previous, _ = to_review(cli)
+    previous, _ = to_review(cli, through_the_command_line=False)
     reapplied = cli.json("open", "application", *HEAD, "--data", json.dumps({
         **application_data(),
         "previous_application": previous, "supporting_evidence": "New outreach work.",
@@ -102,13 +125,13 @@ def test_the_engines_own_warnings_are_recorded_apart_from_the_data(cli):
     ('{"reasons": "nul \\u0000 inside"}', "reasons"),
 ])
 def test_text_that_is_not_valid_unicode_is_refused_with_nothing_written(cli, data, where):
-    case = open_application(cli)
-    before = cli.json("show", case)
+    case = open_in_process(cli)   # the refused command is the process under test
+    before = stored(cli)
     refused = cli("fire", case, "reject", *HEAD, "--data", data, now="2026-12-19")
     assert refused.returncode == 2
     assert refused.stderr.startswith("error: ") and where in refused.stderr
     assert len(refused.stderr.strip().splitlines()) == 1
-    assert cli.json("show", case) == before
+    assert stored(cli) == before
 
 
 def test_an_argument_that_is_not_utf8_is_refused_not_a_crash(cli):

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from storage import queries
 from storage.db import Database
 from tests.builders import (ASSESSOR, HEADTEACHER, OFFICER, Driver, application_data,
                             appointment_data)
@@ -19,6 +20,8 @@ from tests.cli import Cli
 from workflows.core.clock import FixedClock
 from workflows.core.config import load
 from workflows.engine import Engine
+from workflows.engine.replay import case_ids, replay_many
+from workflows.read.case_view import detail
 from workflows.core.times import parse_instant
 
 HEAD = ("--actor", "headteacher:h.brown")
@@ -43,7 +46,11 @@ def office(migrated_url, tmp_path) -> "Office":
 class Office:
     """The LA office at its keyboard: the command line, a configuration file, the outbox. The
     walks that bring a case to where a scenario starts run in this process on the same
-    database (`walk`), the scenario itself through the command line."""
+    database (`walk`), the scenario itself through the command line. What a scenario reads
+    back to check (`show`, the cases a letter went out for, `verified`) is read in this process
+    too, by the functions `show --json`, `list --json`, `audit verify` and `replay --all
+    --verify` call: those commands as processes are tried in test_cli.py and
+    test_audit_cli.py."""
 
     def __init__(self, cli: Cli, folder: Path, url: str):
         self.cli, self.folder, self.url = cli, folder, url
@@ -58,10 +65,13 @@ class Office:
     def walk(self) -> Driver:
         """The engine in this process, on the office's database and configuration."""
         if self._driver is None:
-            config = load(self.folder / "la.toml" if self.env else None, environ={})
             clock = FixedClock(parse_instant("2026-01-01"))
-            self._driver = Driver(Engine(self.db, config, clock=clock), clock)
+            self._driver = Driver(Engine(self.db, self.config(), clock=clock), clock)
         return self._driver
+
+    def config(self):
+        """The configuration the command line reads: la.toml once configured, else defaults."""
+        return load(self.folder / "la.toml" if self.env else None, environ={})
 
     def configure(self, toml: str) -> None:
         (self.folder / "la.toml").write_text(toml)
@@ -91,7 +101,10 @@ class Office:
         assert self.run("tick", now=now).returncode == 0
 
     def show(self, case: str) -> dict:
-        return json.loads(self.run("show", case, "--json", now="2030-01-01").stdout)
+        """What `show CASE --json` prints, as it prints it (the same function, in JSON)."""
+        shown = detail(self.db, self.config(), case)
+        assert shown is not None, f"no case {case!r}"
+        return json.loads(json.dumps(shown, ensure_ascii=False))
 
     def everything(self) -> dict:
         """Every row of every table: what a refusal must leave as it was."""
@@ -111,16 +124,18 @@ class Office:
     def letters(self, template: str) -> list[email.message.Message]:
         """Deliver, then read every `template` letter from the outbox folder."""
         assert self.run("deliver", now="2030-01-01").returncode == 0
-        cases = json.loads(self.run("list", "--json", now="2030-01-01").stdout)
-        ids = [n["id"] for c in cases for n in self.show(c["case"])["notices"]
+        ids = [n["id"] for c in queries.list_cases(self.db)
+               for n in self.show(c["case"])["notices"]
                if n["template"] == template]
         return [email.message_from_bytes((self.folder / "outbox" / f"{i}.eml").read_bytes())
                 for i in ids]
 
     def verified(self) -> None:
-        for check in (("audit", "verify"), ("replay", "--all", "--verify")):
-            result = self.run(*check, now="2030-01-01")
-            assert result.returncode == 0, result.stdout + result.stderr
+        """Both hash chains intact, and every case rebuilt from its log alone as stored."""
+        verdict = queries.verify_log(self.db)
+        assert verdict.ok, verdict.first_break
+        replayed = replay_many(self.db, self.config(), case_ids(self.db), verify=True)
+        assert [r.as_json() for r in replayed if not r.ok] == []
 
 
 def body(message: email.message.Message) -> str:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.builders import application_data
-from tests.cli import Cli
+from tests.cli import Cli, in_process
 
 SECRET = "Zelda Quintrell-Ashgrove"            # a name that appears nowhere else
 EMAIL = "zelda.quintrell@hill.example.org"
@@ -22,13 +22,27 @@ def open_named(cli: Cli, name: str = SECRET, email: str = EMAIL, now: str = "202
                   json.dumps(data), now=now).stdout.strip()
 
 
-def withdrawn(cli: Cli, tmp_path: Path, **kw) -> str:
-    """A case withdrawn by its candidate, its notices delivered."""
-    case = open_named(cli, **kw)
-    cli.ok("fire", case, "withdraw", "--actor", "candidate:zq", "--data",
-           '{"why": "I am moving to Wales, says ' + kw.get("name", SECRET) + '"}',
-           now="2026-12-21")
-    cli.ok("deliver", env={"AST_ENGINE_DELIVERY_FOLDER": str(tmp_path / "sent")})
+def withdrawn(cli: Cli, tmp_path: Path, through_the_command_line: bool = False,
+              name: str = SECRET, email: str = EMAIL) -> str:
+    """A case withdrawn by its candidate, its notices delivered: through the command line, or
+    (where the erasure after it is what a test is about) by the same steps through the engine
+    and the outbox in this process, on the same database."""
+    why = {"why": f"I am moving to Wales, says {name}"}
+    if through_the_command_line:
+        case = open_named(cli, name, email)
+        cli.ok("fire", case, "withdraw", "--actor", "candidate:zq", "--data", json.dumps(why),
+               now="2026-12-21")
+        cli.ok("deliver", env={"AST_ENGINE_DELIVERY_FOLDER": str(tmp_path / "sent")})
+        return case
+    from notifications.delivery import FileChannel
+    from workflows.core.config import Config
+    from workflows.engine.notice_queue import Outbox
+    with in_process(cli, now="2026-12-18") as d:
+        case = d.open(data=application_data(candidate={"name": name, "email": email})).case
+        d.fire(case, "withdraw", "candidate:zq", why, at="2026-12-21")
+        delivery = Config().delivery
+        Outbox(d.engine.db, FileChannel(tmp_path / "sent"), delivery.sender,
+               delivery.max_attempts, d.clock).deliver_all()
     return case
 
 
@@ -43,7 +57,7 @@ def database_bytes(tmp_path: Path) -> bytes:
 
 def test_erasing_a_closed_case_erases_its_personal_fields_and_both_chains_still_verify(
         cli, tmp_path):
-    case = withdrawn(cli, tmp_path)
+    case = withdrawn(cli, tmp_path, through_the_command_line=True)
     assert SECRET.encode() in database_bytes(tmp_path)
 
     result = erase(cli, case)
