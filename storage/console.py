@@ -257,9 +257,11 @@ def parties_of_case(db: Database, case_id: str) -> set[str]:
     with db.read() as conn:
         q = Statements(db, conn)
         row = q.one("SELECT kind, data, records FROM cases WHERE id = :id", {"id": case_id})
-        found = _parties(q, row[0], json.loads(row[1]), json.loads(row[2] or "{}")) \
-            if row else set()
-        return {p for p in found if SEPARATOR not in p}   # as the search table keeps them
+        if row is None:
+            return set()
+        # Kept as the search table keeps them: one rule for both (joined_parties).
+        return split_parties(joined_parties(
+            _parties(q, row[0], json.loads(row[1]), json.loads(row[2] or "{}"))))
 
 
 def _next_due(q: Statements, ids: Sequence[str]) -> dict[str, str]:

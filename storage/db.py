@@ -47,7 +47,8 @@ class Database:
         connections, so that a command that only reads never loads SQLAlchemy (the command
         line's one-shot commands), and so that each of the console's reads around an API call
         costs about 6 microseconds of CPU, not the 43 of a pooled SQLAlchemy connection's
-        check-out, begin, rollback and check-in; else they are SQLAlchemy connections like the writes."""
+        check-out, begin, rollback and check-in; else they are SQLAlchemy connections like the
+        writes."""
         self.url = url
         self.light_reads = light_reads
         sqlite_file = _plain_sqlite_path(url)

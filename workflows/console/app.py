@@ -219,7 +219,7 @@ def create_app(db: Database, config: Config, clock: Clock, real: Clock,
             raise HTTPException(400, "the form had expired: reload the page and try again")
         address = request.client.host if request.client else "-"
         await workers.run(accounts.logout, request.cookies[COOKIE], session.username,
-                                address)
+                          address)
         response = RedirectResponse("/login", status_code=303)
         response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
         return response
@@ -409,7 +409,7 @@ def create_app(db: Database, config: Config, clock: Clock, real: Clock,
         session = await workers.run(signed_in, request)
         sent = await submitted(request, session)
         return await workers.run(open_with, request, session, request.path_params["kind"],
-                                       sent)
+                                 sent)
 
     def open_with(request: Request, session: users.Session, kind: str,
                   sent: dict[str, list[str]]) -> Response:
