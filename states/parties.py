@@ -5,14 +5,17 @@ A case binds some parties by id (DOMAIN.md, "Parties bound to a case"): an appli
 headteacher (`headteacher.id`, until a `change_headteacher`) and the assessor of its current
 schedule, a review its original assessor and its review officer; a review also concerns the
 headteacher of the application it reviews. Those roles see only the cases that bind them: a
-headteacher never sees another head's application. A candidate's account is named by the
-candidate's address, and sees the cases of that address. The roles of whole offices (the
-agency, the LA's co-ordinator, the review co-ordinator, a post school's office, operators and
-auditors) see every case, as they may act on any.
+headteacher never sees another head's application. On a kind that binds no party of its role
+(a headteacher on an appointment: any headteacher may advertise a post or cancel it), a bound
+role sees every case of that kind, as the engine lets it act on any. A candidate's account is
+named by the candidate's address, and sees the cases of that address. The roles of whole
+offices (the agency, the LA's co-ordinator, the review co-ordinator, a post school's office,
+operators and auditors) see every case, as they may act on any.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any, Callable, Mapping
 
 # Roles that see only the cases that bind them, by the party's id.
@@ -73,6 +76,23 @@ def sees_every_case(role: str) -> bool:
     return role not in BOUND
 
 
-def may_see(role: str, name: str, parties: set[str]) -> bool:
-    """Whether an account of `role` named `name` may see a case binding `parties`."""
-    return sees_every_case(role) or party_of(role, name) in parties
+@cache
+def unbound_kinds(role: str) -> tuple[str, ...]:
+    """The kinds of case on which a bound `role` acts with no id check: it fires some trigger
+    of the kind (states/next_steps.py) and the kind records no party of that role. A
+    candidate's account is its address on every kind."""
+    if role not in BOUND or role == "candidate":
+        return ()
+    from states import PROCESSES
+    from states.next_steps import NEXT
+    return tuple(sorted(
+        kind for kind, process in PROCESSES.items()
+        if role not in {p.role for p in process.parties}
+        and any(role in step["roles"] for steps in NEXT.get(kind, {}).values()
+                for step in steps)))
+
+
+def may_see(role: str, name: str, parties: set[str], kind: str) -> bool:
+    """Whether an account of `role` named `name` may see a case of `kind` binding `parties`."""
+    return (sees_every_case(role) or kind in unbound_kinds(role)
+            or party_of(role, name) in parties)

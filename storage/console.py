@@ -161,15 +161,16 @@ def _like(text: str) -> str:
 
 
 def search(db: Database, text: str, kind: str | None, state: str | None, overdue_only: bool,
-           now: str, limit: int, offset: int, party: str | None = None) -> Page:
+           now: str, limit: int, offset: int, party: str | None = None,
+           every_kind: Sequence[str] = ()) -> Page:
     """Cases whose names or id contain `text` (any case of letters), overdue ones first, then
     the most recently opened; one page of them and how many there are in all. The overdue and
     the other cases are read apart, each in the order of the index on `opened_at`, so that a
-    deep page does not sort every case. With `party`, only the cases that bind that party."""
+    deep page does not sort every case. With `party`, only the cases that bind that party, and
+    those of the kinds in `every_kind` (states/parties.py, `unbound_kinds`)."""
     clauses, params = [], {"now": now}
     if party is not None:
-        clauses.append("s.parties LIKE :party ESCAPE '\\'")
-        params["party"] = party_pattern(party)
+        clauses.append(_seen_by(party, every_kind, params))
     if text.strip():
         clauses.append("s.haystack LIKE :pattern ESCAPE '\\'")
         params["pattern"] = _like(text.strip().casefold())
@@ -212,7 +213,8 @@ def search(db: Database, text: str, kind: str | None, state: str | None, overdue
 
 
 def task_cases(db: Database, pairs: Sequence[tuple[str, str]], timer_names: Sequence[str],
-               party: str | None, limit: int, offset: int) -> Page:
+               party: str | None, limit: int, offset: int,
+               every_kind: Sequence[str] = ()) -> Page:
     """The cases in one of the (kind, state) `pairs`, binding `party` when given: one page, the
     earliest pending timer of `timer_names` first (so the overdue first), then those with none,
     newest first; and how many there are in all."""
@@ -225,8 +227,7 @@ def task_cases(db: Database, pairs: Sequence[tuple[str, str]], timer_names: Sequ
     params.update(names)
     clauses = ["(" + " OR ".join(alternatives) + ")"]
     if party is not None:
-        clauses.append("s.parties LIKE :party ESCAPE '\\'")
-        params["party"] = party_pattern(party)
+        clauses.append(_seen_by(party, every_kind, params))
     where = " AND ".join(clauses)
     due = ("(SELECT MIN(t.due) FROM timers t WHERE t.case_id = s.case_id AND t.status = "
            f"'pending' AND t.name IN ({', '.join(':' + n for n in names)}))")
@@ -243,24 +244,44 @@ def task_cases(db: Database, pairs: Sequence[tuple[str, str]], timer_names: Sequ
                 int(counted[0]) if counted else 0)
 
 
-def cases_of_party(db: Database, party: str) -> set[str]:
-    """The ids of the cases that bind `party`, as the search table last took them in."""
+def cases_of_party(db: Database, party: str, every_kind: Sequence[str] = ()) -> set[str]:
+    """The ids of the cases that bind `party` (and of every case of the kinds in
+    `every_kind`), as the search table last took them in."""
+    params: dict[str, Any] = {}
+    where = _seen_by(party, every_kind, params)
     with db.read() as conn:
         return {r[0] for r in Statements(db, conn).all(
-            "SELECT case_id FROM case_search WHERE parties LIKE :party ESCAPE '\\'",
-            {"party": party_pattern(party)})}
+            f"SELECT s.case_id FROM case_search s WHERE {where}", params)}
+
+
+def _seen_by(party: str, every_kind: Sequence[str], params: dict[str, Any]) -> str:
+    """The clause on `case_search s` of the cases a bound account sees: those that bind its
+    party, and every case of the kinds on which its role is bound to none."""
+    params["party"] = party_pattern(party)
+    kinds = {f"every{n}": kind for n, kind in enumerate(every_kind)}
+    params.update(kinds)
+    binding = "s.parties LIKE :party ESCAPE '\\'"
+    if not kinds:
+        return binding
+    return f"({binding} OR s.kind IN ({', '.join(':' + k for k in kinds)}))"
 
 
 def parties_of_case(db: Database, case_id: str) -> set[str]:
     """The parties a case binds, read from the case itself (the search table may lag behind
     the log until the next refresh)."""
+    found = kind_and_parties(db, case_id)
+    return found[1] if found else set()
+
+
+def kind_and_parties(db: Database, case_id: str) -> tuple[str, set[str]] | None:
+    """A case's kind and the parties it binds (as `parties_of_case`); None: no such case."""
     with db.read() as conn:
         q = Statements(db, conn)
         row = q.one("SELECT kind, data, records FROM cases WHERE id = :id", {"id": case_id})
         if row is None:
-            return set()
+            return None
         # Kept as the search table keeps them: one rule for both (joined_parties).
-        return split_parties(joined_parties(
+        return row[0], split_parties(joined_parties(
             _parties(q, row[0], json.loads(row[1]), json.loads(row[2] or "{}"))))
 
 

@@ -9,7 +9,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from storage import users
-from tests.builders import ASSESSOR, FUNDING, application_data
+from tests.builders import ASSESSOR, FUNDING, application_data, appointment_data
 from workflows.console.app import create_app
 from workflows.console.auth import new_token, token_sha256
 from workflows.core.clock import FixedClock
@@ -101,6 +101,55 @@ def test_another_headteacher_gets_404_for_the_case_and_never_finds_it(api):
                      {"data": {"evaluation": "Strong."}})
     assert fired.status_code == 404
     assert api.get("/api/v1/tasks", "other.head").json()["tasks"] == []
+
+
+def test_any_headteacher_sees_and_acts_on_an_appointment_as_the_cli_lets_it(api):
+    # An appointment binds no headteacher (DOMAIN.md, "Parties bound to a case"): the head who
+    # opened it, and any other, may secure its funding and advertise it, as with --actor.
+    response = api.post("/api/v1/cases", "tom.reed",
+                        {"kind": "appointment", "data": appointment_data()})
+    assert response.status_code == 201, response.text
+    case = response.json()["case"]
+    assert api.get(f"/api/v1/cases/{case}", "tom.reed").status_code == 200
+    assert api.post(f"/api/v1/cases/{case}/triggers/secure_funding", "tom.reed",
+                    {}).status_code == 201
+    assert [r["case"] for r in api.get("/api/v1/cases?kind=appointment",
+                                       "other.head").json()] == [case]
+    tasks = api.get("/api/v1/tasks", "other.head").json()["tasks"]
+    assert [(r["case"], [t["trigger"] for t in r["tasks"]]) for r in tasks] == [
+        (case, ["advertise", "cancel"])]
+    advertised = api.post(f"/api/v1/cases/{case}/triggers/advertise", "other.head",
+                          {"data": {"closing_date": "2027-03-12"}})
+    assert advertised.status_code == 201, advertised.text
+    assert advertised.json()["log"][-1]["actor"] == "headteacher:other.head"
+    # ... while an application stays its own head's.
+    application = opened(api)["case"]
+    assert api.get(f"/api/v1/cases/{application}", "other.head").status_code == 404
+
+
+@pytest.mark.parametrize("path", ["/api/v1/cases/%00", "/api/v1/cases/app-%00x",
+                                  "/api/v1/cases/app-%01x/triggers/support"])
+@pytest.mark.parametrize("who", ["tom.reed", "nas"])
+def test_a_case_id_no_case_can_have_is_a_404_problem_on_both_databases(api, path, who):
+    response = (api.post(path, who, {"data": {"evaluation": "x"}}) if "triggers" in path
+                else api.get(path, who))
+    assert response.status_code == 404, response.text
+    assert response.headers["content-type"] == PROBLEM
+
+
+def test_an_assessor_the_case_does_not_expect_is_403_naming_the_one_it_does(api):
+    case = api.driver.to_assessment_scheduled(received="2027-01-04")
+    api.token("as-99", "assessor")
+    api.token("as-17", "assessor")
+    judged = {"data": {"unmet_standards": ["A1"]}}
+    wrong = api.post(f"/api/v1/cases/{case}/triggers/judge_not_met", "as-99", judged)
+    assert wrong.status_code == 403, wrong.text
+    assert "assessor:as-17" in wrong.json()["detail"]
+    assert len(api.driver.log(case)) == 5
+    assert api.get(f"/api/v1/cases/{case}", "as-99").status_code == 404   # reading: its own
+    api.driver.clock.set(parse_instant("2027-02-27T17:00"))   # the assessment day
+    right = api.post(f"/api/v1/cases/{case}/triggers/judge_not_met", "as-17", judged)
+    assert right.status_code == 201, right.text
 
 
 def test_the_bound_headteacher_sees_its_task_with_the_due_date_and_working_days_left(api):
@@ -195,6 +244,11 @@ def test_an_idempotent_retry_of_a_trigger_after_the_case_moved_on_answers_the_fi
     assert again.json()["version"] == 2 and again.json()["state"] == "supported"
     assert again.json() == first.json()
     assert api.get(f"/api/v1/cases/{case}", "tom.reed").json()["version"] == 3
+    # The same JSON spelt another way (spacing, the keys' order) is the same request.
+    spelt = json.dumps({"data": {"evaluation": "Strong."}}, indent=2).encode()
+    respelt = api.post(path, "tom.reed", spelt, **{"idempotency-key": "k1"})
+    assert respelt.status_code == 201 and respelt.json() == first.json()
+    assert api.get(f"/api/v1/cases/{case}", "tom.reed").json()["version"] == 3
 
 
 def test_a_stale_expected_version_is_409_and_writes_nothing(api):
@@ -256,6 +310,10 @@ def test_the_openapi_document_has_a_request_schema_for_every_trigger_a_person_fi
     doc = api.client.get("/api/v1/openapi.json").json()
     assert doc["openapi"].startswith("3.1")
     paths = doc["paths"]
+    erase = paths["/api/v1/cases/{case_id}/triggers/erase_personal_data"]["post"]
+    assert erase["requestBody"]["content"]["application/json"]["example"] == {
+        "data": {"reason": "Retention period ended (subject's request 2031-03-02)."}}
+    assert "/api/v1/cases/{case_id}/triggers/deadline_recomputed" not in paths   # the engine's
     support = paths["/api/v1/cases/{case_id}/triggers/support"]["post"]
     data = support["requestBody"]["content"]["application/json"]["schema"]["properties"]["data"]
     assert data == {"$ref": "#/components/schemas/Evaluation"} or "$ref" in data

@@ -134,7 +134,7 @@ def test_a_form_sent_twice_or_after_another_change_is_refused_and_writes_nothing
                                      data=values).status_code == 303
     twice = desk.as_("tom.reed").post(f"/cases/{case}/act/support", data=values)
     assert twice.status_code == 409
-    assert "The case changed since you opened this form" in twice.text
+    assert "the case changed since you opened this form" in twice.text
     assert len(desk.driver.log(case)) == 2
     stale = desk.as_("tom.reed").post(f"/cases/{case}/act/submit_to_agency", data={
         **values, "funding_declaration.declared_by": "Tom Reed",
@@ -202,3 +202,58 @@ def test_an_auditors_form_is_refused_by_the_engine_naming_who_may(desk):
     assert "allowed: headteacher" in unescape(refused.text)
     alert = re.search(r'role="alert"[^>]*>(.*?)</div>', refused.text, re.S).group(1)
     assert "--actor" not in alert and len(desk.driver.log(case)) == 1
+
+
+def test_an_opening_form_sent_twice_opens_one_case_and_says_so(desk):
+    _, values = desk.form("tom.reed", "/open/application")
+    first = desk.as_("tom.reed").post("/open/application", data=values)
+    assert first.status_code == 303, first.text
+    case = first.headers["location"].split("?")[0].rsplit("/", 1)[1]
+    again = desk.as_("tom.reed").post("/open/application", data=values)
+    assert again.status_code == 409
+    assert "the case changed since you opened this form" in again.text and case in again.text
+    assert desk.driver.count("cases") == 1
+    # A new form is a new case.
+    _, fresh = desk.form("tom.reed", "/open/application")
+    assert fresh["sent_once"] != values["sent_once"]
+    assert desk.as_("tom.reed").post("/open/application", data=fresh).status_code == 303
+    assert desk.driver.count("cases") == 2
+
+
+def test_a_form_left_at_its_effective_minute_acts_now_even_seconds_after_the_last_entry(desk):
+    # The field shows the minute (a datetime-local holds no seconds): sent unchanged, it means
+    # now, not that minute's start, which is before an entry made seconds into it.
+    desk.driver.clock.set(parse_instant("2027-01-04T09:00:40"))
+    case = desk.driver.open(actor="headteacher:tom.reed").case
+    _, values = desk.form("tom.reed", f"/cases/{case}/act/support")
+    assert values["effective_at"] == values["effective_default"] == "2027-01-04T09:00"
+    sent = desk.as_("tom.reed").post(f"/cases/{case}/act/support", data=values)
+    assert sent.status_code == 303, sent.text[-1500:]
+    entry = desk.driver.log(case)[-1]
+    assert entry.effective_at == "2027-01-04T09:00:40+00:00"
+    # Typed, the minute is what was meant: before the opening, it is refused.
+    case = desk.driver.open(actor="headteacher:tom.reed").case
+    _, values = desk.form("tom.reed", f"/cases/{case}/act/support")
+    early = desk.as_("tom.reed").post(f"/cases/{case}/act/support",
+                                      data={**values, "effective_default": ""})
+    assert early.status_code == 422 and len(desk.driver.log(case)) == 1
+
+
+@pytest.mark.parametrize("path", ["/cases/%00", "/cases/app-%00x/act/support", "/?q=%00",
+                                  "/?q=a%00b", "/open/%00", "/cases/app-%00x/act/%00"])
+def test_text_no_case_can_hold_is_no_case_on_both_databases_never_a_500(desk, path):
+    for who in ("tom.reed", "it.desk"):
+        page = desk.as_(who).get(path)
+        assert page.status_code in (200, 404), (who, page.status_code, page.text[-500:])
+        if path.startswith("/?"):
+            assert page.status_code == 200 and "app-" not in page.text
+    if "/act/" in path:
+        _, values = desk.form("tom.reed", "/open/application")
+        sent = desk.as_("tom.reed").post(path, data=values)
+        assert sent.status_code == 404
+
+
+def test_a_login_name_holding_nul_is_a_wrong_name_on_both_databases(desk):
+    refused = desk.login("tom\x00reed", PASSWORD, TestClient(desk.app,
+                                                               base_url="http://localhost"))
+    assert refused.status_code == 401 and "Wrong username or password" in refused.text

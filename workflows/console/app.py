@@ -12,6 +12,7 @@ Besides the entries the engine makes, it writes its own tables only: a session r
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import logging
@@ -39,8 +40,9 @@ from workflows.read import auditlog
 from workflows.read.checkpoint import MAX_BYTES as CHECKPOINT_BYTES
 from workflows.read.checkpoint import NotACheckpointError, read_checkpoint
 from workflows.core.clock import Clock
+from workflows.core import text as texts
 from workflows.core.config import Config
-from states.parties import may_see, sees_every_case
+from states.parties import may_see, sees_every_case, unbound_kinds
 from storage import users
 from workflows.console import forms, statechart, views
 from workflows.console.acting import Asked, FrontDoor
@@ -49,7 +51,7 @@ from workflows.core.errors import ConcurrentChangeError, RefusedError
 from workflows.console.auth import ACTED_FOR, COOKIE, Accounts, RateLimiter
 from workflows.console.workers import Workers
 from workflows.core.calendar import local_date
-from workflows.engine import Engine
+from workflows.engine import Engine, Idempotency
 from workflows.read.tasks import Viewer, case_tasks, tasks as tasks_of
 from workflows.core.times import LONDON, day, london
 from workflows.core.times import TimeFormatError, utc_iso
@@ -61,6 +63,8 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 LOGIN_CSRF = "ast_console_login"
 LOGIN_BODY = 8192   # bytes: a username and password at their limits, percent-encoded, fit
 PAGE_SIZE = 50
+# A form sent twice, or after another change to its case (shared/CLI.md's words).
+CHANGED_SINCE = "the case changed since you opened this form"
 KINDS = ("application", "review", "appointment")
 CASE_ID = re.compile(r"(?:app|rev|apt)-[0-9a-z]{10}")
 
@@ -158,8 +162,12 @@ def create_app(db: Database, config: Config, clock: Clock, real: Clock,
     def visible_case(session: users.Session, case_id: str) -> None:
         """A case this account may not see is, to it, no case at all: a 404, as for an id
         that names no case (shared/CLI.md, "`/tasks`")."""
-        if not sees_every_case(session.role) and not may_see(
-                session.role, session.username, search_store.parties_of_case(db, case_id)):
+        if texts.problem(case_id):   # no case has one (and PostgreSQL's text holds no NUL)
+            raise HTTPException(404, f"no case {case_id!r}")
+        if sees_every_case(session.role):
+            return
+        found = search_store.kind_and_parties(db, case_id)
+        if found is None or not may_see(session.role, session.username, found[1], found[0]):
             raise HTTPException(404, f"no case {case_id!r}")
 
     def whole_office(session: users.Session) -> None:
@@ -237,8 +245,10 @@ def create_app(db: Database, config: Config, clock: Clock, real: Clock,
         overdue = p.get("overdue") == "1"
         page = _page_number(p.get("page"))
         search_store.refresh_search(db)
-        found = search_store.search(db, q, kind, state, overdue, now(), PAGE_SIZE,
-                                    (page - 1) * PAGE_SIZE, party)
+        # No case's names hold a control character (nor may PostgreSQL's text hold NUL).
+        found = search_store.Page([], 0) if texts.problem(q.strip()) else search_store.search(
+            db, q, kind, state, overdue, now(), PAGE_SIZE, (page - 1) * PAGE_SIZE, party,
+            unbound_kinds(session.role))
         base = {k: v for k, v in (("q", q), ("kind", kind), ("state", state),
                                   ("overdue", "1" if overdue else None)) if v}
         return render(request, "search.html.j2", q=q, kind=kind, state=state, overdue=overdue,
@@ -327,7 +337,8 @@ def create_app(db: Database, config: Config, clock: Clock, real: Clock,
     def form_page(request: Request, session: users.Session, kind: str, model: Any,
                   values: Mapping[str, Any], *, case: dict[str, Any] | None = None,
                   trigger: str = "open", effective_at: str = "", on_behalf_of: str = "",
-                  refusal: str | None = None, status: int = 200) -> Response:
+                  refusal: str | None = None, status: int = 200,
+                  sent_once: str = "") -> Response:
         allowed = forms.allowed_standards(case["data"], config.calendar.nation) if case \
             else None
         viewer = viewer_of(session)
@@ -341,6 +352,8 @@ def create_app(db: Database, config: Config, clock: Clock, real: Clock,
                       else f"Open the {kind}", csrf=session.csrf,
                       form_fields=forms.fields_for(model, values, allowed_standards=allowed),
                       effective_at=effective_at or _wall_clock(clock.now()),
+                      effective_default="" if effective_at else _wall_clock(clock.now()),
+                      sent_once=sent_once or secrets.token_urlsafe(16),
                       latest=_wall_clock(clock.now()), on_behalf_of=on_behalf_of,
                       operator=session.role == "operator", refusal=refusal, open_now=open_now,
                       expected=_expected_party(viewer, kind, case, trigger))
@@ -388,7 +401,7 @@ def create_app(db: Database, config: Config, clock: Clock, real: Clock,
         model = _model(lambda: forms.model_for_trigger(case["kind"], trigger))
         first = {k: (v[0] if v else "") for k, v in sent.items()}
         version = first.get("version", "")
-        asked = Asked(forms.data_from_form(model, sent), first.get("effective_at"),
+        asked = Asked(forms.data_from_form(model, sent), _effective(first),
                       first.get("on_behalf_of"),
                       int(version) if version.isdigit() and len(version) < 10 else -1)
         try:
@@ -396,10 +409,10 @@ def create_app(db: Database, config: Config, clock: Clock, real: Clock,
         except RefusedError as err:
             said = str(err)
             if isinstance(err, ConcurrentChangeError):
-                said = f"The case changed since you opened this form: nothing was written. {said}"
+                said = f"{CHANGED_SINCE}. {said}"
             return form_page(request, session, case["kind"], model,
                              forms.values_from_form(model, sent), case=case, trigger=trigger,
-                             effective_at=first.get("effective_at", ""),
+                             effective_at=_effective(first) or "",
                              on_behalf_of=first.get("on_behalf_of", ""), refusal=said,
                              status=status_of(err))
         return RedirectResponse(f"/cases/{outcome.case}?entry={outcome.version}"
@@ -415,15 +428,21 @@ def create_app(db: Database, config: Config, clock: Clock, real: Clock,
                   sent: dict[str, list[str]]) -> Response:
         model = _model(lambda: forms.model_for_opening(kind))
         first = {k: (v[0] if v else "") for k, v in sent.items()}
-        asked = Asked(forms.data_from_form(model, sent), first.get("effective_at"),
+        asked = Asked(forms.data_from_form(model, sent), _effective(first),
                       first.get("on_behalf_of"))
+        viewer, once = viewer_of(session), first.get("sent_once", "")
         try:
-            outcome = door.open(viewer_of(session), kind, asked)
+            # The form's own id, as an Idempotency-Key: sent twice (a double click, a reload),
+            # the second finds the case the first opened and writes nothing.
+            outcome = door.open(viewer, kind, asked, _once(viewer, kind, once))
+            if outcome.repeated:
+                raise ConcurrentChangeError(f"{CHANGED_SINCE}: it was sent before and opened "
+                                            f"{outcome.case}", case=outcome.case)
         except RefusedError as err:
             return form_page(request, session, kind, model, forms.values_from_form(model, sent),
-                             effective_at=first.get("effective_at", ""),
+                             effective_at=_effective(first) or "",
                              on_behalf_of=first.get("on_behalf_of", ""), refusal=str(err),
-                             status=status_of(err))
+                             status=status_of(err), sent_once=once)
         return RedirectResponse(f"/cases/{outcome.case}?entry={outcome.version}"
                                 f"#seq-{outcome.version}", status_code=303)
 
@@ -498,6 +517,21 @@ def _example(name: str) -> dict[str, Any]:
         return example(name)[0]
     except UnknownExampleError:
         return {}
+
+
+def _effective(first: Mapping[str, str]) -> str | None:
+    """The form's effective time as typed; None (now) when it is still the minute the form
+    was shown with: that minute may be before the case's last entry, made seconds ago."""
+    typed = first.get("effective_at", "").strip()
+    return None if not typed or typed == first.get("effective_default") else typed
+
+
+def _once(viewer: Viewer, kind: str, sent_once: str) -> Idempotency | None:
+    """The idempotency of an opening form, keyed by the id it was shown with."""
+    if not 16 <= len(sent_once) <= 64 or not sent_once.isascii():
+        return None
+    return Idempotency(viewer.actor, f"form:{sent_once}",
+                       hashlib.sha256(f"open {kind} {sent_once}".encode()).hexdigest())
 
 
 def _wall_clock(instant: datetime) -> str:

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 
 from storage import users
 from storage.db import Database
+from workflows.core import text as texts
 from workflows.core.clock import Clock
 from workflows.core.times import london, utc_iso
 
@@ -245,7 +246,9 @@ class Accounts:
             return LoginResult(None, None, "The console is busy checking other logins: try "
                                "again in a moment.", 503, BUSY_RETRY_SECONDS)
         try:
-            user = users.get_user(self.db, username) if username else None
+            # No account's name holds a control character (nor may PostgreSQL's text NUL).
+            user = users.get_user(self.db, username) \
+                if username and not texts.problem(username) else None
             ok = check_password(user.password_hash if user else None, password)
             if ok and user is not None and _hasher().check_needs_rehash(user.password_hash):
                 users.set_password_hash(self.db, user.username, hash_password(password))

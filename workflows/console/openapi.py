@@ -34,7 +34,8 @@ def triggers() -> dict[str, dict[str, type[BaseModel] | None]]:
     from states import PROCESSES
     found: dict[str, dict[str, type[BaseModel] | None]] = {}
     for kind, process in PROCESSES.items():
-        for row in process.transitions:
+        # Every row the engine takes: the shared ones too (erase_personal_data, by the LA).
+        for row in process.all_transitions():
             if person_fired(row):
                 found.setdefault(row.trigger, {})[kind] = row.data
     return dict(sorted(found.items()))

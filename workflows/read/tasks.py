@@ -17,7 +17,7 @@ from functools import cache
 from typing import Any, Mapping, Sequence
 
 from states.next_steps import NEXT
-from states.parties import BOUND, party_of
+from states.parties import BOUND, party_of, unbound_kinds
 from storage import console as search_store
 from storage.db import Database
 from storage.rows import TimerRow
@@ -166,7 +166,8 @@ def tasks(db: Database, viewer: Viewer, today: date, limit: int, offset: int,
     if not pairs:
         return TaskPage([], 0)
     party = viewer.party if viewer.role in BOUND else None
-    page = search_store.task_cases(db, pairs, _timer_names(pairs), party, limit, offset)
+    page = search_store.task_cases(db, pairs, _timer_names(pairs), party, limit, offset,
+                                   unbound_kinds(viewer.role))
     timers = search_store.timers_of_cases(db, [r["case"] for r in page.rows])
     rows = []
     for row in page.rows:
