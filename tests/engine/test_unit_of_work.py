@@ -3,11 +3,14 @@ from __future__ import annotations
 
 import itertools
 import threading
+from datetime import timedelta
 
 import pytest
 
 from notifications.render import TemplateRenderError, render
-from tests.builders import AGENCY, FUNDING, HEADTEACHER, Driver, refused
+from tests.builders import AGENCY, FUNDING, HEADTEACHER, Driver, application_data, refused
+from workflows.core.clock import FixedClock
+from workflows.core.times import parse_instant
 from workflows.engine import Actor, Engine
 from workflows.core.errors import (ConcurrentChangeError, EngineError, NotAllowedInStateError,
                               RefusedError)
@@ -254,3 +257,32 @@ def test_a_timer_that_keeps_failing_is_failed_after_five_attempts_and_shown(db, 
     assert queries.retry_timers(db, None) == 1
     working = Driver(Engine(db, config, clock=clock), clock)
     assert [o.case for o in working.engine.tick()] == [case]
+
+
+class Ticking:
+    """The real clock as a process sees it: a little later at each reading."""
+
+    def __init__(self, start: str):
+        self.at = parse_instant(start)
+
+    def now(self):
+        self.at += timedelta(milliseconds=7)
+        return self.at
+
+
+def test_without_now_an_entry_is_effective_at_the_instant_it_is_recorded(db, config):
+    # One clock for both (no --now): the business "now" is the recording instant, so no entry
+    # is ever effective after the time it was recorded.
+    real = Ticking("2027-01-04T09:00")
+    engine = Engine(db, config, clock=real, recorder=real)
+    case = engine.open("application", Actor.parse(HEADTEACHER), application_data()).case
+    engine.fire(case, "support", Actor.parse(HEADTEACHER), {"evaluation": "Strong."})
+    times = "SELECT effective_at, recorded_at FROM transition_log WHERE case_id = :id"
+    entries = Driver(engine, real).rows(times, id=case)
+    assert len(entries) == 2 and all(e.effective_at == e.recorded_at for e in entries)
+    # With --now the two clocks are apart, as before: effective at the business time.
+    business = FixedClock(parse_instant("2027-01-05T10:00"))
+    engine = Engine(db, config, clock=business, recorder=real)
+    other = engine.open("application", Actor.parse(HEADTEACHER), application_data()).case
+    entry = Driver(engine, business).rows(times, id=other)[0]
+    assert entry.effective_at == "2027-01-05T10:00:00+00:00" != entry.recorded_at

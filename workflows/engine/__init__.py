@@ -85,7 +85,11 @@ class Engine:
         return UnitOfWork(lambda: transaction(db), utc_iso(self.recorder.now()))
 
     def step(self, work: UnitOfWork) -> Step:
-        return Step(work, self.live, self.setting, self.clock.now())
+        # Without --now the business clock is the real one: an entry made now is effective at
+        # the instant it is recorded, not a moment after it (the clock read once, not twice).
+        now = (datetime.fromisoformat(work.recorded_at) if self.clock is self.recorder
+               else self.clock.now())
+        return Step(work, self.live, self.setting, now)
 
     # -- the public operations, each one unit of work ----------------------------------------------
 
