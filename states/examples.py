@@ -42,7 +42,8 @@ TRIGGER: dict[str, dict[str, Any]] = {
     "submit_to_agency": {"funding_declaration": {"declared_by": "Hugh Brown",
                                                  "source": "school"}},
     "schedule_assessment": {"assessment_date": "2027-02-10", "assessor": _ASSESSOR},
-    "judge_not_met": {"unmet_standards": ["A2", "P4"]},
+    # Standards the opening example's candidate is assessed on (post_threshold: E and A).
+    "judge_not_met": {"unmet_standards": ["E3", "A2"]},
     "send_written_feedback": {"feedback": "A2: outreach was planned but not yet delivered."},
     "request_review": {"grounds": ["relevant_evidence_ignored"],
                        "explanation": "The assessor did not read the outreach portfolio.",

@@ -26,6 +26,14 @@ def test_every_trigger_that_takes_data_has_an_example_its_model_accepts():
             row.data.model_validate(TRIGGER[name])
 
 
+def test_the_judgement_example_names_only_standards_the_example_candidate_is_assessed_on():
+    # A form is prefilled as `example` prints: a code the engine refuses for that candidate
+    # would be dropped from the check boxes without a word.
+    from states.standards import externally_assessed
+    assessed = externally_assessed(OPENING["application"]["career_stage"], "england")
+    assert set(TRIGGER["judge_not_met"]["unmet_standards"]) <= set(assessed)
+
+
 def test_the_engine_reads_each_example_as_its_model_dumps_it():
     """Guards, deadlines and notices read a trigger's data as its model's Python dump (dates as
     dates); the log stores its JSON dump (dates as text): validate.dumped gives both."""
