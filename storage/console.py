@@ -405,6 +405,22 @@ def labels_from_cases(db: Database, ids: Iterable[str]) -> dict[str, dict[str, s
     return found
 
 
+def data_of_cases(db: Database, ids: Iterable[str]
+                  ) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
+    """case id -> (its opening data, its records as the case row keeps them)."""
+    ids = sorted(set(ids))
+    found: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
+    with db.read() as conn:
+        q = Statements(db, conn)
+        for start in range(0, len(ids), CHUNK):
+            params = {f"c{n}": case_id for n, case_id in enumerate(ids[start:start + CHUNK])}
+            for case_id, data, records in q.all(
+                    f"SELECT id, data, records FROM cases WHERE id IN "
+                    f"({', '.join(':' + p for p in params)})", params):
+                found[case_id] = (json.loads(data), json.loads(records or "{}"))
+    return found
+
+
 def timers_of_cases(db: Database, ids: Iterable[str]) -> dict[str, list[TimerRow]]:
     ids = sorted(set(ids))
     found: dict[str, list[TimerRow]] = {}

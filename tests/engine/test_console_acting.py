@@ -92,6 +92,27 @@ def test_the_case_page_offers_a_button_for_each_trigger_the_account_may_fire_now
     assert "/act/" not in auditor
 
 
+def test_no_button_or_task_is_offered_that_the_cases_own_guards_refuse_today(desk):
+    # An internal post's application goes to the LA, never to a post school (DOMAIN.md:
+    # forward_to_post_school is for an external post only); a decision letter is sent once.
+    case = opened_by_tom(desk)
+    desk.driver.fire(case, "support", "headteacher:tom.reed", {"evaluation": "Strong."})
+    page = desk.as_("tom.reed").get(f"/cases/{case}").text
+    assert sorted(re.findall(r'href="/cases/[^"]+/act/([a-z_]+)"', page)) == [
+        "send_to_la", "submit_to_agency"]
+    tasks = desk.as_("tom.reed").get("/tasks").text
+    assert f"/cases/{case}/act/send_to_la" in tasks
+    assert "forward_to_post_school" not in tasks
+    form = desk.as_("tom.reed").get(f"/cases/{case}/act/forward_to_post_school").text
+    assert "is not open to headteacher tom.reed" in form   # the form says so before it is sent
+
+    letter = desk.driver.to_not_met(letter=True, received="2026-12-21")
+    desk.driver.clock.set(parse_instant("2027-02-23T09:00"))
+    users.add_user(desk.db, "nas", "agency", password_hash(), utc_iso(desk.real.now()))
+    page = desk.as_("nas").get(f"/cases/{letter}").text
+    assert re.findall(r'href="/cases/[^"]+/act/([a-z_]+)"', page) == ["send_written_feedback"]
+
+
 def test_the_headteacher_supports_through_the_form_and_lands_on_the_new_entry(desk):
     case = opened_by_tom(desk)
     desk.driver.clock.set(parse_instant("2027-01-05T10:00"))

@@ -178,7 +178,8 @@ def create_api(db: Database, config: Config, clock: Clock, real: Clock,
             raise Problem(422, "page: a whole number from 1")
         search_store.refresh_search(db)
         found = tasks(db, viewer, local_date(clock.now()), PAGE_SIZE,
-                      (int(page) - 1) * PAGE_SIZE, role if viewer.role == "operator" else None)
+                      (int(page) - 1) * PAGE_SIZE, role if viewer.role == "operator" else None,
+                      door.engine.setting)
         return JSONResponse({"total": found.total, "page": int(page),
                              "tasks": [as_json(r) for r in found.rows]})
 

@@ -52,7 +52,7 @@ from workflows.console.auth import ACTED_FOR, COOKIE, Accounts, RateLimiter
 from workflows.console.workers import Workers
 from workflows.core.calendar import local_date
 from workflows.engine import Engine, Idempotency
-from workflows.read.tasks import Viewer, case_tasks, tasks as tasks_of
+from workflows.read.tasks import Viewer, case_tasks, judged, tasks as tasks_of
 from workflows.core.times import LONDON, day, london
 from workflows.core.times import TimeFormatError, utc_iso
 
@@ -155,6 +155,11 @@ def create_app(db: Database, config: Config, clock: Clock, real: Clock,
 
     def now() -> str:
         return utc_iso(clock.now())
+
+    def judged_now(case: Mapping[str, Any], timers: list[Any], today: Any) -> Any:
+        """The engine's answer, for this case as it stands, to whether a trigger is open."""
+        return judged(door.engine.setting, case["case"], case["kind"], case["state"],
+                      case["data"], case["records"], timers, today)
 
     def viewer_of(session: users.Session) -> Viewer:
         return Viewer(session.role, session.username)
@@ -267,8 +272,9 @@ def create_app(db: Database, config: Config, clock: Clock, real: Clock,
         visited = {e["dest"] for e in detail["log"]} | {e["source"] for e in detail["log"]
                                                         if e["source"]}
         parties = search_store.parties_of_case(db, case_id)
+        today = local_date(clock.now())
         actions = case_tasks(viewer_of(session), detail["kind"], detail["state"], parties,
-                             rows, local_date(clock.now()))
+                             rows, today, refused=judged_now(detail, rows, today))
         marked = request.query_params.get("entry", "")
         return render(request, "case.html.j2", case=detail, now=at, actions=actions,
                       in_words=forms.in_words,
@@ -344,9 +350,10 @@ def create_app(db: Database, config: Config, clock: Clock, real: Clock,
         viewer = viewer_of(session)
         open_now = True
         if case is not None:
+            today, timers = local_date(clock.now()), queries.case_timers(db, case["case"])
             open_now = any(t["trigger"] == trigger for t in case_tasks(
                 viewer, kind, case["state"], search_store.parties_of_case(db, case["case"]),
-                [], local_date(clock.now())))
+                timers, today, refused=judged_now(case, timers, today)))
         return render(request, "act.html.j2", status, kind=kind, case=case, trigger=trigger,
                       button=forms.in_words(trigger) if trigger != "open"
                       else f"Open the {kind}", csrf=session.csrf,
@@ -455,7 +462,7 @@ def create_app(db: Database, config: Config, clock: Clock, real: Clock,
         page = _page_number(p.get("page"))
         search_store.refresh_search(db)
         found = tasks_of(db, viewer, local_date(clock.now()), PAGE_SIZE, (page - 1) * PAGE_SIZE,
-                         role)
+                         role, door.engine.setting)
         base = {"role": role} if role else {}
         return render(request, "tasks.html.j2", found=found, role=role, roles=ACTED_FOR,
                       viewer=viewer, page=page, pages=_pages(found.total),

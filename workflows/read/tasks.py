@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from states.next_steps import NEXT
 from states.parties import BOUND, party_of, unbound_kinds
@@ -23,6 +23,8 @@ from storage.db import Database
 from storage.rows import TimerRow
 from workflows.core.deadlines import recorded_calendar
 from storage import jsontext
+from workflows.engine.apply import Setting
+from workflows.engine.open_now import refusal_now
 
 # Roles that act on no case: an auditor reads; the engine's own timers are not a person's task.
 READS_ONLY = frozenset({"auditor", "system"})
@@ -136,20 +138,38 @@ def due_of(timer: TimerRow, today: date) -> Due:
     return Due(timer.name, timer.due, left, where)
 
 
+# Why the machine refuses a trigger in a role on the case as it stands (None: it may take it):
+# workflows/engine/open_now.py, bound to one case.
+Refusal = Callable[[str, str], "str | None"]
+
+
 def case_tasks(viewer: Viewer, kind: str, state: str, parties: set[str],
                timers: Sequence[TimerRow], today: date,
-               role_filter: str | None = None) -> list[dict[str, Any]]:
+               role_filter: str | None = None,
+               refused: Refusal | None = None) -> list[dict[str, Any]]:
     """The viewer's tasks on one case: each open trigger, the roles it may fire it in and the
-    due date that guards it (None when no pending timer does)."""
+    due date that guards it (None when no pending timer does). With `refused`, a trigger the
+    case's own guards refuse today (an internal post is not forwarded) is no task."""
     pending = [t for t in timers if t.status == "pending"]
     found = []
     for trigger, roles in open_triggers(viewer, kind, state, parties, role_filter):
+        if refused is not None:
+            roles = [r for r in roles if refused(trigger, r) is None]
+            if not roles:
+                continue
         guards = _guards(kind, state, trigger, tuple(roles))
         dues = sorted((due_of(t, today) for t in pending if t.name in guards),
                       key=lambda d: d.due)
         found.append({"trigger": trigger, "label": trigger.replace("_", " "), "roles": roles,
                       "due": dues[0] if dues else None})
     return found
+
+
+def judged(setting: Setting, case_id: str, kind: str, state: str, data: Mapping[str, Any],
+           records: Mapping[str, Any], timers: Sequence[TimerRow], today: date) -> Refusal:
+    """The engine's answer for one case, as `case_tasks` asks it."""
+    return lambda trigger, role: refusal_now(setting, case_id, kind, state, data, records,
+                                             timers, trigger, role, today)
 
 
 @dataclass(frozen=True)
@@ -159,7 +179,7 @@ class TaskPage:
 
 
 def tasks(db: Database, viewer: Viewer, today: date, limit: int, offset: int,
-          role_filter: str | None = None) -> TaskPage:
+          role_filter: str | None = None, setting: Setting | None = None) -> TaskPage:
     """One page of the cases with something open to the viewer, the earliest due first (so
     the overdue first), then those no timer guards, newest first; each with its tasks."""
     pairs = _pairs(viewer, role_filter)
@@ -168,16 +188,28 @@ def tasks(db: Database, viewer: Viewer, today: date, limit: int, offset: int,
     party = viewer.party if viewer.role in BOUND else None
     page = search_store.task_cases(db, pairs, _timer_names(pairs), party, limit, offset,
                                    unbound_kinds(viewer.role))
-    timers = search_store.timers_of_cases(db, [r["case"] for r in page.rows])
-    rows = []
+    ids = [r["case"] for r in page.rows]
+    timers = search_store.timers_of_cases(db, ids)
+    held = search_store.data_of_cases(db, ids) if setting is not None else {}
+    rows, left_out = [], 0
     for row in page.rows:
         parties = search_store.split_parties(row["parties"])
-        found = case_tasks(viewer, row["kind"], row["state"], parties,
-                           timers.get(row["case"], []), today, role_filter)
+        case_timers = timers.get(row["case"], [])
+        refused = None
+        if setting is not None and row["case"] in held:
+            refused = judged(setting, row["case"], row["kind"], row["state"],
+                             *held[row["case"]], case_timers, today)
+        found = case_tasks(viewer, row["kind"], row["state"], parties, case_timers, today,
+                           role_filter, refused)
         dues = [t["due"] for t in found if t["due"] is not None]
+        if not found:
+            # Every trigger its state offers, its own guards refuse today (a letter already
+            # sent): nothing waits on the viewer there. The count is the query's, less these.
+            left_out += 1
+            continue
         rows.append({**{k: v for k, v in row.items() if k != "parties"}, "tasks": found,
                      "due": min(dues, key=lambda d: d.due) if dues else None})
-    return TaskPage(rows, page.total)
+    return TaskPage(rows, page.total - left_out)
 
 
 def as_json(row: Mapping[str, Any]) -> dict[str, Any]:
