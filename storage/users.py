@@ -133,6 +133,17 @@ def add_token(db: Database, name: str, role: str, token_sha256: str, now: str) -
     return True
 
 
+def renew_token(db: Database, name: str, role: str, token_sha256: str, now: str) -> bool:
+    """A new secret for a revoked token of that name and role: the same party, its key rotated
+    (a leaked token revoked, then replaced). False, nothing written, for a live token or one
+    of another role: a name keeps meaning one party."""
+    with db.write() as conn:
+        return Statements(db, conn).run(
+            "UPDATE api_tokens SET token_sha256 = :t, created_at = :now, revoked_at = NULL, "
+            "last_used_at = NULL WHERE name = :n AND role = :r AND revoked_at IS NOT NULL",
+            {"n": name, "r": role, "t": token_sha256, "now": now}) > 0
+
+
 def list_tokens(db: Database) -> list[Token]:
     with db.read() as conn:
         return [Token(*r) for r in Statements(db, conn).all(

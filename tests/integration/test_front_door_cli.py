@@ -53,6 +53,15 @@ def test_a_token_is_printed_once_kept_as_a_hash_listed_and_revoked(cli):
     assert json.loads(cli.ok("token", "list", "--json").stdout)[0]["revoked_at"]
     gone = cli("token", "revoke", "nas-system")
     assert gone.returncode == 2
+    # A revoked token's party gets a new one (its key rotated); the old one stays dead, and
+    # the name is never another role's.
+    other = cli("token", "add", "nas-system", "--role", "assessor")
+    assert other.returncode == 2 and "already a token" in other.stderr
+    renewed = cli.ok("token", "add", "nas-system", "--role", "agency").stdout.strip()
+    assert renewed != token
+    listed = json.loads(cli.ok("token", "list", "--json").stdout)
+    assert [(t["name"], t["role"], t["revoked_at"]) for t in listed] == [
+        ("nas-system", "agency", None)]
 
 
 def test_user_and_token_help_teach_that_an_account_is_a_party(cli):

@@ -77,7 +77,8 @@ def add_arguments(sub, parser_class) -> None:
                        "or a school's own systems. `token add NAME --role ROLE` prints a new "
                        "token once (only its hash is kept): it acts as ROLE:NAME, bound to "
                        "cases as an account of that name would be. Send it as "
-                       "`Authorization: Bearer TOKEN`.")
+                       "`Authorization: Bearer TOKEN`. To rotate a key: `token revoke NAME`, "
+                       "then `token add NAME` with the same role gives that party a new one.")
     tsub = t.add_subparsers(dest="token_command", required=True, metavar="TOKEN_COMMAND",
                             parser_class=parser_class)
     tadd = tsub.add_parser("add", help="make a token and print it once")
@@ -211,11 +212,12 @@ def token_add(ctx: Context, args: TokenAddArgs) -> int:
     from workflows.core.times import utc_iso
     require_current(ctx.db)
     _valid_name("token add", args.name)
-    token = new_token()
-    if not users.add_token(ctx.db, args.name, args.role, token_sha256(token),
-                           utc_iso(ctx.real.now())):
+    token, now = new_token(), utc_iso(ctx.real.now())
+    if not users.add_token(ctx.db, args.name, args.role, token_sha256(token), now) \
+            and not users.renew_token(ctx.db, args.name, args.role, token_sha256(token), now):
         raise RefusedError(f"token add: there is already a token {args.name!r} (a name is "
-                           "the party it acts as, and is never given to another token)")
+                           "the party it acts as, and is never given to another token: revoke "
+                           "a live one first to give its party a new one, of the same role)")
     if args.json:
         print(json.dumps({"name": args.name, "role": args.role, "token": token}))
     else:
