@@ -290,6 +290,14 @@ def test_a_body_no_client_should_send_is_refused_with_a_problem_never_a_500(api,
     assert response.headers["content-type"].startswith(PROBLEM)
 
 
+@pytest.mark.parametrize("kind", ["bogus", 5, "", "review", None])
+def test_an_opening_of_a_kind_that_cannot_be_opened_is_422_naming_the_kinds(api, kind):
+    response = api.post("/api/v1/cases", "tom.reed", {"kind": kind, "data": {}})
+    assert response.status_code == 422, response.text
+    assert "application" in response.json()["detail"]
+    assert api.count("cases") == 0
+
+
 def test_a_body_over_the_limits_is_413_before_it_is_read(api):
     case = opened(api)["case"]
     huge = json.dumps({"data": {"evaluation": "x" * (2 << 20)}})

@@ -287,8 +287,10 @@ def create_api(db: Database, config: Config, clock: Clock, real: Clock,
         viewer = sender(request, body)
         refuse_unknown(body, OPEN_KEYS)
         kind = body.get("kind")
-        if not isinstance(kind, str):
-            raise Problem(422, f"kind: one of {', '.join(PROCESSES)}")
+        if not isinstance(kind, str) or kind not in PROCESSES:
+            # An unknown kind is a request's invalid data (422), not a case or trigger (404).
+            openable = ", ".join(k for k, p in PROCESSES.items() if p.openable)
+            raise Problem(422, f"kind {kind!r}: open one of {openable}")
         asked, key = asked_of(body), idempotency(request, viewer, body)
         return created(door.open(viewer, kind, asked, key))
 
