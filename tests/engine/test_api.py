@@ -333,3 +333,12 @@ def test_the_openapi_document_has_a_request_schema_for_every_trigger_a_person_fi
     for status in ("401", "403", "404", "409", "413", "422"):
         assert status in support["responses"]
 
+
+
+def test_the_case_list_reads_overdue_in_any_case_of_letters(api):
+    opened(api)
+    wanted = api.get("/api/v1/cases?overdue=true", "nas").json()
+    for written in ("TRUE", "True", "1"):
+        answer = api.get(f"/api/v1/cases?overdue={written}", "nas")
+        assert answer.status_code == 200 and answer.json() == wanted
+    assert api.get("/api/v1/cases?overdue=yes", "nas").status_code == 422

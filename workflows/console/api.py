@@ -145,7 +145,7 @@ def create_api(db: Database, config: Config, clock: Clock, real: Clock,
         kind = p.get("kind") or None
         if kind is not None and kind not in PROCESSES:
             raise Problem(422, f"kind {kind!r}: one of {', '.join(PROCESSES)}")
-        overdue = p.get("overdue", "")
+        overdue = p.get("overdue", "").lower()   # TRUE, True and true alike
         if overdue not in ("", "0", "1", "true", "false"):
             raise Problem(422, "overdue: 1 or true, 0 or false")
         q, state = p.get("q") or None, p.get("state") or None
