@@ -201,6 +201,26 @@ def test_a_fired_trigger_answers_201_with_the_case_and_the_refusals_have_their_s
     assert api.get(f"/api/v1/cases/{case}", "tom.reed").json()["version"] == 2
 
 
+def test_a_guard_is_409_when_the_case_refuses_and_422_when_the_data_sent_is_refused(api):
+    # CLI.md: 409 the machine refuses, 422 invalid data. A guard on the case alone (an internal
+    # post is not forwarded) refuses whatever is sent; one on the data sent (a standard the
+    # candidate is not assessed on) refuses only that data.
+    case = opened(api)["case"]
+    api.post(f"/api/v1/cases/{case}/triggers/support", "tom.reed",
+             {"data": {"evaluation": "Strong."}})
+    internal = api.post(f"/api/v1/cases/{case}/triggers/forward_to_post_school", "tom.reed", {})
+    assert internal.status_code == 409, internal.text
+    assert "advertised internally" in internal.json()["detail"]
+    judged = api.driver.to_assessment_scheduled(received="2027-01-04")
+    api.token("as-17", "assessor")
+    api.driver.clock.set(parse_instant("2027-02-27T17:00"))   # the assessment day
+    p4 = api.post(f"/api/v1/cases/{judged}/triggers/judge_not_met", "as-17",
+                  {"data": {"unmet_standards": ["P4"]}})
+    assert p4.status_code == 422, p4.text
+    assert "P4" in p4.json()["detail"]
+    assert len(api.driver.log(judged)) == 5
+
+
 def test_an_auditor_reads_but_its_post_is_403(api):
     case = opened(api)["case"]
     assert api.get(f"/api/v1/cases/{case}", "ann").status_code == 200

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from datetime import date
 from typing import Any, Awaitable, Callable
 
 from starlette.requests import Request
@@ -43,6 +44,8 @@ from workflows.core.errors import (ConcurrentChangeError, GuardFailedError,
 from workflows.core.calendar import local_date
 from workflows.core.times import utc_iso
 from workflows.engine import Idempotency, Outcome
+from workflows.engine.apply import Setting
+from workflows.engine.open_now import refusal_now
 from workflows.read import case_view
 from workflows.read.tasks import Viewer, as_json, tasks
 
@@ -85,6 +88,20 @@ def status_of(err: RefusedError) -> int:
                         LaterEntryError)):
         return 409
     return 422   # invalid data or times, a reused key, and the rest: the request itself
+
+
+def guard_status(db: Database, setting: Setting, today: date, case_id: str, trigger: str,
+                 role: str) -> int:
+    """The status of a failed guard: 409 when the case refuses the trigger whatever is sent
+    (its own guards: an internal post is not forwarded, a letter is sent once), 422 when what
+    was refused is the data sent (a standard the candidate is not assessed on, a last day
+    already past): CLI.md's "409 the machine refuses", "422 invalid data"."""
+    case = queries.case_detail(db, case_id)
+    if case is None:
+        return 409
+    refused = refusal_now(setting, case_id, case["kind"], case["state"], case["data"],
+                          case["records"], queries.case_timers(db, case_id), trigger, role, today)
+    return 409 if refused is not None else 422
 
 
 def create_api(db: Database, config: Config, clock: Clock, real: Clock,
@@ -292,7 +309,11 @@ def create_api(db: Database, config: Config, clock: Clock, real: Clock,
             openable = ", ".join(k for k, p in PROCESSES.items() if p.openable)
             raise Problem(422, f"kind {kind!r}: open one of {openable}")
         asked, key = asked_of(body), idempotency(request, viewer, body)
-        return created(door.open(viewer, kind, asked, key))
+        try:
+            return created(door.open(viewer, kind, asked, key))
+        except GuardFailedError as err:
+            # A case not yet opened has no state to refuse it: the data sent is what was.
+            raise Problem(422, str(err)) from None
 
     async def fire(request: Request) -> Response:
         return await workers.run(fired, request, await read_body(request))
@@ -303,7 +324,16 @@ def create_api(db: Database, config: Config, clock: Clock, real: Clock,
         visible(viewer, case_id, acting=True)
         refuse_unknown(body, FIRE_KEYS)
         asked, key = asked_of(body), idempotency(request, viewer, body)
-        return created(door.fire(viewer, case_id, trigger, asked, key))
+        try:
+            return created(door.fire(viewer, case_id, trigger, asked, key))
+        except GuardFailedError as err:
+            # Asked again of the case as it stands (nothing was written): in the role acted
+            # in, an operator's for the party it names.
+            role = viewer.role
+            if viewer.role == "operator" and asked.on_behalf_of:
+                role = asked.on_behalf_of.strip().split(":", 1)[0]
+            raise Problem(guard_status(db, door.engine.setting, local_date(clock.now()),
+                                       case_id, trigger, role), str(err)) from None
 
     def sync(endpoint: Callable[[Request], Response]) -> Callable[[Request], Awaitable[Response]]:
         async def run(request: Request) -> Response:
