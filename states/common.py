@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, datetime
 from functools import lru_cache
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from email_validator import EmailNotValidError, validate_email
 from pydantic import (AfterValidator, BeforeValidator, Field, StrictBool, StrictInt,
@@ -55,10 +56,25 @@ def mailbox(value: str) -> str:
         raise ValueError(f"not one plain email address ({err})") from None
 
 
+_LONDON = ZoneInfo("Europe/London")
+
+
 def _iso_day(value: Any) -> Any:
-    """A day is written YYYY-MM-DD: no timestamp number, no date-time, no other format."""
-    if isinstance(value, date):
+    """A day is written YYYY-MM-DD, or as an ISO date-time, whose day in London it is (CLI.md,
+    "Times": a date-time without an offset is London wall-clock time, one with an offset that
+    instant): `2027-07-01T23:30Z` is 2 July. No timestamp number, no other format."""
+    if isinstance(value, date) and not isinstance(value, datetime):
         return value
+    if isinstance(value, datetime) or (isinstance(value, str) and len(value) > 10
+                                       and value[10] in "Tt "):
+        try:
+            instant = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+        except ValueError:
+            raise ValueError("give a day as YYYY-MM-DD (or a date-time, "
+                             "YYYY-MM-DDTHH:MM[+HH:MM])") from None
+        if instant.tzinfo is None:
+            instant = instant.replace(tzinfo=_LONDON)
+        return instant.astimezone(_LONDON).date()
     if not isinstance(value, str) or len(value) != 10:
         raise ValueError("give a day as YYYY-MM-DD")
     return value

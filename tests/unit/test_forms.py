@@ -515,3 +515,16 @@ def test_a_yes_or_no_is_a_select_and_is_sent_as_true_or_false():
 
 def test_the_submit_button_says_the_trigger_in_words():
     assert forms.in_words("schedule_assessment") == "Schedule assessment"
+
+
+@pytest.mark.parametrize("written, day", [
+    ("2027-02-01", "2027-02-01"),
+    ("2027-02-01T10:00", "2027-02-01"),              # London wall-clock
+    ("2027-07-01T23:30:00Z", "2027-07-02"),          # that instant: 00:30 BST on 2 July
+    ("2027-07-01T23:30+01:00", "2027-07-01"),
+])
+def test_a_day_in_data_may_be_written_as_a_date_time_and_is_its_day_in_london(written, day):
+    # CLI.md, "Times": dates in --data follow the same rules as --at.
+    row = PROCESSES["appointment"].rows("advertise")[0]
+    model = validate(row, {"closing_date": written}, None, None, AT_THE_DOOR)
+    assert model.model_dump(mode="json") == {"closing_date": day}
