@@ -109,6 +109,33 @@ def test_a_wrong_type_is_refused_naming_the_key(tmp_path):
         load(None, environ={"AST_ENGINE_POLICY_AST2_WORKING_DAYS": "ten"})
 
 
+@pytest.mark.parametrize("line, key", [
+    ('[delivery]\nsmtp_port = "25"', "delivery.smtp_port"),
+    ("[policy]\nast2_working_days = true", "policy.ast2_working_days"),
+    ("[delivery]\nmax_attempts = 8.0", "delivery.max_attempts"),
+    ('[web]\nsession_hours = "8"', "web.session_hours"),
+    ('[daemon]\nmetrics_port = "9100"', "daemon.metrics_port"),
+])
+def test_a_number_written_as_text_a_boolean_or_a_fraction_in_the_file_is_refused(tmp_path, line,
+                                                                                  key):
+    # pydantic would read "25" as 25 and true as 1: a file says what it means or is refused.
+    path = tmp_path / "la.toml"
+    path.write_text(line + "\n")
+    with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
+        load(path, environ={})
+
+
+def test_numbers_from_the_environment_are_read_from_their_digits(tmp_path):
+    path = tmp_path / "la.toml"
+    path.write_text("[web]\nsession_hours = 8\n[daemon]\ntick_seconds = 1\n")
+    config = load(path, environ={"AST_ENGINE_DELIVERY_SMTP_PORT": "2525",
+                                 "AST_ENGINE_WEB_SESSION_HOURS": "1.5"})
+    assert config.delivery.smtp_port == 2525 and config.web.session_hours == 1.5
+    assert config.daemon.tick_seconds == 1.0
+    with pytest.raises(ConfigError, match="delivery.smtp_port"):
+        load(None, environ={"AST_ENGINE_DELIVERY_SMTP_PORT": "25.0"})
+
+
 def test_a_missing_file_is_refused_with_its_name(tmp_path):
     with pytest.raises(ConfigError, match="not found"):
         load(tmp_path / "nope.toml", environ={})
