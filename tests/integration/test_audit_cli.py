@@ -61,6 +61,10 @@ def test_audit_export_gives_the_log_in_order_filtered_as_jsonl_or_csv(cli, tmp_p
 
     only = cli.ok("audit", "export", "--case", second).stdout.splitlines()
     assert [json.loads(l)["case"] for l in only] == [second]
+    for form in ("jsonl", "csv"):
+        unknown = cli("audit", "export", "--case", "app-0000000000", "--format", form)
+        assert unknown.returncode == 2 and unknown.stdout == ""
+        assert unknown.stderr.startswith("error: ") and "app-0000000000" in unknown.stderr
     by_operator = cli.ok("audit", "export", "--actor", "operator:it.jones").stdout.splitlines()
     assert [json.loads(l)["trigger"] for l in by_operator] == ["support"]
     for_head = cli.ok("audit", "export", "--actor", "headteacher").stdout.splitlines()

@@ -70,6 +70,8 @@ def audit_checkpoint(ctx: Context, args: AuditCheckpointArgs) -> int:
 def audit_export(ctx: Context, args: AuditExportArgs) -> int:
     from workflows.read import auditlog
     require_current(ctx.db)
+    if args.case is not None:
+        known_case(ctx.db, args.case)   # an unknown case is refused (exit 2), not an empty export
     chosen = auditlog.ExportFilter(args.case, args.since, args.until, args.actor)
     calendar = ctx.config.calendars().national()
     if args.format == "csv":

@@ -86,5 +86,5 @@ def read_data(text: str | None, limits: Any = None) -> dict[str, Any]:
 
 def known_case(db: Database, case: str) -> None:
     """Refuse a case id that names no case, as every command that reads one case does."""
-    if queries.case_detail(db, case) is None:
+    if not queries.case_exists(db, case):
         raise UnknownCaseError(f"no case {case!r}", case=case)
