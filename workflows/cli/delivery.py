@@ -18,6 +18,7 @@ def deliver(ctx: Context, args: DeliverArgs) -> int:
     """Exit 3 when any notice could not be delivered (each named on standard output): it
     stays pending (to be tried again) or failed, never lost."""
     require_current(ctx.db)
+    from storage import outbox as notices_table
     from workflows.engine.deliverer import OneDeliverer
     deliverer = OneDeliverer(ctx.db)
     deliverer.take(f"pid {os.getpid()}, a `deliver` command",
@@ -25,6 +26,9 @@ def deliver(ctx: Context, args: DeliverArgs) -> int:
                    "`deliver` to do (`notices --status pending` shows what is waiting)")
     try:
         deliverer.free_dead_leases()   # on SQLite no daemon runs: a lease left is a dead one's
+        # CLI.md: "deliver every pending notice once": one waiting out a back-off too (the
+        # daemon keeps the back-off; a person who runs `deliver` asks for every one now).
+        notices_table.due_now(ctx.db)
         said = None if args.json else (lambda line, level=0: print(line))
         report = outbox(ctx, said).deliver_all()
     finally:
