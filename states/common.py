@@ -74,7 +74,11 @@ def _iso_day(value: Any) -> Any:
                              "YYYY-MM-DDTHH:MM[+HH:MM])") from None
         if instant.tzinfo is None:
             instant = instant.replace(tzinfo=_LONDON)
-        return instant.astimezone(_LONDON).date()
+        try:
+            return instant.astimezone(_LONDON).date()
+        except OverflowError:   # 9999-12-31T23:30-05:00 is a day past the calendar's end
+            raise ValueError(f"{value}: outside the years "
+                             f"{EARLIEST.year}-{LATEST.year}") from None
     if not isinstance(value, str) or len(value) != 10:
         raise ValueError("give a day as YYYY-MM-DD")
     return value

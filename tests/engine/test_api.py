@@ -137,19 +137,33 @@ def test_a_case_id_no_case_can_have_is_a_404_problem_on_both_databases(api, path
     assert response.headers["content-type"] == PROBLEM
 
 
-def test_an_assessor_the_case_does_not_expect_is_403_naming_the_one_it_does(api):
+def test_an_assessor_the_case_does_not_expect_learns_nothing_of_it_not_even_by_a_post(api):
+    # The engine's refusals name a case's state, version, opening time and assessor: to a
+    # party the case does not bind, every POST is a 404, as its GET is.
     case = api.driver.to_assessment_scheduled(received="2027-01-04")
     api.token("as-99", "assessor")
     api.token("as-17", "assessor")
     judged = {"data": {"unmet_standards": ["A1"]}}
-    wrong = api.post(f"/api/v1/cases/{case}/triggers/judge_not_met", "as-99", judged)
-    assert wrong.status_code == 403, wrong.text
-    assert "assessor:as-17" in wrong.json()["detail"]
+    for trigger, body in (("judge_not_met", judged), ("support", {}),
+                          ("judge_met", {"expected_version": 99}),
+                          ("judge_met", {"effective_at": "2020-01-01"})):
+        probe = api.post(f"/api/v1/cases/{case}/triggers/{trigger}", "as-99", body)
+        assert probe.status_code == 404, probe.text
+        assert "as-17" not in probe.text and "assessment_scheduled" not in probe.text
+    assert api.get(f"/api/v1/cases/{case}", "as-99").status_code == 404
     assert len(api.driver.log(case)) == 5
-    assert api.get(f"/api/v1/cases/{case}", "as-99").status_code == 404   # reading: its own
     api.driver.clock.set(parse_instant("2027-02-27T17:00"))   # the assessment day
     right = api.post(f"/api/v1/cases/{case}/triggers/judge_not_met", "as-17", judged)
     assert right.status_code == 201, right.text
+
+
+@pytest.mark.parametrize("text", ['"\\ud800"', '"\\udfff x"'])
+def test_a_lone_surrogate_with_an_idempotency_key_is_a_422_never_a_500(api, text):
+    case = opened(api)["case"]
+    for body in ('{"data": {"evaluation": %s}}' % text, '{"on_behalf_of": %s}' % text):
+        response = api.post(f"/api/v1/cases/{case}/triggers/support", "tom.reed", body,
+                            **{"idempotency-key": "k-surrogate"})
+        assert response.status_code == 422, response.text
 
 
 def test_the_bound_headteacher_sees_its_task_with_the_due_date_and_working_days_left(api):

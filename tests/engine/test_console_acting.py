@@ -278,3 +278,35 @@ def test_a_login_name_holding_nul_is_a_wrong_name_on_both_databases(desk):
     refused = desk.login("tom\x00reed", PASSWORD, TestClient(desk.app,
                                                                base_url="http://localhost"))
     assert refused.status_code == 401 and "Wrong username or password" in refused.text
+
+
+def test_the_task_lists_pages_and_total_agree_when_a_cases_own_guards_close_its_tasks(desk):
+    # Two certified cases whose letters were both sent offer the agency nothing today; they
+    # stay in the count and on their pages with no task, so that paging stays whole.
+    from datetime import date
+    from workflows.read.tasks import Viewer, tasks
+    done = []
+    for received in ("2026-12-21", "2026-12-22"):
+        case = desk.driver.to_certified(received=received)
+        desk.driver.fire(case, "send_decision_letter", "agency:nas")
+        desk.driver.fire(case, "send_written_feedback", "agency:nas",
+                         {"feedback": "The standards are met."})
+        done.append(case)
+    waiting = desk.driver.open(actor="headteacher:tom.reed").case
+    desk.driver.fire(waiting, "support", "headteacher:tom.reed", {"evaluation": "Strong."})
+    desk.driver.fire(waiting, "submit_to_agency", "headteacher:tom.reed",
+                     {"funding_declaration": {"declared_by": "Tom Reed", "source": "school"}})
+    from notifications.render import render
+    from storage.console import refresh_search
+    from workflows.core.config import Config
+    from workflows.engine.apply import Setting
+    setting = Setting.of(Config(), render)
+    refresh_search(desk.db)
+    agency, today = Viewer("agency", "nas"), date(2027, 3, 1)
+    pages = [tasks(desk.db, agency, today, 1, offset, None, setting) for offset in range(4)]
+    assert {p.total for p in pages} == {3}
+    rows = [r for p in pages for r in p.rows]
+    assert sorted(r["case"] for r in rows) == sorted(done + [waiting])
+    offered = {r["case"]: [t["trigger"] for t in r["tasks"]] for r in rows}
+    assert offered[waiting] == ["agency_receive"]
+    assert all(offered[case] == [] for case in done)

@@ -286,3 +286,19 @@ def test_without_now_an_entry_is_effective_at_the_instant_it_is_recorded(db, con
     other = engine.open("application", Actor.parse(HEADTEACHER), application_data()).case
     entry = Driver(engine, business).rows(times, id=other)[0]
     assert entry.effective_at == "2027-01-05T10:00:00+00:00" != entry.recorded_at
+
+
+def test_the_real_clock_is_read_once_the_chain_is_held_so_a_write_that_waited_comes_after(
+        db, config):
+    # A request whose unit of work was made while another committed (it waited for the lock)
+    # must not be effective before that entry: it would be refused as keyed in late.
+    real = Ticking("2027-01-04T09:00")
+    engine = Engine(db, config, clock=real, recorder=real)
+    case = engine.open("application", Actor.parse(HEADTEACHER), application_data()).case
+    waiting = engine.work()                       # made, not yet holding the chain
+    engine.fire(case, "support", Actor.parse(HEADTEACHER), {"evaluation": "Strong."})
+    committed = Driver(engine, real).rows(
+        "SELECT effective_at FROM transition_log WHERE case_id = :id AND seq = 2", id=case)[0]
+    with waiting as work:
+        assert engine.step(work).now > parse_instant(committed.effective_at)
+        assert work.recorded_at > committed.effective_at

@@ -57,9 +57,6 @@ MAX_KEY = 200          # characters of an Idempotency-Key
 ENVELOPE = 16 << 10    # bytes a request body may hold beyond its data's [limits] data_bytes
 OPEN_KEYS = frozenset({"kind", "data", "effective_at", "on_behalf_of"})
 FIRE_KEYS = frozenset({"data", "effective_at", "on_behalf_of", "expected_version"})
-# Bound roles whose act on a case that expects another party is refused by the engine, naming
-# that party, rather than hidden: DOMAIN.md's rule for them says the refusal names it.
-REFUSED_BY_NAME = frozenset({"assessor", "review_officer"})
 TITLES = {400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found",
           409: "Conflict", 413: "Request body too large", 422: "Unprocessable request",
           503: "Service unavailable"}
@@ -135,14 +132,12 @@ def create_api(db: Database, config: Config, clock: Clock, real: Clock,
                 return response
         return answer
 
-    def visible(viewer: Viewer, case_id: str, acting: bool = False) -> None:
-        """A case the viewer may not see is, to it, no case at all. An assessor or a review
-        officer acting on a case that expects another is the engine's to refuse, naming the
-        party it expects (a 403: DOMAIN.md, "Parties bound to a case"); only a headteacher's
-        and a candidate's POST to a case not theirs is a 404, as their GET is."""
+    def visible(viewer: Viewer, case_id: str) -> None:
+        """A case the viewer may not see is, to it, no case at all, for a POST as for a GET:
+        the engine's refusals would tell a stranger the case's state, version and parties."""
         if texts.problem(case_id):   # no case has one (and PostgreSQL's text holds no NUL)
             raise UnknownCaseError(f"no case {case_id!r}", case=case_id)
-        if sees_every_case(viewer.role) or (acting and viewer.role in REFUSED_BY_NAME):
+        if sees_every_case(viewer.role):
             return
         found = search_store.kind_and_parties(db, case_id)
         if found is None or not may_see(viewer.role, viewer.name, found[1], found[0]):
@@ -265,7 +260,7 @@ def create_api(db: Database, config: Config, clock: Clock, real: Clock,
         # What was asked, not how it was spelt: a retry that writes the same JSON with other
         # spacing or its keys in another order is the same request.
         asked = f"{request.method} {request.url.path}\n" + json.dumps(
-            body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+            body, sort_keys=True, separators=(",", ":"))   # ASCII: a lone surrogate encodes
         return Idempotency(viewer.actor, key, hashlib.sha256(asked.encode()).hexdigest())
 
     def created(outcome: Outcome) -> Response:
@@ -321,7 +316,7 @@ def create_api(db: Database, config: Config, clock: Clock, real: Clock,
     def fired(request: Request, body: Any) -> Response:
         viewer = sender(request, body)
         case_id, trigger = request.path_params["case_id"], request.path_params["trigger"]
-        visible(viewer, case_id, acting=True)
+        visible(viewer, case_id)
         refuse_unknown(body, FIRE_KEYS)
         asked, key = asked_of(body), idempotency(request, viewer, body)
         try:

@@ -66,6 +66,7 @@ PAGE_SIZE = 50
 # A form sent twice, or after another change to its case (shared/CLI.md's words).
 CHANGED_SINCE = "the case changed since you opened this form"
 KINDS = ("application", "review", "appointment")
+SENT_ONCE = re.compile(r"[A-Za-z0-9_-]+")
 CASE_ID = re.compile(r"(?:app|rev|apt)-[0-9a-z]{10}")
 
 # No inline script or style anywhere: the console's one script and one style sheet are files.
@@ -535,8 +536,8 @@ def _effective(first: Mapping[str, str]) -> str | None:
 
 def _once(viewer: Viewer, kind: str, sent_once: str) -> Idempotency | None:
     """The idempotency of an opening form, keyed by the id it was shown with."""
-    if not 16 <= len(sent_once) <= 64 or not sent_once.isascii():
-        return None
+    if not 16 <= len(sent_once) <= 64 or SENT_ONCE.fullmatch(sent_once) is None:
+        return None   # not an id this console made (secrets.token_urlsafe's alphabet)
     return Idempotency(viewer.actor, f"form:{sent_once}",
                        hashlib.sha256(f"open {kind} {sent_once}".encode()).hexdigest())
 

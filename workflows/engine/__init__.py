@@ -82,11 +82,12 @@ class Engine:
 
     def work(self) -> UnitOfWork:
         db = self.db
-        return UnitOfWork(lambda: transaction(db), utc_iso(self.recorder.now()))
+        return UnitOfWork(lambda: transaction(db), lambda: utc_iso(self.recorder.now()))
 
     def step(self, work: UnitOfWork) -> Step:
         # Without --now the business clock is the real one: an entry made now is effective at
-        # the instant it is recorded, not a moment after it (the clock read once, not twice).
+        # the instant it is recorded, not a moment after it (the clock read once, not twice,
+        # and read once the chain's head is held: after every entry committed before it).
         now = (datetime.fromisoformat(work.recorded_at) if self.clock is self.recorder
                else self.clock.now())
         return Step(work, self.live, self.setting, now)

@@ -23,15 +23,21 @@ from storage.rows import ChainHead
 
 class UnitOfWork:
     def __init__(self, transaction: Callable[[], AbstractContextManager[CaseStore]],
-                 recorded_at: str):
+                 recorded_at: str | Callable[[], str]):
+        """`recorded_at`: the real time every row it writes shares; a clock's reading is
+        taken once the chain's head is held, so that it is later than every entry committed
+        before (a live write), or the time an entry was recorded (replay)."""
         self._transaction = transaction
-        self.recorded_at = recorded_at   # the real time every row it writes shares
+        self._recorded = recorded_at
+        self.recorded_at = recorded_at if isinstance(recorded_at, str) else ""
 
     def __enter__(self) -> "UnitOfWork":
         self._open = self._transaction()
         self.store: CaseStore = self._open.__enter__()
         try:
             self.head: ChainHead = self.store.chain_head()
+            if not isinstance(self._recorded, str):
+                self.recorded_at = self._recorded()
         except BaseException:
             self._open.__exit__(*sys.exc_info())
             raise

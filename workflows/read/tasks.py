@@ -191,7 +191,7 @@ def tasks(db: Database, viewer: Viewer, today: date, limit: int, offset: int,
     ids = [r["case"] for r in page.rows]
     timers = search_store.timers_of_cases(db, ids)
     held = search_store.data_of_cases(db, ids) if setting is not None else {}
-    rows, left_out = [], 0
+    rows = []
     for row in page.rows:
         parties = search_store.split_parties(row["parties"])
         case_timers = timers.get(row["case"], [])
@@ -202,14 +202,12 @@ def tasks(db: Database, viewer: Viewer, today: date, limit: int, offset: int,
         found = case_tasks(viewer, row["kind"], row["state"], parties, case_timers, today,
                            role_filter, refused)
         dues = [t["due"] for t in found if t["due"] is not None]
-        if not found:
-            # Every trigger its state offers, its own guards refuse today (a letter already
-            # sent): nothing waits on the viewer there. The count is the query's, less these.
-            left_out += 1
-            continue
+        # A case whose every trigger its own guards refuse today (both letters sent) stays
+        # on its page with no task: left out after the query paged, it would make the total
+        # and the pages wrong. (Leaving it out before would mean judging every case.)
         rows.append({**{k: v for k, v in row.items() if k != "parties"}, "tasks": found,
                      "due": min(dues, key=lambda d: d.due) if dues else None})
-    return TaskPage(rows, page.total - left_out)
+    return TaskPage(rows, page.total)
 
 
 def as_json(row: Mapping[str, Any]) -> dict[str, Any]:
