@@ -5,17 +5,17 @@ A case binds some parties by id (DOMAIN.md, "Parties bound to a case"): an appli
 headteacher (`headteacher.id`, until a `change_headteacher`) and the assessor of its current
 schedule, a review its original assessor and its review officer; a review also concerns the
 headteacher of the application it reviews. Those roles see only the cases that bind them: a
-headteacher never sees another head's application. On a kind that binds no party of its role
-(a headteacher on an appointment: any headteacher may advertise a post or cancel it), a bound
-role sees every case of that kind, as the engine lets it act on any. A candidate's account is
-named by the candidate's address, and sees the cases of that address. The roles of whole
-offices (the agency, the LA's co-ordinator, the review co-ordinator, a post school's office,
-operators and auditors) see every case, as they may act on any.
+headteacher never sees another head's application. An appointment binds no headteacher
+(any head may advertise or cancel a post), but its log says which head opened it, or for
+which head an operator did: that head sees it, and the others do not (its log names the
+shortlisted candidates and their applications). A candidate's account is named by the
+candidate's address, and sees the cases of that address. The roles of whole offices (the
+agency, the LA's co-ordinator, the review co-ordinator, a post school's office, operators and
+auditors) see every case, as they may act on any.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cache
 from typing import Any, Callable, Mapping
 
 # Roles that see only the cases that bind them, by the party's id.
@@ -38,10 +38,12 @@ def _text(value: Any) -> str:
 
 
 def parties_of(kind: str, data: Mapping[str, Any], records: Mapping[str, Any],
-               application: Callable[[str], set[str]] | None = None) -> set[str]:
+               application: Callable[[str], set[str]] | None = None,
+               opened_by: str | None = None) -> set[str]:
     """The parties (`ROLE:ID`) a case binds, from its opening data and its stored records
     (trigger -> {"data", ...}). `application` gives the parties of an application by id, for a
-    review (whose headteacher is the application's)."""
+    review (whose headteacher is the application's); `opened_by` the party its opening entry
+    was made by or for, which an appointment's head is (for who sees it, not who may act)."""
     from states import PROCESSES   # built on first use: the search's import stays quick
     process = PROCESSES.get(kind)
     if process is None:
@@ -60,6 +62,8 @@ def parties_of(kind: str, data: Mapping[str, Any], records: Mapping[str, Any],
                   if isinstance(data.get("candidate"), Mapping) else None)
     if email:
         found.add(f"candidate:{email.casefold()}")
+    if kind == "appointment" and opened_by and opened_by.startswith("headteacher:"):
+        found.add(opened_by)
     if kind == "review" and application is not None and _text(data.get("application")):
         found |= {p for p in application(_text(data["application"]))
                   if p.startswith("headteacher:")}
@@ -76,23 +80,6 @@ def sees_every_case(role: str) -> bool:
     return role not in BOUND
 
 
-@cache
-def unbound_kinds(role: str) -> tuple[str, ...]:
-    """The kinds of case on which a bound `role` acts with no id check: it fires some trigger
-    of the kind (states/next_steps.py) and the kind records no party of that role. A
-    candidate's account is its address on every kind."""
-    if role not in BOUND or role == "candidate":
-        return ()
-    from states import PROCESSES
-    from states.next_steps import NEXT
-    return tuple(sorted(
-        kind for kind, process in PROCESSES.items()
-        if role not in {p.role for p in process.parties}
-        and any(role in step["roles"] for steps in NEXT.get(kind, {}).values()
-                for step in steps)))
-
-
-def may_see(role: str, name: str, parties: set[str], kind: str) -> bool:
-    """Whether an account of `role` named `name` may see a case of `kind` binding `parties`."""
-    return (sees_every_case(role) or kind in unbound_kinds(role)
-            or party_of(role, name) in parties)
+def may_see(role: str, name: str, parties: set[str]) -> bool:
+    """Whether an account of `role` named `name` may see a case binding `parties`."""
+    return sees_every_case(role) or party_of(role, name) in parties

@@ -104,6 +104,22 @@ def rebuild_if_written_before_the_separator(db: Database) -> bool:
     return stale
 
 
+def rebuild_if_appointments_lack_their_heads(db: Database) -> bool:
+    """Whether an appointment opened by (or for) a headteacher is in the search table without
+    that head among its parties (taken in before an appointment's head saw it): if so, the
+    next refresh takes in every case again. Asked once when the console starts."""
+    with db.read() as conn:
+        stale = Statements(db, conn).one(
+            "SELECT 1 FROM case_search s JOIN transition_log l ON l.case_id = s.case_id AND "
+            "l.seq = 1 WHERE s.kind = 'appointment' AND (l.actor LIKE :head OR "
+            "l.on_behalf_of LIKE :head) AND COALESCE(s.parties, '') NOT LIKE :within LIMIT 1",
+            {"head": "headteacher:%", "within": "%headteacher:%"}) is not None
+    if stale:
+        with db.write() as conn:
+            Statements(db, conn).run("UPDATE case_search_head SET global_seq = 0 WHERE id = 1", {})
+    return stale
+
+
 def refresh_search(db: Database) -> int:
     """Takes in every case the log has touched since the last refresh. Returns how many."""
     with db.read() as conn:
@@ -136,17 +152,22 @@ def _search_row(q: Statements, case_id: str, kind: str, state: str, opened_at: s
     data, records = json.loads(data_text), json.loads(records_text or "{}")
     return {"case_id": case_id, "kind": kind, "state": state, "opened_at": opened_at,
             **search_fields(case_id, kind, data, records),
-            "parties": joined_parties(_parties(q, kind, data, records))}
+            "parties": joined_parties(_parties(q, case_id, kind, data, records))}
 
 
-def _parties(q: Statements, kind: str, data: dict[str, Any], records: dict[str, Any]
-             ) -> set[str]:
+def _parties(q: Statements, case_id: str, kind: str, data: dict[str, Any],
+             records: dict[str, Any]) -> set[str]:
     def application(app_id: str) -> set[str]:
         found = q.one("SELECT data, records FROM cases WHERE id = :id", {"id": app_id})
         return parties_of("application", json.loads(found[0]), json.loads(found[1] or "{}")) \
             if found else set()
 
-    return parties_of(kind, data, records, application)
+    opened_by = None
+    if kind == "appointment":   # its head is whoever opened it, or was keyed in for
+        first = q.one("SELECT actor, on_behalf_of FROM transition_log WHERE case_id = :id "
+                      "AND seq = 1", {"id": case_id})
+        opened_by = (first[1] or first[0]) if first else None
+    return parties_of(kind, data, records, application, opened_by)
 
 
 @dataclass(frozen=True)
@@ -161,16 +182,14 @@ def _like(text: str) -> str:
 
 
 def search(db: Database, text: str, kind: str | None, state: str | None, overdue_only: bool,
-           now: str, limit: int, offset: int, party: str | None = None,
-           every_kind: Sequence[str] = ()) -> Page:
+           now: str, limit: int, offset: int, party: str | None = None) -> Page:
     """Cases whose names or id contain `text` (any case of letters), overdue ones first, then
     the most recently opened; one page of them and how many there are in all. The overdue and
     the other cases are read apart, each in the order of the index on `opened_at`, so that a
-    deep page does not sort every case. With `party`, only the cases that bind that party, and
-    those of the kinds in `every_kind` (states/parties.py, `unbound_kinds`)."""
+    deep page does not sort every case. With `party`, only the cases that bind that party."""
     clauses, params = [], {"now": now}
     if party is not None:
-        clauses.append(_seen_by(party, every_kind, params))
+        clauses.append(_seen_by(party, params))
     if text.strip():
         clauses.append("s.haystack LIKE :pattern ESCAPE '\\'")
         params["pattern"] = _like(text.strip().casefold())
@@ -213,8 +232,7 @@ def search(db: Database, text: str, kind: str | None, state: str | None, overdue
 
 
 def task_cases(db: Database, pairs: Sequence[tuple[str, str]], timer_names: Sequence[str],
-               party: str | None, limit: int, offset: int,
-               every_kind: Sequence[str] = ()) -> Page:
+               party: str | None, limit: int, offset: int) -> Page:
     """The cases in one of the (kind, state) `pairs`, binding `party` when given: one page, the
     earliest pending timer of `timer_names` first (so the overdue first), then those with none,
     newest first; and how many there are in all."""
@@ -227,7 +245,7 @@ def task_cases(db: Database, pairs: Sequence[tuple[str, str]], timer_names: Sequ
     params.update(names)
     clauses = ["(" + " OR ".join(alternatives) + ")"]
     if party is not None:
-        clauses.append(_seen_by(party, every_kind, params))
+        clauses.append(_seen_by(party, params))
     where = " AND ".join(clauses)
     due = ("(SELECT MIN(t.due) FROM timers t WHERE t.case_id = s.case_id AND t.status = "
            f"'pending' AND t.name IN ({', '.join(':' + n for n in names)}))")
@@ -244,45 +262,33 @@ def task_cases(db: Database, pairs: Sequence[tuple[str, str]], timer_names: Sequ
                 int(counted[0]) if counted else 0)
 
 
-def cases_of_party(db: Database, party: str, every_kind: Sequence[str] = ()) -> set[str]:
-    """The ids of the cases that bind `party` (and of every case of the kinds in
-    `every_kind`), as the search table last took them in."""
+def cases_of_party(db: Database, party: str) -> set[str]:
+    """The ids of the cases that bind `party`, as the search table last took them in."""
     params: dict[str, Any] = {}
-    where = _seen_by(party, every_kind, params)
+    where = _seen_by(party, params)
     with db.read() as conn:
         return {r[0] for r in Statements(db, conn).all(
             f"SELECT s.case_id FROM case_search s WHERE {where}", params)}
 
 
-def _seen_by(party: str, every_kind: Sequence[str], params: dict[str, Any]) -> str:
+def _seen_by(party: str, params: dict[str, Any]) -> str:
     """The clause on `case_search s` of the cases a bound account sees: those that bind its
-    party, and every case of the kinds on which its role is bound to none."""
+    party."""
     params["party"] = party_pattern(party)
-    kinds = {f"every{n}": kind for n, kind in enumerate(every_kind)}
-    params.update(kinds)
-    binding = "s.parties LIKE :party ESCAPE '\\'"
-    if not kinds:
-        return binding
-    return f"({binding} OR s.kind IN ({', '.join(':' + k for k in kinds)}))"
+    return "s.parties LIKE :party ESCAPE '\\'"
 
 
 def parties_of_case(db: Database, case_id: str) -> set[str]:
     """The parties a case binds, read from the case itself (the search table may lag behind
     the log until the next refresh)."""
-    found = kind_and_parties(db, case_id)
-    return found[1] if found else set()
-
-
-def kind_and_parties(db: Database, case_id: str) -> tuple[str, set[str]] | None:
-    """A case's kind and the parties it binds (as `parties_of_case`); None: no such case."""
     with db.read() as conn:
         q = Statements(db, conn)
         row = q.one("SELECT kind, data, records FROM cases WHERE id = :id", {"id": case_id})
         if row is None:
-            return None
+            return set()
         # Kept as the search table keeps them: one rule for both (joined_parties).
-        return row[0], split_parties(joined_parties(
-            _parties(q, row[0], json.loads(row[1]), json.loads(row[2] or "{}"))))
+        return split_parties(joined_parties(
+            _parties(q, case_id, row[0], json.loads(row[1]), json.loads(row[2] or "{}"))))
 
 
 def _next_due(q: Statements, ids: Sequence[str]) -> dict[str, str]:

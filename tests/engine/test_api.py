@@ -103,9 +103,9 @@ def test_another_headteacher_gets_404_for_the_case_and_never_finds_it(api):
     assert api.get("/api/v1/tasks", "other.head").json()["tasks"] == []
 
 
-def test_any_headteacher_sees_and_acts_on_an_appointment_as_the_cli_lets_it(api):
-    # An appointment binds no headteacher (DOMAIN.md, "Parties bound to a case"): the head who
-    # opened it, and any other, may secure its funding and advertise it, as with --actor.
+def test_the_head_who_opened_an_appointment_sees_and_acts_on_it_and_no_other_head_does(api):
+    # An appointment binds no head (DOMAIN.md), but its log names the shortlisted candidates
+    # and their applications: the head it was opened by, or keyed in for, sees it.
     response = api.post("/api/v1/cases", "tom.reed",
                         {"kind": "appointment", "data": appointment_data()})
     assert response.status_code == 201, response.text
@@ -114,17 +114,20 @@ def test_any_headteacher_sees_and_acts_on_an_appointment_as_the_cli_lets_it(api)
     assert api.post(f"/api/v1/cases/{case}/triggers/secure_funding", "tom.reed",
                     {}).status_code == 201
     assert [r["case"] for r in api.get("/api/v1/cases?kind=appointment",
-                                       "other.head").json()] == [case]
-    tasks = api.get("/api/v1/tasks", "other.head").json()["tasks"]
+                                       "tom.reed").json()] == [case]
+    tasks = api.get("/api/v1/tasks", "tom.reed").json()["tasks"]
     assert [(r["case"], [t["trigger"] for t in r["tasks"]]) for r in tasks] == [
         (case, ["advertise", "cancel"])]
-    advertised = api.post(f"/api/v1/cases/{case}/triggers/advertise", "other.head",
+    advertised = api.post(f"/api/v1/cases/{case}/triggers/advertise", "tom.reed",
                           {"data": {"closing_date": "2027-03-12"}})
     assert advertised.status_code == 201, advertised.text
-    assert advertised.json()["log"][-1]["actor"] == "headteacher:other.head"
-    # ... while an application stays its own head's.
-    application = opened(api)["case"]
-    assert api.get(f"/api/v1/cases/{application}", "other.head").status_code == 404
+    assert api.get(f"/api/v1/cases/{case}", "other.head").status_code == 404
+    assert api.get("/api/v1/cases?kind=appointment", "other.head").json() == []
+    assert api.get("/api/v1/tasks", "other.head").json()["tasks"] == []
+    keyed = api.post("/api/v1/cases", "it.desk", {"kind": "appointment", "data":
+                     appointment_data(), "on_behalf_of": "headteacher:other.head"})
+    assert keyed.status_code == 201, keyed.text
+    assert api.get(f"/api/v1/cases/{keyed.json()['case']}", "other.head").status_code == 200
 
 
 @pytest.mark.parametrize("path", ["/api/v1/cases/%00", "/api/v1/cases/app-%00x",

@@ -308,6 +308,25 @@ def test_an_index_written_with_the_old_separator_is_rebuilt_when_the_console_sta
     assert rebuild_if_written_before_the_separator(db) is False
 
 
+def test_an_appointment_taken_in_without_its_head_is_taken_in_again_when_the_console_starts(
+        signed_in):
+    from storage.console import parties_of_case, rebuild_if_appointments_lack_their_heads
+    from storage.statements import Statements
+    from tests.builders import appointment_data
+    db = signed_in.db
+    post = signed_in.driver.open("appointment", appointment_data(), actor="headteacher:v.vale",
+                                 at="2026-12-18").case
+    refresh_search(db)
+    assert rebuild_if_appointments_lack_their_heads(db) is False
+    with db.write() as conn:   # as the table was written before an appointment had its head
+        Statements(db, conn).run("UPDATE case_search SET parties = '' WHERE case_id = :c",
+                                 {"c": post})
+    assert rebuild_if_appointments_lack_their_heads(db) is True
+    assert refresh_search(db) >= 1
+    assert rebuild_if_appointments_lack_their_heads(db) is False
+    assert parties_of_case(db, post) == {"headteacher:v.vale"}
+
+
 def test_search_pages_through_many_results(signed_in):
     for n in range(55):
         signed_in.driver.open(data=application_data(candidate={

@@ -25,7 +25,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from states import PROCESSES
-from states.parties import may_see, sees_every_case, unbound_kinds
+from states.parties import may_see, sees_every_case
 from storage import console as search_store
 from storage import queries
 from storage.db import Database
@@ -139,8 +139,7 @@ def create_api(db: Database, config: Config, clock: Clock, real: Clock,
             raise UnknownCaseError(f"no case {case_id!r}", case=case_id)
         if sees_every_case(viewer.role):
             return
-        found = search_store.kind_and_parties(db, case_id)
-        if found is None or not may_see(viewer.role, viewer.name, found[1], found[0]):
+        if not may_see(viewer.role, viewer.name, search_store.parties_of_case(db, case_id)):
             raise UnknownCaseError(f"no case {case_id!r}", case=case_id)
 
     def shown(case_id: str, version: int | None = None) -> dict[str, Any]:
@@ -169,7 +168,7 @@ def create_api(db: Database, config: Config, clock: Clock, real: Clock,
         rows = queries.list_cases(db, kind, state, at, q)
         if not sees_every_case(viewer.role):
             search_store.refresh_search(db)
-            mine = search_store.cases_of_party(db, viewer.party, unbound_kinds(viewer.role))
+            mine = search_store.cases_of_party(db, viewer.party)
             rows = [r for r in rows if r["case"] in mine]
         return JSONResponse(rows)
 

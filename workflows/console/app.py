@@ -42,7 +42,7 @@ from workflows.read.checkpoint import NotACheckpointError, read_checkpoint
 from workflows.core.clock import Clock
 from workflows.core import text as texts
 from workflows.core.config import Config
-from states.parties import may_see, sees_every_case, unbound_kinds
+from states.parties import may_see, sees_every_case
 from storage import users
 from workflows.console import forms, statechart, views
 from workflows.console.acting import Asked, FrontDoor
@@ -172,8 +172,8 @@ def create_app(db: Database, config: Config, clock: Clock, real: Clock,
             raise HTTPException(404, f"no case {case_id!r}")
         if sees_every_case(session.role):
             return
-        found = search_store.kind_and_parties(db, case_id)
-        if found is None or not may_see(session.role, session.username, found[1], found[0]):
+        if not may_see(session.role, session.username,
+                       search_store.parties_of_case(db, case_id)):
             raise HTTPException(404, f"no case {case_id!r}")
 
     def whole_office(session: users.Session) -> None:
@@ -253,8 +253,7 @@ def create_app(db: Database, config: Config, clock: Clock, real: Clock,
         search_store.refresh_search(db)
         # No case's names hold a control character (nor may PostgreSQL's text hold NUL).
         found = search_store.Page([], 0) if texts.problem(q.strip()) else search_store.search(
-            db, q, kind, state, overdue, now(), PAGE_SIZE, (page - 1) * PAGE_SIZE, party,
-            unbound_kinds(session.role))
+            db, q, kind, state, overdue, now(), PAGE_SIZE, (page - 1) * PAGE_SIZE, party)
         base = {k: v for k, v in (("q", q), ("kind", kind), ("state", state),
                                   ("overdue", "1" if overdue else None)) if v}
         return render(request, "search.html.j2", q=q, kind=kind, state=state, overdue=overdue,

@@ -272,7 +272,8 @@ def _read_password() -> str:
 def web(ctx: Context, args: WebArgs) -> int:
     import uvicorn
     from storage import users
-    from storage.console import rebuild_if_written_before_the_separator, refresh_search
+    from storage.console import (rebuild_if_appointments_lack_their_heads,
+                                 rebuild_if_written_before_the_separator, refresh_search)
     from storage.migrations import require_current
     from workflows.console.app import create_app
     from workflows.core.errors import RefusedError
@@ -281,6 +282,7 @@ def web(ctx: Context, args: WebArgs) -> int:
         raise RefusedError(f"web --port {args.port}: give a port from 1 to 65535")
     _log_to_stderr()
     rebuild_if_written_before_the_separator(ctx.db)
+    rebuild_if_appointments_lack_their_heads(ctx.db)
     took = refresh_search(ctx.db)
     if took:
         print(f"search table: took in {took} case(s)", file=sys.stderr)

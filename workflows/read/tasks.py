@@ -17,7 +17,7 @@ from functools import cache
 from typing import Any, Callable, Mapping, Sequence
 
 from states.next_steps import NEXT
-from states.parties import BOUND, party_of, unbound_kinds
+from states.parties import BOUND, party_of
 from storage import console as search_store
 from storage.db import Database
 from storage.rows import TimerRow
@@ -186,8 +186,7 @@ def tasks(db: Database, viewer: Viewer, today: date, limit: int, offset: int,
     if not pairs:
         return TaskPage([], 0)
     party = viewer.party if viewer.role in BOUND else None
-    page = search_store.task_cases(db, pairs, _timer_names(pairs), party, limit, offset,
-                                   unbound_kinds(viewer.role))
+    page = search_store.task_cases(db, pairs, _timer_names(pairs), party, limit, offset)
     ids = [r["case"] for r in page.rows]
     timers = search_store.timers_of_cases(db, ids)
     held = search_store.data_of_cases(db, ids) if setting is not None else {}
