@@ -379,3 +379,25 @@ def test_the_case_list_reads_overdue_in_any_case_of_letters(api):
         answer = api.get(f"/api/v1/cases?overdue={written}", "nas")
         assert answer.status_code == 200 and answer.json() == wanted
     assert api.get("/api/v1/cases?overdue=yes", "nas").status_code == 422
+
+
+def test_a_guard_that_reads_other_cases_refusing_a_trigger_that_takes_no_data_is_409(driver,
+                                                                                    clock):
+    # The LA's limit of posts it funds at one school (la_limit = "refuse") is the case's
+    # school's other posts: no data sent could change it, so it is the machine's 409.
+    clock.set(parse_instant("2027-01-04T09:00"))
+    limited = Config.model_validate({"policy": {"la_limit": "refuse"}})
+    api = Api(driver)
+    api.client = TestClient(create_app(api.db, limited, driver.clock, api.real),
+                            base_url="http://localhost", follow_redirects=False)
+    api.token("la1", "la_coordinator")
+    primary = appointment_data(school={"name": "Hill Primary School", "phase": "primary",
+                                       "email": "office@hill.example.org"},
+                               funding_source="school_development_grant")
+    posts = [api.post("/api/v1/cases", "la1", {"kind": "appointment", "data": primary}).json()[
+        "case"] for _ in range(2)]
+    assert api.post(f"/api/v1/cases/{posts[0]}/triggers/secure_funding", "la1",
+                    {}).status_code == 201
+    second = api.post(f"/api/v1/cases/{posts[1]}/triggers/secure_funding", "la1", {})
+    assert second.status_code == 409, second.text
+    assert "la_limit" in second.json()["detail"]

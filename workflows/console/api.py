@@ -45,6 +45,7 @@ from workflows.core.calendar import local_date
 from workflows.core.times import utc_iso
 from workflows.engine import Idempotency, Outcome
 from workflows.engine.apply import Setting
+from workflows.engine.modes import DatabaseReader
 from workflows.engine.open_now import refusal_now
 from workflows.read import case_view
 from workflows.read.tasks import Viewer, as_json, tasks
@@ -97,7 +98,8 @@ def guard_status(db: Database, setting: Setting, today: date, case_id: str, trig
     if case is None:
         return 409
     refused = refusal_now(setting, case_id, case["kind"], case["state"], case["data"],
-                          case["records"], queries.case_timers(db, case_id), trigger, role, today)
+                          case["records"], queries.case_timers(db, case_id), trigger, role, today,
+                          DatabaseReader(db))
     return 409 if refused is not None else 422
 
 

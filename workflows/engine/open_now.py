@@ -16,7 +16,7 @@ from typing import Any, Iterator, Mapping, Sequence
 from storage.rows import TimerRow
 from workflows.engine.apply import Setting
 from workflows.engine.decide import decide, triggers_from
-from workflows.engine.facts import CaseFacts, CaseView
+from workflows.engine.facts import CaseFacts, CaseReader, CaseView
 
 
 class _Unknown(Exception):
@@ -58,17 +58,22 @@ class _NoOtherCases:
 
 def refusal_now(setting: Setting, case_id: str, kind: str, state: str,
                 data: Mapping[str, Any], records: Mapping[str, Mapping[str, Any]],
-                timers: Sequence[TimerRow], trigger: str, role: str, today: date) -> str | None:
+                timers: Sequence[TimerRow], trigger: str, role: str, today: date,
+                reader: CaseReader | None = None) -> str | None:
     """Why the machine refuses `trigger` in `role` on this case today whatever is sent, or None
     when it may take it (or only the sent data can tell). `records` as the case row keeps them
-    (trigger -> {"data", "effective_date", ...}); `timers` the case's, oldest first."""
+    (trigger -> {"data", "effective_date", ...}); `timers` the case's, oldest first. With a
+    `reader`, guards that read other cases are judged too (the API's status of a refusal: a
+    school's live posts refuse `secure_funding` whatever is sent); without, they are offered
+    (the task list does not read other cases for every row)."""
     if trigger not in triggers_from(kind, state):
         return f"{trigger} is not open in {state}"
     deadlines = {t.name: date.fromisoformat(t.due) for t in timers}
     facts = CaseFacts(case_id=case_id, kind=kind, role=role, actor_id="", state=state,
                       case=data, stored_records=records, effective_date=today,
                       contacts=setting.contacts, policy=setting.policy,
-                      reader=_NoOtherCases(), nation=setting.nation, event=_Unsent(),
+                      reader=reader or _NoOtherCases(), nation=setting.nation,
+                      event=_Unsent(),
                       pending_timers={t.name: date.fromisoformat(t.due) for t in timers
                                       if t.status == "pending"},
                       deadlines=deadlines, statuses={t.name: t.status for t in timers})
