@@ -112,14 +112,13 @@ def retry(db: Database, notice_id: str | None) -> list[tuple[str, str]]:
     return [(r[0], r[1]) for r in rows]
 
 
-def due_now(db: Database) -> int:
-    """Pending notices waiting out a back-off become due now, their attempts kept (so that
-    `max_attempts` still ends them): `deliver` tries every pending notice once. Failed ones stay
-    failed (`notices retry` puts those back)."""
-    with db.write() as conn:
-        return Statements(db, conn).run(
-            "UPDATE notices SET next_attempt_at = NULL WHERE status = 'pending' AND "
-            "next_attempt_at IS NOT NULL", {})
+def waiting(db: Database) -> list[tuple[str, str]]:
+    """Pending notices waiting out a back-off: (id, when the next attempt is due), soonest
+    first."""
+    with db.read() as conn:
+        return [(r[0], r[1]) for r in Statements(db, conn).all(
+            "SELECT id, next_attempt_at FROM notices WHERE status = 'pending' AND "
+            "next_attempt_at IS NOT NULL ORDER BY next_attempt_at, id", {})]
 
 
 def pending_count(db: Database) -> int:

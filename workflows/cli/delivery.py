@@ -26,20 +26,25 @@ def deliver(ctx: Context, args: DeliverArgs) -> int:
                    "`deliver` to do (`notices --status pending` shows what is waiting)")
     try:
         deliverer.free_dead_leases()   # on SQLite no daemon runs: a lease left is a dead one's
-        # CLI.md: "deliver every pending notice once": one waiting out a back-off too (the
-        # daemon keeps the back-off; a person who runs `deliver` asks for every one now).
-        notices_table.due_now(ctx.db)
         said = None if args.json else (lambda line, level=0: print(line))
         report = outbox(ctx, said).deliver_all()
     finally:
         deliverer.release()
+    # Notices that failed before and wait out their back-off were not tried (run from cron
+    # every minute, `deliver` would spend their attempts in minutes): they are named, and
+    # still undelivered, so the exit is 3 (`notices retry --all` makes them due now).
+    tried = {i for i, _ in report.retrying}
+    still = [(i, at) for i, at in notices_table.waiting(ctx.db) if i not in tried]
     if args.json:
         emit({"sent": report.sent, "retrying": [i for i, _ in report.retrying],
-              "failed": [i for i, _ in report.failed]})
+              "failed": [i for i, _ in report.failed], "waiting": [i for i, _ in still]})
     else:
+        for notice_id, at in still:
+            print(f"notice {notice_id} waits to be tried again at {present.london(at)} "
+                  "(notices retry ID tries it now)")
         print(f"{len(report.sent)} notice(s) sent, {len(report.retrying)} to retry later, "
-              f"{len(report.failed)} failed")
-    return 3 if report.retrying or report.failed else 0
+              f"{len(report.failed)} failed" + (f", {len(still)} waiting" if still else ""))
+    return 3 if report.retrying or report.failed or still else 0
 
 
 def notices(ctx: Context, args: NoticesArgs) -> int:
