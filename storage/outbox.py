@@ -112,13 +112,15 @@ def retry(db: Database, notice_id: str | None) -> list[tuple[str, str]]:
     return [(r[0], r[1]) for r in rows]
 
 
-def waiting(db: Database) -> list[tuple[str, str]]:
-    """Pending notices waiting out a back-off: (id, when the next attempt is due), soonest
-    first."""
+def waiting(db: Database, now: str) -> list[tuple[str, str]]:
+    """Pending notices waiting out a back-off at `now`: (id, when the next attempt is due),
+    soonest first. One a live deliverer holds (a daemon on PostgreSQL) is being sent, not
+    waiting."""
     with db.read() as conn:
         return [(r[0], r[1]) for r in Statements(db, conn).all(
             "SELECT id, next_attempt_at FROM notices WHERE status = 'pending' AND "
-            "next_attempt_at IS NOT NULL ORDER BY next_attempt_at, id", {})]
+            "next_attempt_at > :now AND (lease_until IS NULL OR lease_until <= :now) "
+            "ORDER BY next_attempt_at, id", {"now": now})]
 
 
 def pending_count(db: Database) -> int:

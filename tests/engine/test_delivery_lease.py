@@ -80,3 +80,22 @@ def test_two_outboxes_never_claim_the_same_notice(driver: Driver):
     claims = [outbox.claim(db, owner, now, until) for owner in ("a", "b", "a", "b")]
     ids = [c.notice.id for c in claims if c is not None]
     assert len(ids) == 3 and len(set(ids)) == 3 and claims[3] is None
+
+
+def test_a_notice_waiting_out_its_back_off_is_waiting_but_one_a_deliverer_holds_is_not(
+        driver: Driver):
+    # What `deliver` names as waiting: not a notice a live daemon is sending right now.
+    driver.open(at="2026-12-18")
+    db = driver.engine.db
+    now = datetime(2027, 1, 4, 9, tzinfo=timezone.utc)
+    later = utc_iso(now + timedelta(minutes=5))
+    with db.engine.begin() as conn:
+        conn.execute(text("UPDATE notices SET attempts = 1, next_attempt_at = :later"),
+                     {"later": later})
+    (notice_id, due), = outbox.waiting(db, utc_iso(now))
+    assert due == later
+    with db.engine.begin() as conn:
+        conn.execute(text("UPDATE notices SET lease_owner = 'otherhost:1', lease_until = :u"),
+                     {"u": utc_iso(now + timedelta(seconds=100))})
+    assert outbox.waiting(db, utc_iso(now)) == []
+    assert outbox.waiting(db, later) == []   # its back-off over: due, not waiting

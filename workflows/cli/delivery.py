@@ -34,7 +34,8 @@ def deliver(ctx: Context, args: DeliverArgs) -> int:
     # every minute, `deliver` would spend their attempts in minutes): they are named, and
     # still undelivered, so the exit is 3 (`notices retry --all` makes them due now).
     tried = {i for i, _ in report.retrying}
-    still = [(i, at) for i, at in notices_table.waiting(ctx.db) if i not in tried]
+    still = [(i, at) for i, at in notices_table.waiting(ctx.db, utc_iso(ctx.real.now()))
+             if i not in tried]
     if args.json:
         emit({"sent": report.sent, "retrying": [i for i, _ in report.retrying],
               "failed": [i for i, _ in report.failed], "waiting": [i for i, _ in still]})
