@@ -189,7 +189,8 @@ def search(db: Database, text: str, kind: str | None, state: str | None, overdue
     deep page does not sort every case. With `party`, only the cases that bind that party."""
     clauses, params = [], {"now": now}
     if party is not None:
-        clauses.append(_seen_by(party, params))
+        clauses.append("s.parties LIKE :party ESCAPE '\\'")
+        params["party"] = party_pattern(party)
     if text.strip():
         clauses.append("s.haystack LIKE :pattern ESCAPE '\\'")
         params["pattern"] = _like(text.strip().casefold())
@@ -245,7 +246,8 @@ def task_cases(db: Database, pairs: Sequence[tuple[str, str]], timer_names: Sequ
     params.update(names)
     clauses = ["(" + " OR ".join(alternatives) + ")"]
     if party is not None:
-        clauses.append(_seen_by(party, params))
+        clauses.append("s.parties LIKE :party ESCAPE '\\'")
+        params["party"] = party_pattern(party)
     where = " AND ".join(clauses)
     due = ("(SELECT MIN(t.due) FROM timers t WHERE t.case_id = s.case_id AND t.status = "
            f"'pending' AND t.name IN ({', '.join(':' + n for n in names)}))")
@@ -264,18 +266,10 @@ def task_cases(db: Database, pairs: Sequence[tuple[str, str]], timer_names: Sequ
 
 def cases_of_party(db: Database, party: str) -> set[str]:
     """The ids of the cases that bind `party`, as the search table last took them in."""
-    params: dict[str, Any] = {}
-    where = _seen_by(party, params)
     with db.read() as conn:
         return {r[0] for r in Statements(db, conn).all(
-            f"SELECT s.case_id FROM case_search s WHERE {where}", params)}
-
-
-def _seen_by(party: str, params: dict[str, Any]) -> str:
-    """The clause on `case_search s` of the cases a bound account sees: those that bind its
-    party."""
-    params["party"] = party_pattern(party)
-    return "s.parties LIKE :party ESCAPE '\\'"
+            "SELECT case_id FROM case_search WHERE parties LIKE :party ESCAPE '\\'",
+            {"party": party_pattern(party)})}
 
 
 def parties_of_case(db: Database, case_id: str) -> set[str]:

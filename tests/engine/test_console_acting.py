@@ -156,6 +156,7 @@ def test_a_form_sent_twice_or_after_another_change_is_refused_and_writes_nothing
     twice = desk.as_("tom.reed").post(f"/cases/{case}/act/support", data=values)
     assert twice.status_code == 409
     assert "the case changed since you opened this form" in twice.text
+    assert "send it again if it still applies" in twice.text
     assert len(desk.driver.log(case)) == 2
     stale = desk.as_("tom.reed").post(f"/cases/{case}/act/submit_to_agency", data={
         **values, "funding_declaration.declared_by": "Tom Reed",
@@ -234,11 +235,16 @@ def test_an_opening_form_sent_twice_opens_one_case_and_says_so(desk):
     assert again.status_code == 409
     assert "the case changed since you opened this form" in again.text and case in again.text
     assert desk.driver.count("cases") == 1
+    # An id the console never made is no key (nothing is looked up with it): a new case.
+    odd = desk.as_("tom.reed").post("/open/application", data={**values,
+                                                               "sent_once": "\x00" * 20})
+    assert odd.status_code == 303, odd.text[-500:]
+    assert desk.driver.count("cases") == 2
     # A new form is a new case.
     _, fresh = desk.form("tom.reed", "/open/application")
     assert fresh["sent_once"] != values["sent_once"]
     assert desk.as_("tom.reed").post("/open/application", data=fresh).status_code == 303
-    assert desk.driver.count("cases") == 2
+    assert desk.driver.count("cases") == 3
 
 
 def test_a_form_left_at_its_effective_minute_acts_now_even_seconds_after_the_last_entry(desk):

@@ -94,11 +94,11 @@ def guard_status(db: Database, setting: Setting, today: date, case_id: str, trig
     (its own guards: an internal post is not forwarded, a letter is sent once), 422 when what
     was refused is the data sent (a standard the candidate is not assessed on, a last day
     already past): CLI.md's "409 the machine refuses", "422 invalid data"."""
-    case = queries.case_detail(db, case_id)
+    case = queries.case_row(db, case_id)
     if case is None:
         return 409
-    refused = refusal_now(setting, case_id, case["kind"], case["state"], case["data"],
-                          case["records"], queries.case_timers(db, case_id), trigger, role, today,
+    refused = refusal_now(setting, case_id, case.kind, case.state, case.data, case.records,
+                          queries.case_timers(db, case_id), trigger, role, today,
                           DatabaseReader(db))
     return 409 if refused is not None else 422
 

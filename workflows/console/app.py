@@ -416,7 +416,9 @@ def create_app(db: Database, config: Config, clock: Clock, real: Clock,
         except RefusedError as err:
             said = str(err)
             if isinstance(err, ConcurrentChangeError):
-                said = f"{CHANGED_SINCE}. {said}"
+                said = (f"{CHANGED_SINCE}: the form now holds the case as it stands (version "
+                        f"{case['version']}); check it and send it again if it still "
+                        f"applies. {said}")
             return form_page(request, session, case["kind"], model,
                              forms.values_from_form(model, sent), case=case, trigger=trigger,
                              effective_at=_effective(first) or "",
