@@ -67,4 +67,21 @@ def daemon_logger(stream: TextIO, environ: Mapping[str, str] = os.environ) -> lo
     handler = logging.StreamHandler(stream)
     handler.setFormatter(JournalLine() if under_journal(stream, environ) else OneLine())
     logger.addHandler(handler)
+    # A library's warning with no handler of its own (psycopg's "error ignored terminating
+    # <Pipeline>" when PostgreSQL drops the connection mid-write) would go to logging's last
+    # resort: bare text on standard error, with no time or level. It is an event like ours, so it
+    # is written as one: the same stream, one line, a level the journal can filter on.
+    logging.lastResort = _Through(handler, logging.WARNING)
     return logger
+
+
+class _Through(logging.Handler):
+    """Hands a record at `level` or above to `handler`, under that handler's lock, so that a
+    library's line and the daemon's never interleave on the stream."""
+
+    def __init__(self, handler: logging.Handler, level: int) -> None:
+        super().__init__(level)
+        self.handler = handler
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.handler.handle(record)
