@@ -238,6 +238,23 @@ def test_a_guard_is_409_when_the_case_refuses_and_422_when_the_data_sent_is_refu
     assert len(api.driver.log(judged)) == 5
 
 
+def test_a_role_that_fires_a_trigger_from_no_state_is_403_whatever_state_the_case_is_in(api):
+    # CLI.md: 403 a role that may not act, 409 the machine refuses. The agency never sends a
+    # head's support; that the case is past it too is not what it needs to hear.
+    case = opened(api)["case"]
+    api.post(f"/api/v1/cases/{case}/triggers/support", "tom.reed",
+             {"data": {"evaluation": "Strong."}})
+    by_agency = api.post(f"/api/v1/cases/{case}/triggers/support", "nas",
+                         {"data": {"evaluation": "Strong."}})
+    assert by_agency.status_code == 403, by_agency.text
+    assert by_agency.json()["detail"] == (f"role agency may not fire support on case {case}, "
+                                          "in any state; allowed: headteacher")
+    again = api.post(f"/api/v1/cases/{case}/triggers/support", "tom.reed",
+                     {"data": {"evaluation": "Strong."}})
+    assert again.status_code == 409, again.text   # the right role, a state past it
+    assert len(api.driver.log(case)) == 2
+
+
 def test_an_auditor_reads_but_its_post_is_403(api):
     case = opened(api)["case"]
     assert api.get(f"/api/v1/cases/{case}", "ann").status_code == 200

@@ -4,7 +4,7 @@ names whom it acts for."""
 from __future__ import annotations
 
 from states.roles import ACTS_FOR_NOBODY
-from states.spec import Party, Transition
+from states.spec import Party, Process, Transition
 from workflows.engine.actors import Actor
 from workflows.engine.facts import CaseFacts
 from workflows.core.errors import RoleNotAllowedError
@@ -25,6 +25,24 @@ def acting_role(actor: Actor, on_behalf_of: Actor | None, trigger: str) -> str:
         raise RoleNotAllowedError("only an operator acts for someone else (--for)",
                                   trigger=trigger)
     return actor.role
+
+
+def refuse_a_role_that_never_fires(process: Process, trigger: str, actor: Actor,
+                                   on_behalf_of: Actor | None, case_id: str,
+                                   state: str) -> None:
+    """A person whose role fires `trigger` from no state at all is refused for the role, before
+    the state is looked at: the agency sending `support` is told it is the head's to send, not
+    that the case is not in a state for it (CLI.md: 403 a role that may not act, 409 the
+    machine refuses). A trigger whose roles depend on the case is left to `authorise`."""
+    rows = [r for r in process.rows(trigger) if not r.retired]
+    if not rows or any(callable(r.roles) for r in rows):
+        return
+    role = acting_role(actor, on_behalf_of, trigger)
+    allowed = list(dict.fromkeys(r for row in rows for r in row.roles_for(None)))
+    if role not in allowed:
+        raise RoleNotAllowedError(
+            f"role {role} may not fire {trigger} on case {case_id}, in any state; allowed: "
+            f"{', '.join(allowed)}", case=case_id, trigger=trigger, state=state)
 
 
 def authorise(row: Transition, actor: Actor, on_behalf_of: Actor | None, facts: CaseFacts,

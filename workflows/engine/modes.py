@@ -21,7 +21,7 @@ from workflows.core.calendar import WorkingCalendar
 from workflows.engine import admit
 from workflows.engine.actors import Actor
 from workflows.engine.admit import Overtaken
-from workflows.engine.authorise import authorise
+from workflows.engine.authorise import authorise, refuse_a_role_that_never_fires
 from workflows.engine.decide import Decision, decide, triggers_from
 from workflows.engine.facts import CaseFacts, CaseReader, CaseView, latest_dues
 from workflows.engine.validate import effective_time
@@ -46,6 +46,10 @@ class Mode(Protocol):
     def check_known(self, process: Process, stored: CaseRow, trigger: str) -> None:
         """Refuse a trigger the kind does not know or has retired (live; replay re-applies a
         logged one, and its machine refuses one it does not know)."""
+    def refuse_a_role_that_never_fires(self, process: Process, stored: CaseRow, trigger: str,
+                                       actor: Actor, on_behalf_of: Actor | None) -> None:
+        """Refuse a person whose role fires `trigger` from no state (live; replay does not
+        authorise again)."""
     def effective_time(self, at: datetime, now: datetime, *, person: bool,
                        opened_at: str | None, case_id: str | None, trigger: str) -> datetime:
         """When the event takes effect: a person's may not be in the future or before the
@@ -201,6 +205,11 @@ class Live:
         if not admit.known(process, trigger):
             admit.refuse_trigger(process, stored, trigger)
 
+    def refuse_a_role_that_never_fires(self, process: Process, stored: CaseRow, trigger: str,
+                                       actor: Actor, on_behalf_of: Actor | None) -> None:
+        refuse_a_role_that_never_fires(process, trigger, actor, on_behalf_of, stored.id,
+                                       stored.state)
+
     def effective_time(self, at: datetime, now: datetime, *, person: bool,
                        opened_at: str | None, case_id: str | None, trigger: str) -> datetime:
         return effective_time(at, now, by_a_person=person, opened_at=opened_at,
@@ -274,6 +283,10 @@ class Replay:
     validation: Mapping[str, Any] | None = None
 
     def check_known(self, process: Process, stored: CaseRow, trigger: str) -> None:
+        return None
+
+    def refuse_a_role_that_never_fires(self, process: Process, stored: CaseRow, trigger: str,
+                                       actor: Actor, on_behalf_of: Actor | None) -> None:
         return None
 
     def effective_time(self, at: datetime, now: datetime, *, person: bool,

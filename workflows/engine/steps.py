@@ -75,6 +75,9 @@ def fire(step: Step, request: Request, *, fired: TimerRow | None = None,
     admit.refuse_unless_open_to(stored, trigger, request.expected_version)
     mode.check_known(process, stored, trigger)
     person = not actor.is_system and not internal
+    if person:
+        mode.refuse_a_role_that_never_fires(process, stored, trigger, actor,
+                                            request.on_behalf_of)
     at = mode.effective_time(request.effective_at or now, now, person=person,
                              opened_at=stored.opened_at, case_id=case_id, trigger=trigger)
     if actor.is_system and fired is None:
