@@ -48,7 +48,7 @@ def open_case(ctx: Context, args: OpenArgs) -> int:
     else:
         print(outcome.case)
         print(f"opened {outcome.kind} {outcome.case}: {outcome.state}", file=sys.stderr)
-        present.warnings(outcome.warnings)
+    present.warnings(outcome.warnings)   # what each says, for a person, --json or not
     return 0
 
 
@@ -63,7 +63,7 @@ def fire(ctx: Context, args: FireArgs) -> int:
         print(present.outcome_line(outcome))
         for linked in outcome.linked:
             print("  and " + present.outcome_line(linked))
-        present.warnings(outcome.warnings)
+    present.warnings(outcome.warnings)
     return 0
 
 
