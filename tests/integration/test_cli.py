@@ -123,7 +123,11 @@ def test_list_filters_by_kind_state_and_overdue(cli):
     assert all({"case", "kind", "state", "version"} <= set(r) for r in rows)
     assert [r["case"] for r in cli.json("list", "--overdue", now="2027-01-22")] == [late]
     assert cli.json("list", "--state", "supported") == []
-    assert "2 case(s)" in cli.ok("list", "--kind", "application").stdout
+    listed = cli.ok("list", "--kind", "application")
+    # CLI.md: "cases, one a line": the header and the count are for the person, on stderr.
+    assert sorted(line.split()[0] for line in listed.stdout.splitlines()) == sorted(
+        [late, on_time])
+    assert "2 case(s)" in listed.stderr and listed.stderr.startswith("case ")
 
 
 def test_tick_fires_each_due_timer_once_and_a_second_tick_fires_nothing(cli):

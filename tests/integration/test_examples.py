@@ -111,4 +111,5 @@ def test_list_shows_whom_each_case_is_about_and_finds_them_by_name_school_or_ema
             ] == [ben]
     assert [r["case"] for r in json.loads(cli.ok("list", "--search", ann[-6:], "--json").stdout)
             ] == [ann]
-    assert "no cases" in cli.ok("list", "--search", "nobody").stdout
+    nobody = cli.ok("list", "--search", "nobody")
+    assert nobody.stdout == "" and "no cases" in nobody.stderr

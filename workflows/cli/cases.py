@@ -88,7 +88,7 @@ def list_cases(ctx: Context, args: ListArgs) -> int:
     if args.json:
         emit(rows)
     else:
-        print(present.case_table(rows))
+        present.case_table(rows)
     return 0
 
 

@@ -88,14 +88,20 @@ def case(detail: dict, now: str) -> str:
     return "\n".join(out)
 
 
-def case_table(rows: list[dict]) -> str:
+def case_table(rows: list[dict]) -> None:
+    """`list`: one line a case on standard output, beginning with its id (CLI.md: "cases, one a
+    line", for `| wc -l` and `| cut -d' ' -f1`); the header and the count go to standard
+    error, which a person at the terminal sees beside them."""
     if not rows:
-        return "no cases"
-    head = (f"{'case':<16} {'kind':<12} {'state':<22} {'version':>7}  {'next deadline':<13}  "
-            "who (school)")
-    lines = [head] + [f"{r['case']:<16} {r['kind']:<12} {r['state']:<22} {r['version']:>7}  "
-                      f"{day(r['next_due']):<13}  {_who(r)}{_timer_notes(r)}" for r in rows]
-    return "\n".join(lines + [f"{len(rows)} case(s)"])
+        print("no cases", file=sys.stderr)
+        return
+    print(f"{'case':<16} {'kind':<12} {'state':<22} {'version':>7}  {'next deadline':<13}  "
+          "who (school)", file=sys.stderr, flush=True)
+    for r in rows:
+        print(f"{r['case']:<16} {r['kind']:<12} {r['state']:<22} {r['version']:>7}  "
+              f"{day(r['next_due']):<13}  {_who(r)}{_timer_notes(r)}")
+    sys.stdout.flush()
+    print(f"{len(rows)} case(s)", file=sys.stderr)
 
 
 def _who(row: dict) -> str:
