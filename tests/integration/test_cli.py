@@ -130,6 +130,15 @@ def test_list_filters_by_kind_state_and_overdue(cli):
     assert "2 case(s)" in listed.stderr and listed.stderr.startswith("case ")
 
 
+def test_a_misspelt_state_is_refused_as_a_misspelt_kind_is(cli):
+    open_application(cli)
+    for args in (["--state", "supportd"], ["--kind", "review", "--state", "supported"]):
+        result = cli("list", *args)
+        assert result.returncode == 2 and result.stdout == ""
+        assert result.stderr.startswith("error: --state: no state ")
+    assert "for an application" in cli("list", "--kind", "application", "--state", "x").stderr
+
+
 def test_tick_fires_each_due_timer_once_and_a_second_tick_fires_nothing(cli):
     case = open_application(cli)
     fired = cli.json("tick", now="2027-01-21T08:00")

@@ -82,6 +82,8 @@ def show(ctx: Context, args: ShowArgs) -> int:
 
 
 def list_cases(ctx: Context, args: ListArgs) -> int:
+    if args.state is not None:
+        _known_state(args.state, args.kind)
     require_current(ctx.db)
     overdue = utc_iso(ctx.clock.now()) if args.overdue else None
     rows = queries.list_cases(ctx.db, args.kind, args.state, overdue, args.search)
@@ -90,6 +92,18 @@ def list_cases(ctx: Context, args: ListArgs) -> int:
     else:
         present.case_table(rows)
     return 0
+
+
+def _known_state(state: str, kind: str | None) -> None:
+    """A misspelt `--state` is refused, as a misspelt `--kind` is: an empty list would read as
+    "no case is in that state"."""
+    from states import PROCESSES
+    kinds = [kind] if kind else list(PROCESSES)
+    known = {s.value for k in kinds for s in PROCESSES[k].states}
+    if state not in known:
+        whose = f"{'an' if kind[0] in 'aeiou' else 'a'} {kind}" if kind else "any kind of case"
+        raise RefusedError(f"--state: no state {state!r} for {whose}; states: "
+                           f"{', '.join(sorted(known))}")
 
 
 def example(args: ExampleArgs) -> int:
