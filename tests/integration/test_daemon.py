@@ -85,6 +85,12 @@ def test_a_second_daemon_on_one_sqlite_file_refuses_and_other_commands_still_wor
         assert second.returncode == 2
         assert second.stderr.startswith("error: a daemon already runs on this database (pid "
                                         f"{first.pid}")
+        # The same file by another name (a symlink) is the same database, and so the same lock.
+        real = sqlite_url.removeprefix("sqlite:///")
+        link = tmp_path / "another-name.db"
+        link.symlink_to(real)
+        by_link = cli(f"sqlite:///{link}", "daemon", env=env)
+        assert by_link.returncode == 2 and "a daemon already runs" in by_link.stderr
         assert cli(sqlite_url, "list", env=env).returncode == 0
         # Delivery is the daemon's: a `deliver` beside it would send the same notices twice.
         deliver = cli(sqlite_url, "deliver", env=env)

@@ -10,6 +10,7 @@ dead process's, so the holder frees them all. No other command takes the lock, s
 from __future__ import annotations
 
 import fcntl
+import os
 from pathlib import Path
 from typing import TextIO
 
@@ -31,7 +32,11 @@ class SqliteDaemonLock:
     """An exclusive flock on `DATABASE.daemon.lock`, naming its holder inside."""
 
     def __init__(self, database_path: str):
-        self.path = Path(f"{database_path}.daemon.lock")
+        # Beside the file itself, not the name it was reached by: a symlink to the database
+        # (or a folder's) must meet the same lock, or two daemons would deliver the same notices.
+        real = os.path.realpath(database_path) if database_path not in ("", ":memory:") \
+            else database_path
+        self.path = Path(f"{real}.daemon.lock")
         self.handle: TextIO | None = None
 
     def acquire(self, who: str, when_taken: str = ONE_DAEMON) -> None:
