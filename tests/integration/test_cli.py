@@ -367,3 +367,24 @@ def test_the_demos_look_closer_commands_work_as_printed(tmp_path):
                              capture_output=True, text=True, timeout=120)
         assert ran.returncode == 0, (command, ran.stderr)
         assert ran.stdout.strip()
+
+
+def test_a_form_keyed_in_on_a_later_business_clock_never_promises_a_date_past_by_then(cli):
+    # DOMAIN.md, "Notices": a duty whose due date has passed when the notice is rendered is
+    # "overdue (it was due on D)". Keyed in under --now (a simulation runs ahead of the real
+    # clock), the day it is rendered is the business clock's, not the real one's.
+    late = cli.ok("open", "application", "--actor", "headteacher:h.brown", "--at", "2026-12-18",
+                  "--data", json.dumps(application_data()), now="2027-02-01").stdout.strip()
+    in_time = open_application(cli, now="2026-12-18")
+    engine = create_engine(f"sqlite:///{cli.folder / 'ast_engine.db'}")
+    with engine.connect() as conn:
+        body = dict(conn.execute(text("SELECT case_id, body FROM notices")).all())
+    engine.dispose()
+    assert "it is overdue (it was due on Wednesday 20 January 2027)" in body[late]
+    assert "by Wednesday 20 January 2027" not in body[late]
+    assert "that is by Wednesday 20 January 2027" in body[in_time]
+    # The day it was read is recorded with the entry, so replay renders the same letter.
+    assert cli.json("show", late)["log"][0]["engine"] == {"read_on": "2027-02-01"}
+    assert cli.json("show", in_time)["log"][0]["engine"] == {}
+    assert cli("replay", "--all", "--verify").returncode == 0
+    assert cli("audit", "verify").returncode == 0

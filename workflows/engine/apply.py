@@ -65,6 +65,7 @@ class Change:
     fired: TimerRow | None = None    # the timer whose firing this is
     also_ends: list[tuple[int, str]] = field(default_factory=list)   # (timer id, status)
     also_starts: list[Deadline] = field(default_factory=list)
+    now: datetime | None = None      # the business clock (`--now`) as the entry is keyed in
 
 
 def apply(work: UnitOfWork, mode: Mode, setting: Setting, change: Change) -> Outcome:
@@ -131,8 +132,14 @@ def apply(work: UnitOfWork, mode: Mode, setting: Setting, change: Change) -> Out
     sending = [n for n in row.notices if n.sent_in(mode.edition)] if row.notices else None
     if sending:
         # The day the notice is read: its own date, or the day it is keyed in when later (a
-        # letter never promises a date that has passed by then).
+        # letter never promises a date that has passed by then). Keyed in on the business
+        # clock (`--now`, ahead of the real one in a simulation), that day is the clock's: it is
+        # recorded with the entry, since replay cannot know the clock, only the recorded time.
         today = max(facts.effective_date, local_date(datetime.fromisoformat(work.recorded_at)))
+        read_on = mode.read_on(change.now)
+        if read_on is not None and read_on > today:
+            today = read_on
+            change.engine["read_on"] = read_on.isoformat()
         ctx = notices.context(process, case.id, dest, facts, pending, started, change.fired,
                               setting.contacts, superseded, today)
         stored = notices.render_all(case.id, seq, sending, ctx, facts, setting.render, mode,

@@ -17,7 +17,7 @@ from storage import hashchain, queries
 from storage.db import Database
 from storage.protocol import CaseStore
 from storage.rows import CaseRow, LogEntry, NoticeRow, TimerRow
-from workflows.core.calendar import WorkingCalendar
+from workflows.core.calendar import WorkingCalendar, local_date
 from workflows.engine import admit
 from workflows.engine.actors import Actor
 from workflows.engine.admit import Overtaken
@@ -83,6 +83,9 @@ class Mode(Protocol):
         from the entry in replay)."""
     def opened_id(self, kind: str, prefix: str) -> str: ...
     def template_version(self, notice_id: str) -> str | None: ...
+    def read_on(self, now: datetime | None) -> date | None:
+        """The day a notice is read by the business clock (live: the clock's day; replay: the
+        day recorded with the entry, when one was)."""
     def reader(self, store: CaseStore) -> CaseReader: ...
     def recorded_calendar(self, timer: str) -> WorkingCalendar | None:
         """The calendar a timer this entry started was computed with, when it is to be used
@@ -259,6 +262,9 @@ class Live:
     def template_version(self, notice_id: str) -> str | None:
         return None   # the current version of each template
 
+    def read_on(self, now: datetime | None) -> date | None:
+        return local_date(now) if now is not None else None
+
     def reader(self, store: CaseStore) -> CaseReader:
         return StoreReader(store)
 
@@ -329,6 +335,10 @@ class Replay:
 
     def template_version(self, notice_id: str) -> str | None:
         return self.template_versions.get(notice_id)
+
+    def read_on(self, now: datetime | None) -> date | None:
+        recorded = self.recorded.get("read_on")
+        return date.fromisoformat(recorded) if recorded else None
 
     def reader(self, store: CaseStore) -> CaseReader:
         return self.source

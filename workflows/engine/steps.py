@@ -59,7 +59,7 @@ def open_case(step: Step, process: Process, request: Request) -> Outcome:
                   updated_at="")
     return apply(step.work, mode, setting, Change(
         process, decision.row, new, decision.state, request.actor, request.on_behalf_of, at,
-        facts, opening, _engine_record(mode.warnings(decision.row, facts)), None))
+        facts, opening, _engine_record(mode.warnings(decision.row, facts)), None, now=now))
 
 
 def fire(step: Step, request: Request, *, fired: TimerRow | None = None,
@@ -132,7 +132,7 @@ def fire(step: Step, request: Request, *, fired: TimerRow | None = None,
     outcome = apply(work, mode, setting, Change(
         process, row, stored, decision.state, actor, request.on_behalf_of, at, facts,
         submitted, engine, None if fired is not None or row.internal else submitted, timers,
-        fired))
+        fired, now=now))
     for effect in mode.linked(row):
         if isinstance(effect, OpenLinked):
             outcome.linked.append(open_case(step, PROCESSES[effect.kind], request.but(
@@ -228,7 +228,7 @@ def recompute(step: Step, timer: TimerRow, actor: Actor) -> Outcome | None:
     return apply(work, mode, setting, Change(
         process, decision.row, stored, decision.state, actor, None, at, facts, data, {}, None,
         timers=work.store.timers_of(stored.id), also_ends=[(timer.id, "cancelled")],
-        also_starts=[new]))
+        also_starts=[new], now=step.now))
 
 
 def _engine_record(warnings: list[str], opened: Mapping[str, str] | None = None,
