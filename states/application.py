@@ -3,6 +3,7 @@ and "Assessment"): from the AST1 form reaching the headteacher to certification 
 not-met judgement."""
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 from enum import Enum
 from typing import Any, Callable, Literal, Mapping
@@ -405,10 +406,12 @@ def feedback_fits_the_judgement(f: Facts) -> str | None:
     feedback = f.event["feedback"]
     if "judge_not_met" in f.records and "review_certified" not in f.records:
         unmet = f.records["judge_not_met"]["unmet_standards"]
-        missing = [c for c in unmet if not isinstance(feedback, dict) or c not in feedback]
+        missing = [c for c in unmet if not _feedback_on(c, feedback)]
         if missing:
             return (f"feedback: a not-met candidate gets feedback per unmet standard; "
-                    f"missing {', '.join(missing)}")
+                    f"missing {', '.join(missing)} (give one entry per standard, "
+                    f"{{\"{missing[0]}\": \"...\"}}, or a text that names each, "
+                    f"\"{missing[0]}: ...\")")
         return None
     # Section 3: feedback to a certified candidate is at most one side of A4; how many words
     # that is, is local policy (default 500).
@@ -419,6 +422,14 @@ def feedback_fits_the_judgement(f: Facts) -> str | None:
         return (f"feedback: {words} words; feedback to a certified candidate is at most one side "
                 f"of A4 (about {limit} words)")
     return None
+
+
+def _feedback_on(code: str, feedback: str | Mapping[str, str]) -> bool:
+    """Whether the feedback speaks to standard `code`: an entry of its own, or a text that names
+    it (`E3: planning did not show progression. A2: ...`), as a letter would."""
+    if isinstance(feedback, str):
+        return re.search(rf"(?<![A-Za-z0-9]){re.escape(code)}(?![0-9])", feedback) is not None
+    return code in feedback
 
 
 def not_before_the_assessment_day(f: Facts) -> str | None:

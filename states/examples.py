@@ -44,7 +44,9 @@ TRIGGER: dict[str, dict[str, Any]] = {
     "schedule_assessment": {"assessment_date": "2027-02-10", "assessor": _ASSESSOR},
     # Standards the opening example's candidate is assessed on (post_threshold: E and A).
     "judge_not_met": {"unmet_standards": ["E3", "A2"]},
-    "send_written_feedback": {"feedback": "A2: outreach was planned but not yet delivered."},
+    "send_written_feedback": {"feedback": "E3: the lessons seen did not yet show progression "
+                                          "for every group. A2: outreach was planned but not "
+                                          "yet delivered."},
     "request_review": {"grounds": ["relevant_evidence_ignored"],
                        "explanation": "The assessor did not read the outreach portfolio.",
                        "evidence": ["Outreach portfolio, pages 4-9"]},
