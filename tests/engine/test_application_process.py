@@ -239,6 +239,11 @@ def test_an_application_not_shortlisted_is_told_so(driver, actor):
     assert outcome.state == "not_shortlisted"
     assert_notice(driver, case, "not_shortlisted", [CANDIDATE_MAIL], "Vale Secondary School",
                   "Friday 8 January 2027")
+    # DOMAIN.md, Notices: signed by the body whose act it reports.
+    signature = driver.notices(case)[-1].body.split("Yours sincerely,")[1]
+    by_la = actor.startswith("la_coordinator")
+    assert ("LA AST Co-ordinator" in signature) == by_la
+    assert ("Vale Secondary School" in signature) == (not by_la)
 
 
 def test_the_headteacher_submits_an_internal_application_with_the_funding_declaration(driver):
