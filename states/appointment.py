@@ -480,8 +480,9 @@ PROCESS = Process(
         Transition("vacate", (S.appointed, S.ast2_submitted, S.filled, S.leaving), S.vacated,
                    ("post_school", "la_coordinator"), Vacate, derive=next_post,
                    effects=(CancelTimers(), Notify("post_vacated", VACATED_TO, since=3))),
+        # Any state not final (DOMAIN.md) but `filled`, which takes only give_notice and vacate.
         Transition("cancel", (S.post_agreed, S.funding_secured, S.advertised, S.shortlisting,
-                              S.appointed, S.ast2_submitted), S.cancelled,
+                              S.appointed, S.ast2_submitted, S.leaving), S.cancelled,
                    ("headteacher", "la_coordinator"), Cancel, derive=live_applications_naming,
                    effects=(CancelTimers(), Notify("post_cancelled", (la_coordinator,), since=3),
                             NotifyEach("post_cancelled", (), since=3, each="applications",

@@ -34,7 +34,7 @@ LA_COORDINATOR_EMAIL = "ast.coordinator@la.example.org"
 AST2_DUE = "2027-03-31"
 AST2_FIRES_AT = "2027-03-31T23:00:00+00:00"
 NON_FINAL = ("post_agreed", "funding_secured", "advertised", "shortlisting", "appointed",
-             "ast2_submitted")
+             "ast2_submitted", "leaving")
 PRIMARY = {"name": "Brook Primary School", "phase": "primary", "email": "office@brook.example.org"}
 SPECIAL = {"name": "Oak Special School", "phase": "special", "email": "office@oak.example.org"}
 LA_FUNDED = {"funding_source": "school_development_grant"}
@@ -115,9 +115,17 @@ def to_state(driver: Driver, state: str) -> str:
              "advertised": lambda: to_advertised(driver),
              "shortlisting": lambda: to_shortlisting(driver)[0],
              "appointed": lambda: to_appointed(driver)[0],
-             "ast2_submitted": lambda: to_ast2_submitted(driver)}
+             "ast2_submitted": lambda: to_ast2_submitted(driver),
+             "leaving": lambda: to_leaving(driver)}
     post = walks[state]()
     assert driver.state(post) == state
+    return post
+
+
+def to_leaving(driver: Driver) -> str:
+    post, _ = to_appointed(driver)
+    driver.fire(post, "give_notice", POST_SCHOOL, {"last_day": "2027-08-31", "reason": "left"},
+                at="2027-03-19")
     return post
 
 
